@@ -1,0 +1,53 @@
+"""Exceptions and warnings raised by intelligent-training.
+
+Every error a user can cause (bad data, bad configuration, a missing optional
+dependency) is an :class:`IntelligentTrainingError`. Messages say what was wrong,
+where (file, column, symbol, config key) and what to do about it. The CLI turns
+these into one clear line and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+
+class IntelligentTrainingError(Exception):
+    """Base class of every error raised on purpose by this library."""
+
+
+class DataError(IntelligentTrainingError, ValueError):
+    """The input data is unusable (missing file/column, NaN/inf, duplicates, ...)."""
+
+
+class SplitError(DataError):
+    """A cross-validation split cannot be built (e.g. folds would be empty)."""
+
+
+class ConfigError(IntelligentTrainingError, ValueError):
+    """A configuration file or argument is invalid (unknown key, wrong type, ...)."""
+
+
+class FamilyError(IntelligentTrainingError, RuntimeError):
+    """A model family is unknown, unsupported for a task, or failed to fit."""
+
+
+class MissingDependencyError(IntelligentTrainingError, ImportError):
+    """An optional dependency (torch, dask, ngboost, ...) is needed but not installed."""
+
+
+class DataWarning(UserWarning):
+    """Something in the data was suspicious and was handled (e.g. a column dropped)."""
+
+
+class LeakageWarning(UserWarning):
+    """A target or feature looks leaky (implausibly high out-of-sample skill)."""
+
+
+__all__ = [
+    "ConfigError",
+    "DataError",
+    "DataWarning",
+    "FamilyError",
+    "IntelligentTrainingError",
+    "LeakageWarning",
+    "MissingDependencyError",
+    "SplitError",
+]
