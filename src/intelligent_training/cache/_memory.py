@@ -1,0 +1,300 @@
+"""``DiskCacheMemory``: a ``joblib.Memory`` stand-in backed by diskcache."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import inspect
+import logging
+import os
+from collections.abc import Callable, Iterable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from intelligent_training._version import __version__
+from intelligent_training.exceptions import ConfigError
+
+__all__ = ["CachedFunction", "DiskCacheMemory", "as_memory", "parse_ttl"]
+
+logger = logging.getLogger(__name__)
+
+_MISSING = object()
+
+
+def parse_ttl(ttl: str | int | float | timedelta | None) -> float | None:
+    """Turn a time-to-live into seconds (``None`` means entries never expire).
+
+    Parameters
+    ----------
+    ttl : str, int, float, timedelta or None
+        Seconds as a number, a ``timedelta``, or a string such as ``"7d"``,
+        ``"12h"``, ``"30min"`` or ``"90s"``.
+
+    Returns
+    -------
+    float or None
+
+    Examples
+    --------
+    >>> parse_ttl("2h")
+    7200.0
+    >>> parse_ttl(None) is None
+    True
+    """
+    if ttl is None:
+        return None
+    if isinstance(ttl, timedelta):
+        seconds = ttl.total_seconds()
+    elif isinstance(ttl, (int, float)) and not isinstance(ttl, bool):
+        seconds = float(ttl)
+    elif isinstance(ttl, str):
+        import pandas as pd
+
+        try:
+            seconds = pd.Timedelta(ttl.strip()).total_seconds()
+        except (ValueError, TypeError) as exc:
+            raise ConfigError(
+                f"cache ttl {ttl!r} is not a duration; use e.g. '7d', '12h', '30min' "
+                "or a number of seconds"
+            ) from exc
+    else:
+        raise ConfigError(f"cache ttl must be a duration string or seconds, got {ttl!r}")
+    if seconds <= 0:
+        raise ConfigError(f"cache ttl must be positive, got {ttl!r}")
+    return seconds
+
+
+def _function_identity(func: Callable[..., Any]) -> str:
+    """Module, qualified name and a hash of the source (or bytecode) of ``func``."""
+    target = inspect.unwrap(func)
+    module = getattr(target, "__module__", None) or "?"
+    qualname = getattr(target, "__qualname__", None) or repr(target)
+    try:
+        code = inspect.getsource(target)
+    except (OSError, TypeError):
+        code_obj = getattr(target, "__code__", None)
+        code = repr(code_obj.co_code + repr(code_obj.co_consts).encode()) if code_obj else ""
+    digest = hashlib.blake2b(code.encode(), digest_size=8).hexdigest()
+    return f"{module}.{qualname}:{digest}"
+
+
+class CachedFunction:
+    """A function whose results are memoised in a :class:`DiskCacheMemory`.
+
+    Calling it hashes the non-ignored arguments (``joblib.hash``) together with the
+    function identity and the library version; a hit returns the stored result, a
+    miss runs the function and stores its result only after it returned, in one
+    SQLite transaction, so an interrupted call never leaves an entry behind.
+
+    Parameters
+    ----------
+    func : callable
+        The function to memoise.
+    memory : DiskCacheMemory
+        Where results are stored.
+    ignore : list of str, optional
+        Argument names left out of the key (large arrays represented by a
+        fingerprint argument instead).
+    """
+
+    def __init__(
+        self, func: Callable[..., Any], memory: DiskCacheMemory, ignore: Iterable[str] | None
+    ) -> None:
+        self.func = func
+        self.memory = memory
+        self.ignore = list(ignore or [])
+        self._signature = inspect.signature(func)
+        unknown = [name for name in self.ignore if name not in self._signature.parameters]
+        if unknown:
+            raise ValueError(
+                f"ignore={unknown} names arguments that {func.__qualname__} does not take"
+            )
+        self._identity = _function_identity(func)
+        functools.update_wrapper(self, func)
+
+    def key(self, *args: Any, **kwargs: Any) -> str:
+        """The cache key of a call with these arguments."""
+        import joblib
+
+        bound = self._signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        kept = {k: v for k, v in bound.arguments.items() if k not in self.ignore}
+        return f"{self._identity}:{__version__}:{joblib.hash(kept)}"
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        key = self.key(*args, **kwargs)
+        cache = self.memory._open()
+        if not self.memory.refresh:
+            value = cache.get(key, default=_MISSING, retry=True)
+            if value is not _MISSING:
+                self.memory._hits += 1
+                logger.debug("cache hit %s", key)
+                return value
+        self.memory._misses += 1
+        logger.debug("cache miss %s", key)
+        result = self.func(*args, **kwargs)
+        try:
+            cache.set(key, result, expire=self.memory.ttl_seconds_, retry=True)
+        except Exception as exc:  # an unpicklable result is still a valid result
+            logger.warning("could not cache the result of %s: %s", self.func.__qualname__, exc)
+        return result
+
+    def clear(self) -> None:
+        """Drop every stored result of this function (all argument values)."""
+        cache = self.memory._open()
+        prefix = f"{self._identity}:"
+        for key in list(cache.iterkeys()):
+            if isinstance(key, str) and key.startswith(prefix):
+                cache.delete(key, retry=True)
+
+
+class DiskCacheMemory:
+    """A ``joblib.Memory`` stand-in that stores results with diskcache.
+
+    Use it wherever an estimator takes ``memory=`` (including
+    ``sklearn.pipeline.Pipeline(memory=...)``) or as a decorator factory.
+
+    Parameters
+    ----------
+    location : str, path-like or None
+        The cache directory (created on first use). ``None`` disables caching:
+        :meth:`cache` returns the function unchanged.
+    ttl : str, int, float, timedelta or None, default="7d"
+        Time to live of each entry; ``None`` keeps entries until cleared.
+    refresh : bool, default=False
+        Recompute every call and overwrite the stored results (``--force-refresh``).
+
+    Attributes
+    ----------
+    hits, misses : int
+        Lookups served from the cache and computed, in this process.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> memory = DiskCacheMemory(tempfile.mkdtemp())
+    >>> @memory.cache
+    ... def square(x):
+    ...     return x * x
+    >>> square(3), square(3), memory.hits
+    (9, 9, 1)
+    """
+
+    def __init__(
+        self,
+        location: str | os.PathLike[str] | None,
+        *,
+        ttl: str | int | float | timedelta | None = "7d",
+        refresh: bool = False,
+    ) -> None:
+        self.location = None if location is None else os.fspath(location)
+        self.ttl = ttl
+        self.refresh = refresh
+        self.ttl_seconds_ = parse_ttl(ttl)
+        self._cache: Any = None
+        self._hits = 0
+        self._misses = 0
+
+    @property
+    def hits(self) -> int:
+        """Number of calls served from the cache in this process."""
+        return self._hits
+
+    @property
+    def misses(self) -> int:
+        """Number of calls computed (and stored) in this process."""
+        return self._misses
+
+    def _open(self) -> Any:
+        if self._cache is None:
+            import diskcache
+
+            assert self.location is not None
+            Path(self.location).mkdir(parents=True, exist_ok=True)
+            self._cache = diskcache.Cache(self.location, size_limit=2**40, eviction_policy="none")
+        return self._cache
+
+    def cache(
+        self,
+        func: Callable[..., Any] | None = None,
+        *,
+        ignore: Iterable[str] | None = None,
+        verbose: int | None = None,
+        mmap_mode: str | None = None,
+    ) -> Any:
+        """Wrap ``func`` so that its results are memoised.
+
+        Parameters
+        ----------
+        func : callable, optional
+            The function; when omitted a decorator is returned
+            (``@memory.cache(ignore=["X"])``).
+        ignore : list of str, optional
+            Argument names that are not part of the key.
+        verbose, mmap_mode
+            Accepted for ``joblib.Memory`` compatibility; unused.
+
+        Returns
+        -------
+        CachedFunction or callable
+            ``func`` itself when ``location`` is None.
+        """
+        if func is None:
+            return functools.partial(self.cache, ignore=ignore)
+        if self.location is None:
+            return func
+        return CachedFunction(func, self, ignore)
+
+    def clear(self, warn: bool = True) -> None:
+        """Delete every stored result."""
+        if self.location is None:
+            return
+        self._open().clear(retry=True)
+
+    def expire(self) -> int:
+        """Remove expired entries now; returns how many were removed."""
+        if self.location is None:
+            return 0
+        return int(self._open().expire(retry=True))
+
+    def close(self) -> None:
+        """Close the underlying database connection (reopened on next use)."""
+        if self._cache is not None:
+            self._cache.close()
+            self._cache = None
+
+    def __len__(self) -> int:
+        if self.location is None:
+            return 0
+        return len(self._open())
+
+    def __repr__(self) -> str:
+        return f"DiskCacheMemory(location={self.location!r}, ttl={self.ttl!r})"
+
+    # The open database handle is not part of the object's value: copies, pickles
+    # (joblib workers, sklearn.clone) and hashes see only the settings.
+    def __getstate__(self) -> dict[str, Any]:
+        return {"location": self.location, "ttl": self.ttl, "refresh": self.refresh}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["location"], ttl=state["ttl"], refresh=state["refresh"])  # type: ignore[misc]
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> DiskCacheMemory:
+        return DiskCacheMemory(self.location, ttl=self.ttl, refresh=self.refresh)
+
+
+def as_memory(memory: Any) -> Any:
+    """Normalise a ``memory=`` argument: a path becomes a :class:`DiskCacheMemory`.
+
+    ``None`` becomes a pass-through ``DiskCacheMemory(None)``; objects with a
+    ``.cache`` method (``joblib.Memory``, ``DiskCacheMemory``) are returned as is.
+    """
+    if memory is None or isinstance(memory, (str, os.PathLike)):
+        return DiskCacheMemory(memory)
+    if not hasattr(memory, "cache"):
+        raise ConfigError(
+            f"memory must be None, a cache directory or an object with a .cache method "
+            f"(DiskCacheMemory, joblib.Memory); got {type(memory).__name__}"
+        )
+    return memory
