@@ -1,0 +1,125 @@
+"""load_config: layer priority, section files, errors naming the key and the file."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from intelligent_training.config import PipelineConfig, dump_config, load_config, read_yaml
+from intelligent_training.exceptions import ConfigError
+
+
+def _write(path, data):
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def test_code_defaults_without_packaged_files():
+    cfg = load_config(packaged_defaults=False)
+    assert cfg == PipelineConfig()
+
+
+def test_packaged_defaults_are_applied_and_valid():
+    cfg = load_config()
+    assert cfg.target_ranking.families is not None
+    assert cfg.feature_selection.families is not None
+    assert cfg.cache.ttl == "7d"
+
+
+def test_priority_cli_over_config_over_section_files_over_defaults(tmp_path):
+    tr = _write(tmp_path / "tr.yaml", {"top_n": 2, "n_splits": 4, "min_score": 0.1})
+    mm = _write(
+        tmp_path / "mm.yaml",
+        {"feature_selection": {"top_m": 7, "n_splits": 4}, "training": {"n_splits": 6}},
+    )
+    main = _write(
+        tmp_path / "main.yaml",
+        {"target_ranking": {"top_n": 3}, "feature_selection": {"top_m": 8}},
+    )
+    cfg = load_config(
+        main,
+        target_ranking_config=tr,
+        multi_model_config=mm,
+        overrides={"target_ranking": {"top_n": 4}},
+    )
+    assert cfg.target_ranking.top_n == 4  # CLI wins
+    assert cfg.feature_selection.top_m == 8  # --config wins over --multi-model-config
+    assert cfg.target_ranking.n_splits == 4  # section file wins over packaged defaults
+    assert cfg.target_ranking.min_score == 0.1
+    assert cfg.feature_selection.n_splits == 4
+    assert cfg.training.n_splits == 6
+    assert cfg.training.strategy == "single_task"  # packaged/code default kept
+
+
+def test_section_files_may_be_wrapped(tmp_path):
+    tr = _write(tmp_path / "tr.yaml", {"target_ranking": {"top_n": 9}})
+    mm = _write(tmp_path / "mm.yaml", {"top_m": 11})
+    cfg = load_config(target_ranking_config=tr, multi_model_config=mm)
+    assert cfg.target_ranking.top_n == 9
+    assert cfg.feature_selection.top_m == 11
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    bad = _write(tmp_path / "bad.yaml", {"training": {"stratgy": "single_task"}})
+    with pytest.raises(ConfigError) as info:
+        load_config(bad)
+    msg = str(info.value)
+    assert "training.stratgy" in msg and str(bad) in msg and "strategy" in msg
+
+
+def test_unknown_key_in_section_file_names_that_file(tmp_path):
+    bad = _write(tmp_path / "tr.yaml", {"top_nn": 3})
+    with pytest.raises(ConfigError, match=r"target_ranking\.top_nn.*tr\.yaml"):
+        load_config(target_ranking_config=bad)
+
+
+def test_unknown_section(tmp_path):
+    bad = _write(tmp_path / "bad.yaml", {"trainig": {}})
+    with pytest.raises(ConfigError, match="unknown key 'trainig'.*did you mean 'training'"):
+        load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("data", "key"),
+    [
+        ({"training": {"n_splits": "five"}}, "training.n_splits"),
+        ({"training": {"strategy": "bagging"}}, "training.strategy"),
+        ({"target_ranking": {"top_n": 0}}, "target_ranking.top_n"),
+        ({"feature_selection": {"importance": ["gain"]}}, "feature_selection.importance"),
+    ],
+)
+def test_wrong_types_name_the_key(tmp_path, data, key):
+    bad = _write(tmp_path / "bad.yaml", data)
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(bad)
+
+
+def test_wrong_type_from_cli_overrides():
+    with pytest.raises(ConfigError, match="command-line"):
+        load_config(overrides={"runtime": {"threads": "many"}})
+
+
+def test_missing_and_malformed_files(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("training: [unclosed\n")
+    with pytest.raises(ConfigError, match="broken.yaml.*not valid YAML"):
+        load_config(broken)
+    listy = tmp_path / "list.yaml"
+    listy.write_text("- a\n- b\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        read_yaml(listy)
+
+
+def test_empty_file_is_no_change(tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    assert load_config(empty) == load_config()
+
+
+def test_dump_round_trips(tmp_path):
+    cfg = load_config(overrides={"training": {"families": {"lightgbm": {"n_estimators": 5}}}})
+    path = tmp_path / "resolved.yaml"
+    path.write_text(dump_config(cfg))
+    assert load_config(path, packaged_defaults=False) == cfg
