@@ -1,0 +1,198 @@
+"""The ``ngboost`` family (optional extra ``ngboost``): natural-gradient boosting.
+
+NaN features are median-imputed first (NGBoost itself rejects NaN). The point
+prediction is the mean of the predicted distribution (regression) or the most likely
+class. ``feature_importances_`` are NGBoost's split-gain importances of the location
+parameter (regression) or averaged over the class parameters (classification).
+"""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.impute import SimpleImputer
+from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted
+
+from intelligent_training.exceptions import MissingDependencyError
+
+_INSTALL_HINT = 'pip install "intelligent-training[ngboost]"'
+
+
+def _import_ngboost() -> Any:
+    try:
+        import ngboost
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "The 'ngboost' model family needs the ngboost package, which is not installed. "
+            f"Install it with: {_INSTALL_HINT}"
+        ) from exc
+    return ngboost
+
+
+class _NGBoostBase(BaseEstimator):
+    _parameter_constraints: dict[str, list[Any]] = {
+        "n_estimators": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "minibatch_frac": [Interval(Real, 0, 1, closed="right")],
+        "col_sample": [Interval(Real, 0, 1, closed="right")],
+        "max_depth": [Interval(Integral, 1, None, closed="left")],
+        "min_samples_leaf": [Interval(Integral, 1, None, closed="left")],
+        "natural_gradient": ["boolean"],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        n_estimators: int = 200,
+        learning_rate: float = 0.05,
+        minibatch_frac: float = 0.5,
+        col_sample: float = 1.0,
+        max_depth: int = 3,
+        min_samples_leaf: int = 50,
+        natural_gradient: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.minibatch_frac = minibatch_frac
+        self.col_sample = col_sample
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.natural_gradient = natural_gradient
+        self.random_state = random_state
+
+    def _ngb_kwargs(self) -> dict[str, Any]:
+        base = DecisionTreeRegressor(
+            criterion="friedman_mse",
+            max_depth=self.max_depth,
+            min_samples_leaf=self.min_samples_leaf,
+            random_state=self.random_state,
+        )
+        return {
+            "Base": base,
+            "n_estimators": self.n_estimators,
+            "learning_rate": self.learning_rate,
+            "minibatch_frac": self.minibatch_frac,
+            "col_sample": self.col_sample,
+            "natural_gradient": self.natural_gradient,
+            "random_state": self.random_state,
+            "verbose": False,
+        }
+
+    def _prepare(self, X: Any) -> np.ndarray:
+        self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True)
+        Xt = self.imputer_.fit_transform(X)
+        self.n_features_in_ = self.imputer_.n_features_in_
+        if hasattr(self.imputer_, "feature_names_in_"):
+            self.feature_names_in_ = self.imputer_.feature_names_in_
+        return Xt  # type: ignore[no-any-return]
+
+    def _transform(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "model_")
+        return self.imputer_.transform(X)  # type: ignore[no-any-return]
+
+
+class NGBoostRegressor(RegressorMixin, _NGBoostBase):
+    """NGBoost with a Normal predictive distribution, NaN-safe.
+
+    Parameters
+    ----------
+    n_estimators, learning_rate, minibatch_frac, col_sample, natural_gradient
+        As in :class:`ngboost.NGBRegressor`.
+    max_depth, min_samples_leaf
+        Of the base regression trees.
+    random_state : int, optional
+
+    Attributes
+    ----------
+    model_ : ngboost.NGBRegressor
+    imputer_ : SimpleImputer
+    feature_importances_ : ndarray of shape (n_features,)
+    n_features_in_ : int
+    """
+
+    def fit(self, X: Any, y: Any) -> NGBoostRegressor:
+        """Fit on ``(X, y)``."""
+        self._validate_params()
+        ngboost = _import_ngboost()
+        from ngboost.distns import Normal
+
+        Xt = self._prepare(X)
+        self.model_ = ngboost.NGBRegressor(Dist=Normal, **self._ngb_kwargs())
+        self.model_.fit(Xt, np.asarray(y, dtype=np.float64).ravel())
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted mean of the target."""
+        return np.asarray(self.model_.predict(self._transform(X)), dtype=np.float64)
+
+    def pred_dist(self, X: Any) -> Any:
+        """The predicted Normal distributions (``.loc``, ``.scale``)."""
+        return self.model_.pred_dist(self._transform(X))
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Split-gain importances of the location parameter."""
+        check_is_fitted(self, "model_")
+        return np.asarray(self.model_.feature_importances_[0], dtype=np.float64)
+
+
+class NGBoostClassifier(ClassifierMixin, _NGBoostBase):
+    """NGBoost with a Bernoulli / categorical predictive distribution, NaN-safe.
+
+    Any class labels; ``classes_`` holds them in sorted order.
+
+    Attributes
+    ----------
+    model_ : ngboost.NGBClassifier
+    classes_ : ndarray
+    imputer_ : SimpleImputer
+    feature_importances_ : ndarray of shape (n_features,)
+    n_features_in_ : int
+    """
+
+    def fit(self, X: Any, y: Any) -> NGBoostClassifier:
+        """Fit on ``(X, y)``."""
+        self._validate_params()
+        ngboost = _import_ngboost()
+        from ngboost.distns import k_categorical
+
+        Xt = self._prepare(X)
+        self.classes_, codes = np.unique(np.asarray(y).ravel(), return_inverse=True)
+        dist = k_categorical(max(len(self.classes_), 2))
+        self.model_ = ngboost.NGBClassifier(Dist=dist, **self._ngb_kwargs())
+        self.model_.fit(Xt, codes)
+        return self
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        """Class probabilities, columns in ``classes_`` order."""
+        return np.asarray(self.model_.predict_proba(self._transform(X)), dtype=np.float64)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Most likely class label."""
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]  # type: ignore[no-any-return]
+
+    @property
+    def feature_importances_(self) -> np.ndarray:
+        """Split-gain importances averaged over the class parameters."""
+        check_is_fitted(self, "model_")
+        return np.asarray(self.model_.feature_importances_, dtype=np.float64).mean(axis=0)
+
+
+def build_ngboost(
+    task: str,
+    params: dict[str, Any],
+    *,
+    random_state: int | None,
+    n_jobs: int | None,
+    cpu_only: bool = False,
+) -> NGBoostRegressor | NGBoostClassifier:
+    """Build the ``ngboost`` family estimator for ``task``."""
+    _import_ngboost()
+    cls = NGBoostRegressor if task == "regression" else NGBoostClassifier
+    return cls(random_state=random_state, **params)

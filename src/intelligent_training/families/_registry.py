@@ -1,0 +1,379 @@
+"""The family registry: names -> specs -> configured, unfitted estimators.
+
+Every model family is registered here by name, including the torch families, without
+importing any optional dependency: a spec names its builder by dotted path
+(``"package.module:function"``) and the builder is imported only when an estimator is
+built. A builder has the signature::
+
+    build_<name>(task: str, params: dict, *, random_state, n_jobs, cpu_only) -> estimator
+
+Default hyperparameters come from the packaged YAML files (see ``_defaults``); user
+overrides are merged over them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from intelligent_training.exceptions import FamilyError, MissingDependencyError
+from intelligent_training.families._defaults import default_family_names, default_params
+
+TASKS: tuple[str, ...] = ("regression", "binary", "multiclass")
+KINDS: tuple[str, ...] = (
+    "tree",
+    "linear",
+    "probabilistic",
+    "torch",
+    "sequence",
+    "meta",
+    "multi_task",
+)
+
+_ALL_TASKS = TASKS
+_REG_BIN = ("regression", "binary")
+
+
+@dataclass(frozen=True)
+class FamilySpec:
+    """Description of one registered model family.
+
+    Parameters
+    ----------
+    name : str
+        Registry name (e.g. ``"lightgbm"``).
+    kind : str
+        One of ``tree``, ``linear``, ``probabilistic``, ``torch``, ``sequence``,
+        ``meta``, ``multi_task``.
+    tasks : tuple of str
+        Tasks the family can be built for (``regression``, ``binary``, ``multiclass``).
+    extra : str or None
+        The optional-dependency extra it needs (``pip install "intelligent-training[extra]"``),
+        ``None`` when it only needs the core dependencies.
+    native_importance : bool
+        Whether fitted estimators expose ``feature_importances_``.
+    builder : str
+        Dotted path ``"module:function"`` of the builder.
+    requires : str or None
+        Top-level module that must be importable (checked without importing it).
+    """
+
+    name: str
+    kind: str
+    tasks: tuple[str, ...]
+    extra: str | None
+    native_importance: bool
+    builder: str = ""
+    requires: str | None = None
+
+    def is_available(self) -> bool:
+        """Whether the optional dependency of this family is installed."""
+        return self.requires is None or _module_available(self.requires)
+
+    @property
+    def install_hint(self) -> str:
+        """The pip command that installs this family's optional dependency."""
+        if self.extra is None:
+            return 'pip install "intelligent-training"'
+        return f'pip install "intelligent-training[{self.extra}]"'
+
+
+def _module_available(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+_TORCH = "intelligent_training.families.torch"
+_HERE = "intelligent_training.families"
+
+_SPECS: tuple[FamilySpec, ...] = (
+    FamilySpec("lightgbm", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_lightgbm"),
+    FamilySpec("xgboost", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_xgboost"),
+    FamilySpec(
+        "random_forest", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_random_forest"
+    ),
+    FamilySpec("extra_trees", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_extra_trees"),
+    FamilySpec("linear", "linear", _ALL_TASKS, None, True, f"{_HERE}._linear:build_linear"),
+    FamilySpec(
+        "ngboost",
+        "probabilistic",
+        _ALL_TASKS,
+        "ngboost",
+        True,
+        f"{_HERE}._ngboost:build_ngboost",
+        requires="ngboost",
+    ),
+    FamilySpec(
+        "meta_learning",
+        "meta",
+        _ALL_TASKS,
+        "torch",
+        False,
+        f"{_HERE}._meta:build_meta_learning",
+        requires="torch",
+    ),
+    FamilySpec("mlp", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_mlp", requires="torch"),
+    FamilySpec("vae", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_vae", requires="torch"),
+    FamilySpec("gan", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_gan", requires="torch"),
+    FamilySpec(
+        "multi_task",
+        "multi_task",
+        _REG_BIN,
+        "torch",
+        False,
+        f"{_TORCH}:build_multi_task",
+        requires="torch",
+    ),
+    FamilySpec(
+        "cnn1d", "sequence", _REG_BIN, "torch", False, f"{_TORCH}:build_cnn1d", requires="torch"
+    ),
+    FamilySpec(
+        "lstm", "sequence", _REG_BIN, "torch", False, f"{_TORCH}:build_lstm", requires="torch"
+    ),
+    FamilySpec(
+        "transformer",
+        "sequence",
+        _REG_BIN,
+        "torch",
+        False,
+        f"{_TORCH}:build_transformer",
+        requires="torch",
+    ),
+)
+
+_REGISTRY: dict[str, FamilySpec] = {spec.name: spec for spec in _SPECS}
+
+
+def available_families(*, installed_only: bool = False) -> list[str]:
+    """Names of the registered model families, sorted.
+
+    Parameters
+    ----------
+    installed_only : bool, default=False
+        Only list families whose optional dependency is installed.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> from intelligent_training.families import available_families
+    >>> "lightgbm" in available_families()
+    True
+    """
+    return sorted(
+        name for name, spec in _REGISTRY.items() if not installed_only or spec.is_available()
+    )
+
+
+def _unknown_family(name: object) -> FamilyError:
+    return FamilyError(
+        f"Unknown model family {name!r}. Available families: {', '.join(available_families())}."
+    )
+
+
+def get_family(name: str) -> FamilySpec:
+    """Return the :class:`FamilySpec` registered under ``name``.
+
+    Raises
+    ------
+    FamilyError
+        When ``name`` is not registered; the message lists the registered names.
+    """
+    if not isinstance(name, str) or name not in _REGISTRY:
+        raise _unknown_family(name)
+    return _REGISTRY[name]
+
+
+def _check_task(spec: FamilySpec, task: str) -> None:
+    if task not in TASKS:
+        raise FamilyError(
+            f"Unknown task {task!r} for family {spec.name!r}; use one of {', '.join(TASKS)}."
+        )
+    if task not in spec.tasks:
+        raise FamilyError(
+            f"Family {spec.name!r} does not support task {task!r}; it supports "
+            f"{', '.join(spec.tasks)}."
+        )
+
+
+def family_params(name: str, task: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Merged parameters :func:`make_estimator` would use for ``name`` and ``task``.
+
+    Packaged YAML defaults (common, then per task), then ``params`` on top.
+
+    Parameters
+    ----------
+    name : str
+        Registered family name.
+    task : {"regression", "binary", "multiclass"}
+    params : mapping, optional
+        Overrides.
+
+    Returns
+    -------
+    dict
+    """
+    spec = get_family(name)
+    _check_task(spec, task)
+    if params is not None and not isinstance(params, Mapping):
+        raise FamilyError(
+            f"Parameters of family {name!r} must be a mapping of name -> value, "
+            f"got {type(params).__name__}."
+        )
+    merged = default_params(name, task)
+    merged.update(dict(params or {}))
+    return merged
+
+
+def _load_builder(spec: FamilySpec) -> Callable[..., Any]:
+    module_name, _, attr = spec.builder.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        if spec.requires is not None and not spec.is_available():
+            raise MissingDependencyError(
+                f"Model family {spec.name!r} needs the optional dependency "
+                f"{spec.requires!r}. Install it with: {spec.install_hint}"
+            ) from exc
+        raise FamilyError(
+            f"Model family {spec.name!r} could not be loaded from {module_name!r}: {exc}"
+        ) from exc
+    builder = getattr(module, attr, None)
+    if builder is None:
+        raise FamilyError(
+            f"Model family {spec.name!r}: {module_name!r} has no builder {attr!r}; "
+            "the installation looks incomplete."
+        )
+    return builder  # type: ignore[no-any-return]
+
+
+def make_estimator(
+    name: str,
+    task: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    random_state: int | None = None,
+    n_jobs: int | None = None,
+    cpu_only: bool = False,
+) -> Any:
+    """Build an unfitted sklearn-style estimator of family ``name`` for ``task``.
+
+    Parameters
+    ----------
+    name : str
+        Registered family name (see :func:`available_families`).
+    task : {"regression", "binary", "multiclass"}
+        The learning task; classifiers are built for ``binary``/``multiclass``.
+    params : mapping, optional
+        Overrides merged over the packaged defaults.
+    random_state : int, optional
+        Seed for every source of randomness of the estimator.
+    n_jobs : int, optional
+        Threads the estimator may use (``None`` means 1, ``-1`` all cores, as in
+        scikit-learn).
+    cpu_only : bool, default=False
+        Force CPU for families that would use a GPU.
+
+    Returns
+    -------
+    estimator
+        Unfitted; ``clone``/``get_params``/``set_params`` work.
+
+    Raises
+    ------
+    FamilyError
+        Unknown family, unsupported task or unknown parameter.
+    MissingDependencyError
+        The family's optional dependency is not installed; names the extra.
+
+    Examples
+    --------
+    >>> from intelligent_training.families import make_estimator
+    >>> est = make_estimator("lightgbm", "regression", {"n_estimators": 50}, random_state=0)
+    >>> est.get_params()["n_estimators"]
+    50
+    """
+    spec = get_family(name)
+    _check_task(spec, task)
+    if not spec.is_available():
+        raise MissingDependencyError(
+            f"Model family {name!r} needs the optional dependency {spec.requires!r}, "
+            f"which is not installed. Install it with: {spec.install_hint}"
+        )
+    merged = family_params(name, task, params)
+    builder = _load_builder(spec)
+    try:
+        return builder(task, merged, random_state=random_state, n_jobs=n_jobs, cpu_only=cpu_only)
+    except TypeError as exc:
+        raise FamilyError(
+            f"Model family {name!r} ({task}) rejected its parameters {sorted(merged)}: {exc}. "
+            "Check the parameter names in the family overrides."
+        ) from exc
+
+
+def resolve_families(
+    families: str | Mapping[str, Mapping[str, Any] | None] | list[str] | tuple[str, ...] | None,
+) -> dict[str, dict[str, Any]]:
+    """Normalise a ``families=`` argument into ``{name: overrides}``.
+
+    Parameters
+    ----------
+    families : None, str, list of str or dict
+        ``None`` gives the configured default families (``default_families`` in
+        ``families/defaults.yaml``); a name or a list of names gives no overrides;
+        a dict maps names to parameter overrides (``None`` means none).
+
+    Returns
+    -------
+    dict
+        Family name -> overrides dict (a fresh copy), in the given order.
+
+    Raises
+    ------
+    FamilyError
+        Unknown names (the message lists the registered ones), wrong types or an
+        empty selection.
+
+    Examples
+    --------
+    >>> from intelligent_training.families import resolve_families
+    >>> resolve_families({"lightgbm": {"n_estimators": 200}, "linear": None})
+    {'lightgbm': {'n_estimators': 200}, 'linear': {}}
+    """
+    if families is None:
+        names: list[str] = default_family_names()
+        resolved: dict[str, dict[str, Any]] = {name: {} for name in names}
+    elif isinstance(families, str):
+        resolved = {families: {}}
+    elif isinstance(families, Mapping):
+        resolved = {}
+        for name, overrides in families.items():
+            if overrides is not None and not isinstance(overrides, Mapping):
+                raise FamilyError(
+                    f"Overrides of family {name!r} must be a mapping of parameter -> value "
+                    f"(e.g. {{'n_estimators': 200}}), got {type(overrides).__name__}."
+                )
+            resolved[name] = dict(overrides or {})
+    elif isinstance(families, list | tuple):
+        resolved = {}
+        for name in families:
+            resolved.setdefault(name, {})
+    else:
+        raise FamilyError(
+            "families must be None, a family name, a list of names or a dict "
+            f"{{name: {{param: value}}}}; got {type(families).__name__}."
+        )
+    for name in resolved:
+        get_family(name)
+    if not resolved:
+        raise FamilyError(
+            f"No model family selected. Available families: {', '.join(available_families())}."
+        )
+    return resolved
