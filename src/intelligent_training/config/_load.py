@@ -135,6 +135,15 @@ def _packaged_layers() -> list[tuple[dict, str]]:
     return layers
 
 
+def _profile_layer(profile: str) -> tuple[dict, str]:
+    root = resources.files("intelligent_training.config") / "defaults"
+    file = root / f"profile_{profile}.yaml"
+    if not file.is_file():
+        raise ConfigError(f"unknown config profile {profile!r}")
+    source = f"packaged profile config/defaults/profile_{profile}.yaml"
+    return read_yaml(text=file.read_text(encoding="utf-8"), source=source), source
+
+
 def load_config(
     config: PathLike | Mapping[str, Any] | None = None,
     *,
@@ -142,6 +151,7 @@ def load_config(
     multi_model_config: PathLike | None = None,
     overrides: Mapping[str, Any] | None = None,
     packaged_defaults: bool = True,
+    profile: str | None = None,
 ) -> PipelineConfig:
     """Build the resolved configuration from its layers.
 
@@ -165,6 +175,9 @@ def load_config(
         Nested ``{section: {key: value}}`` values that win over everything.
     packaged_defaults : bool, default=True
         Whether to apply the packaged default YAML files.
+    profile : str, optional
+        A packaged profile applied right above the packaged defaults, e.g.
+        ``"demo"`` (``config/defaults/profile_demo.yaml``, used by ``--demo``).
 
     Returns
     -------
@@ -183,6 +196,8 @@ def load_config(
     3
     """
     layers: list[tuple[dict, str]] = _packaged_layers() if packaged_defaults else []
+    if profile is not None:
+        layers.append(_profile_layer(profile))
     if target_ranking_config is not None:
         data = read_yaml(target_ranking_config)
         layers.append(

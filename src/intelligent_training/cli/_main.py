@@ -1,0 +1,132 @@
+"""``intelligent-train``: parse flags, resolve the config, run the job, print a summary."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from intelligent_training.cli._parser import build_parser, overrides_from_args
+
+__all__ = ["main"]
+
+logger = logging.getLogger("intelligent_training.cli")
+
+
+def _setup_logging(verbosity: int, debug: bool) -> logging.Handler:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    level = logging.DEBUG if debug or verbosity >= 2 else logging.INFO
+    handler.setLevel(logging.WARNING if verbosity == 0 else level)
+    package = logging.getLogger("intelligent_training")
+    package.addHandler(handler)
+    package.setLevel(min(level, logging.INFO))
+    package.propagate = False
+    logging.captureWarnings(True)
+    warnings_logger = logging.getLogger("py.warnings")
+    warnings_logger.addHandler(handler)
+    warnings_logger.propagate = False
+    return handler
+
+
+def _teardown_logging(handler: logging.Handler) -> None:
+    package = logging.getLogger("intelligent_training")
+    package.removeHandler(handler)
+    package.setLevel(logging.NOTSET)
+    package.propagate = True
+    logging.captureWarnings(False)
+    warnings_logger = logging.getLogger("py.warnings")
+    warnings_logger.removeHandler(handler)
+    warnings_logger.propagate = True
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the console script.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments (default: ``sys.argv[1:]``).
+
+    Returns
+    -------
+    int
+        0 on success, 1 for data/config/model errors, 2 for usage errors,
+        130 when interrupted.
+    """
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help / --version (0) and usage errors (2)
+        return int(exc.code or 0)
+    if args.data_dir is None and not args.demo:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write("intelligent-train: error: pass --data-dir DIR (or --demo)\n")
+        return 2
+    if args.force_refresh and args.no_cache:
+        parser.print_usage(sys.stderr)
+        sys.stderr.write(
+            "intelligent-train: error: --force-refresh and --no-cache exclude each other\n"
+        )
+        return 2
+
+    verbosity = 0 if args.quiet else 1 + args.verbose
+    handler = _setup_logging(verbosity, args.debug)
+    try:
+        return _run(args)
+    except KeyboardInterrupt:
+        sys.stderr.write("error: interrupted; no outputs were written\n")
+        return 130
+    except Exception as exc:
+        from intelligent_training.exceptions import IntelligentTrainingError
+
+        if args.debug:
+            raise
+        message = str(exc).strip().replace("\n", " ") or type(exc).__name__
+        if isinstance(exc, IntelligentTrainingError):
+            sys.stderr.write(f"error: {message}\n")
+        else:
+            sys.stderr.write(
+                f"error: unexpected {type(exc).__name__}: {message} "
+                "(rerun with --debug for the traceback)\n"
+            )
+        return 1
+    finally:
+        _teardown_logging(handler)
+
+
+def _run(args) -> int:
+    from intelligent_training.config import load_config
+    from intelligent_training.pipeline._job import run_job
+
+    overrides = overrides_from_args(args)
+    cfg = load_config(
+        args.config,
+        target_ranking_config=args.target_ranking_config,
+        multi_model_config=args.multi_model_config,
+        overrides=overrides,
+        profile="demo" if args.demo else None,
+    )
+    if args.demo and args.data_dir is None:
+        cfg.data.data_dir = str(_write_demo_data(Path(cfg.runtime.output_dir)))
+    if args.no_cache and (Path(cfg.runtime.output_dir) / "cache").exists():
+        logger.info("--no-cache: the existing cache directory is neither read nor written")
+    result = run_job(cfg)
+    from intelligent_training.cli._summary import format_summary
+
+    if not args.quiet:
+        sys.stdout.write(format_summary(result))
+    return 0
+
+
+def _write_demo_data(output_dir: Path) -> Path:
+    """Write the synthetic demo panel once into ``<output_dir>/demo_data``."""
+    from intelligent_training.datasets import write_synthetic_data_dir
+
+    root = output_dir / "demo_data"
+    data_dir = root / "interval=5m"
+    if not data_dir.is_dir():
+        logger.info("writing the synthetic demo data set to %s", root)
+        write_synthetic_data_dir(root, interval="5m", random_state=0)
+    return data_dir

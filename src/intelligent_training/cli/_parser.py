@@ -1,0 +1,134 @@
+"""The argument parser of ``intelligent-train`` and its mapping onto config overrides."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from intelligent_training._version import __version__
+
+__all__ = ["build_parser", "overrides_from_args"]
+
+_DESCRIPTION = (
+    "Rank candidate targets by out-of-sample predictability, select features per target by "
+    "multi-model consensus and train model families, under purged time-series CV. "
+    "Settings come from (highest first): these flags, --config, --target-ranking-config / "
+    "--multi-model-config, the packaged defaults."
+)
+
+
+def _csv(value: str) -> list[str]:
+    items = [v.strip() for v in value.split(",") if v.strip()]
+    if not items:
+        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
+    return items
+
+
+def _positive_int(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}") from None
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value!r}")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``intelligent-train`` argument parser."""
+    p = argparse.ArgumentParser(prog="intelligent-train", description=_DESCRIPTION)
+    p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+    data = p.add_argument_group("data")
+    data.add_argument("--data-dir", help="directory with one table per symbol")
+    data.add_argument("--symbols", type=_csv, help="comma-separated symbols (default: all)")
+    data.add_argument("--time-column", help="name of the time column (default: auto-detect)")
+    data.add_argument(
+        "--min-cs", type=_positive_int, help="drop timestamps with fewer symbols than this"
+    )
+    data.add_argument("--targets", type=_csv, help="candidate targets (default: all)")
+    data.add_argument("--features", type=_csv, help="candidate features (default: all)")
+
+    steps = p.add_argument_group("steps")
+    steps.add_argument(
+        "--auto-targets",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="rank the candidate targets and keep the top N (--no-auto-targets: use all "
+        "candidates as given)",
+    )
+    steps.add_argument("--top-n-targets", type=_positive_int, help="targets to keep")
+    steps.add_argument(
+        "--auto-features",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="select features per target (--no-auto-features: use all candidates)",
+    )
+    steps.add_argument("--top-m-features", type=_positive_int, help="features per target")
+    steps.add_argument(
+        "--families", type=_csv, help="model families to train, e.g. lightgbm,xgboost,linear"
+    )
+    steps.add_argument("--strategy", choices=["single_task", "multi_task", "cascade"])
+
+    run = p.add_argument_group("run")
+    run.add_argument("--output-dir", help="output directory (default: intelligent_output)")
+    run.add_argument("--config", help="YAML config file (any section)")
+    run.add_argument("--target-ranking-config", help="YAML file with the target_ranking section")
+    run.add_argument(
+        "--multi-model-config",
+        help="YAML file with the feature_selection (and optionally training) section",
+    )
+    run.add_argument(
+        "--force-refresh", action="store_true", help="recompute and overwrite cached results"
+    )
+    run.add_argument("--no-cache", action="store_true", help="neither read nor write a cache")
+    run.add_argument("--max-rows-train", type=_positive_int, help="cap on training rows")
+    run.add_argument("--threads", type=_positive_int, help="threads per model")
+    run.add_argument("--cpu-only", action="store_true", default=None, help="never use a GPU")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="write the synthetic demo data set into <output-dir>/demo_data and run on it",
+    )
+
+    out = p.add_argument_group("output")
+    out.add_argument("-v", "--verbose", action="count", default=0, help="more log output")
+    out.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    out.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    return p
+
+
+def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    """Nested ``{section: {key: value}}`` overrides from the flags that were given."""
+    mapping = {
+        "data_dir": ("data", "data_dir"),
+        "symbols": ("data", "symbols"),
+        "time_column": ("data", "time_column"),
+        "min_cs": ("data", "min_cs"),
+        "targets": ("data", "targets"),
+        "features": ("data", "features"),
+        "auto_targets": ("target_ranking", "enabled"),
+        "top_n_targets": ("target_ranking", "top_n"),
+        "auto_features": ("feature_selection", "enabled"),
+        "top_m_features": ("feature_selection", "top_m"),
+        "families": ("training", "families"),
+        "strategy": ("training", "strategy"),
+        "max_rows_train": ("training", "max_rows_train"),
+        "output_dir": ("runtime", "output_dir"),
+        "threads": ("runtime", "threads"),
+        "cpu_only": ("runtime", "cpu_only"),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for attr, (section, key) in mapping.items():
+        value = getattr(args, attr, None)
+        if value is not None:
+            out.setdefault(section, {})[key] = value
+    if args.force_refresh:
+        out.setdefault("cache", {})["force_refresh"] = True
+    if args.no_cache:
+        out.setdefault("cache", {})["enabled"] = False
+    if args.quiet:
+        out.setdefault("runtime", {})["verbose"] = 0
+    elif args.verbose:
+        out.setdefault("runtime", {})["verbose"] = 1 + args.verbose
+    return out

@@ -1,0 +1,403 @@
+"""``IntelligentPipeline``: rank targets, select features per target, train."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+from sklearn.utils.validation import check_is_fitted
+
+from intelligent_training._progress import progress
+from intelligent_training.cache import as_memory, fingerprint
+from intelligent_training.exceptions import DataError, IntelligentTrainingError
+
+__all__ = ["JOINT", "IntelligentPipeline"]
+
+logger = logging.getLogger(__name__)
+
+#: Key of the one trainer fitted on all targets by the joint strategies.
+JOINT = "__joint__"
+_JOINT_STRATEGIES = ("multi_task", "cascade")
+# Parameters that never change what an estimator learns: left out of cache keys.
+_NOT_IN_KEY = ("memory", "verbose", "n_jobs")
+
+
+def _params_key(estimator: Any) -> dict[str, Any]:
+    params = estimator.get_params(deep=False)
+    return {
+        "class": f"{type(estimator).__module__}.{type(estimator).__qualname__}",
+        **{k: v for k, v in params.items() if k not in _NOT_IN_KEY},
+    }
+
+
+def _fit_estimator(
+    estimator: Any, X: Any, y: Any, step: str, params_key: Any, data_key: str
+) -> Any:
+    """Fit ``estimator`` on ``(X, y)``; memoised on ``(step, params_key, data_key)``."""
+    return estimator.fit(X, y)
+
+
+class IntelligentPipeline(BaseEstimator):
+    """Rank candidate targets, select features per target and train model families.
+
+    Parameters
+    ----------
+    ranker : TargetRanker, optional
+        Ranks the candidate targets; ``None`` uses ``TargetRanker()``. Cloned in
+        ``fit``; given the pipeline's ``memory`` when it has none, so each
+        target × family × fold cell is cached.
+    selector : FeatureSelector, optional
+        Cloned once per selected target; ``None`` uses ``FeatureSelector()``.
+    trainer : ModelTrainer, optional
+        With ``strategy="single_task"`` (the default) one clone is fitted per
+        target on that target's selected features (``trainers_[target]``); with
+        ``multi_task`` / ``cascade`` one clone is fitted on all selected targets
+        and the union of their features (``trainers_["__joint__"]``).
+    targets : list of str, optional
+        Use these targets and skip the ranking.
+    features : list of str or dict, optional
+        Use these features (for every target, or ``{target: [features]}``) and
+        skip the selection.
+    memory : DiskCacheMemory, str, path or None, optional
+        Cache of the fitted ranker, selectors and trainers; keys combine a
+        fingerprint of the data the step sees, the step's parameters and the
+        library version.
+    target_patterns : list of str, optional
+        Patterns that mark target columns when ``fit`` is given a whole panel.
+    verbose : bool or None, optional
+        Progress bars (``None``: when stderr is a terminal).
+
+    Attributes
+    ----------
+    ranker_ : TargetRanker or None
+        The fitted ranker (``None`` when ``targets`` was given).
+    rankings_ : DataFrame or None
+        ``ranker_.rankings_``.
+    selected_targets_ : list of str
+        Targets that were selected and trained successfully, best first.
+    selected_features_ : dict
+        Target → list of the features its models use.
+    selectors_ : dict
+        Target → fitted FeatureSelector (``None`` when the selection was
+        skipped or failed).
+    trainers_ : dict
+        Target (or ``"__joint__"``) → fitted ModelTrainer.
+    training_groups_ : dict
+        Same keys as ``trainers_`` → ``(targets, features)``.
+    failed_targets_ : dict
+        Target → why it was skipped.
+    warnings_ : list of str
+        Fallbacks and skipped targets, also written into the outputs.
+    feature_names_in_ : ndarray of str
+        Columns of the ``X`` seen in ``fit``.
+    data_fingerprint_ : str
+        Fingerprint of ``X`` and ``Y``.
+    timings_ : dict
+        Seconds spent per step.
+
+    Examples
+    --------
+    >>> from intelligent_training.pipeline import IntelligentPipeline
+    >>> pipe = IntelligentPipeline(targets=["fwd_ret_5m"], features=["f00", "f01"])
+    >>> pipe.get_params()["targets"]
+    ['fwd_ret_5m']
+    """
+
+    def __init__(
+        self,
+        ranker: Any = None,
+        selector: Any = None,
+        trainer: Any = None,
+        *,
+        targets: Sequence[str] | None = None,
+        features: Sequence[str] | Mapping[str, Sequence[str]] | None = None,
+        memory: Any = None,
+        target_patterns: Sequence[str] | None = None,
+        verbose: bool | None = None,
+    ) -> None:
+        self.ranker = ranker
+        self.selector = selector
+        self.trainer = trainer
+        self.targets = targets
+        self.features = features
+        self.memory = memory
+        self.target_patterns = target_patterns
+        self.verbose = verbose
+
+    # ------------------------------------------------------------------ fit
+    def _split_inputs(self, X: Any, Y: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
+        if Y is None:
+            if not isinstance(X, pd.DataFrame):
+                raise DataError("fit(panel) needs a DataFrame panel; or call fit(X, Y)")
+            from intelligent_training.data import split_features_targets
+
+            X, Y = split_features_targets(X, self.target_patterns)
+        if isinstance(Y, pd.Series):
+            Y = Y.to_frame(Y.name if Y.name is not None else "target")
+        if not isinstance(X, pd.DataFrame) or not isinstance(Y, pd.DataFrame):
+            raise DataError(
+                "IntelligentPipeline.fit needs X and Y as DataFrames with the panel index "
+                f"(got {type(X).__name__} and {type(Y).__name__})"
+            )
+        if len(X) != len(Y) or not X.index.equals(Y.index):
+            raise DataError("X and Y must have the same index (the same panel rows, in order)")
+        if X.shape[1] == 0:
+            raise DataError("X has no feature columns; check the data or the target patterns")
+        if Y.shape[1] == 0:
+            raise DataError(
+                "no target columns found; name targets like fwd_ret_5m, y_up_15m or pass "
+                "target_patterns"
+            )
+        return X, Y
+
+    def _check_names(self, names: Sequence[str], available: pd.Index, what: str) -> list[str]:
+        missing = [n for n in names if n not in available]
+        if missing:
+            raise DataError(
+                f"unknown {what} {missing}; available: {list(map(str, available))[:20]}"
+            )
+        return list(names)
+
+    def _features_for(self, target: str, X: pd.DataFrame) -> list[str] | None:
+        if self.features is None:
+            return None
+        if isinstance(self.features, Mapping):
+            if target not in self.features:
+                return None
+            return self._check_names(self.features[target], X.columns, "features")
+        return self._check_names(list(self.features), X.columns, "features")
+
+    def fit(self, X: Any, Y: Any = None) -> IntelligentPipeline:
+        """Rank, select and train.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Features indexed by ``(timestamp, symbol)``, or a whole panel when
+            ``Y`` is None (split with ``split_features_targets``).
+        Y : DataFrame or Series, optional
+            Candidate targets, same index as ``X``.
+
+        Returns
+        -------
+        self
+        """
+        X, Y = self._split_inputs(X, Y)
+        memory = as_memory(self.memory)
+        cached_fit = memory.cache(_fit_estimator, ignore=["estimator", "X", "y"])
+        self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+        self.n_features_in_ = X.shape[1]
+        self.warnings_: list[str] = []
+        self.failed_targets_: dict[str, str] = {}
+        self.timings_: dict[str, float] = {}
+
+        start = time.perf_counter()
+        x_key = fingerprint(X)
+        y_keys = {str(c): fingerprint(Y[c]) for c in Y.columns}
+        self.data_fingerprint_ = fingerprint(x_key, sorted(y_keys.items()))
+        self.timings_["fingerprint"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        targets = self._rank(X, Y, cached_fit, memory, x_key)
+        self.timings_["ranking"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        self._select(X, Y, targets, cached_fit, x_key, y_keys)
+        self.timings_["selection"] = time.perf_counter() - start
+
+        start = time.perf_counter()
+        self._train(X, Y, targets, cached_fit, x_key, y_keys)
+        self.timings_["training"] = time.perf_counter() - start
+        return self
+
+    def _rank(self, X, Y, cached_fit, memory, x_key) -> list[str]:
+        self.ranker_ = None
+        self.rankings_ = None
+        if self.targets is not None:
+            targets = self._check_names(list(self.targets), Y.columns, "targets")
+            if not targets:
+                raise DataError("targets=[] selects nothing; pass target names or None")
+            return targets
+        from intelligent_training.ranking import TargetRanker
+
+        ranker = clone(self.ranker) if self.ranker is not None else TargetRanker()
+        params = ranker.get_params(deep=False)
+        if "memory" in params and params["memory"] is None and memory.location is not None:
+            ranker.set_params(memory=memory)
+        if "verbose" in params and params["verbose"] is None and self.verbose is not None:
+            ranker.set_params(verbose=self.verbose)
+        logger.info("ranking %d candidate targets", Y.shape[1])
+        data_key = fingerprint(x_key, Y)
+        ranker = cached_fit(ranker, X, Y, "rank", _params_key(ranker), data_key)
+        self.ranker_ = ranker
+        self.rankings_ = getattr(ranker, "rankings_", None)
+        targets = [str(t) for t in ranker.selected_targets_]
+        if not targets:
+            raise DataError(
+                "no target passed the ranking (all scored below min_score or were "
+                "ineligible); see the rankings, lower min_score or pass --targets"
+            )
+        return targets
+
+    def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
+        return np.asarray(Y[list(targets)].notna().all(axis=1))
+
+    def _select(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
+        from intelligent_training.selection import FeatureSelector
+
+        self.selectors_: dict[str, Any] = {}
+        self.selected_features_: dict[str, list[str]] = {}
+        for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
+            manual = self._features_for(target, X)
+            if manual is not None:
+                self.selectors_[target] = None
+                self.selected_features_[target] = manual
+                continue
+            rows = self._rows(Y, [target])
+            selector = clone(self.selector) if self.selector is not None else FeatureSelector()
+            try:
+                selector = cached_fit(
+                    selector,
+                    X.loc[rows],
+                    Y.loc[rows, target],
+                    "select",
+                    _params_key(selector),
+                    fingerprint(x_key, y_keys[target], target),
+                )
+                chosen = [str(f) for f in selector.get_feature_names_out()]
+                if not chosen:
+                    raise IntelligentTrainingError("the selector kept no feature")
+            except Exception as exc:  # policy: fall back to all features, say so
+                message = (
+                    f"feature selection failed for target {target!r} "
+                    f"({type(exc).__name__}: {exc}); using all {X.shape[1]} features"
+                )
+                logger.warning(message)
+                self.warnings_.append(message)
+                self.selectors_[target] = None
+                self.selected_features_[target] = [str(c) for c in X.columns]
+                continue
+            self.selectors_[target] = selector
+            self.selected_features_[target] = chosen
+
+    def _train(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
+        from intelligent_training.training import ModelTrainer
+
+        template = self.trainer if self.trainer is not None else ModelTrainer()
+        strategy = template.get_params(deep=False).get("strategy", "single_task")
+        self.trainers_: dict[str, Any] = {}
+        self.training_groups_: dict[str, tuple[list[str], list[str]]] = {}
+        if strategy in _JOINT_STRATEGIES and len(targets) > 1:
+            wanted = {f for t in targets for f in self.selected_features_[t]}
+            groups = {JOINT: (list(targets), [str(c) for c in X.columns if str(c) in wanted])}
+        else:
+            groups = {t: ([t], self.selected_features_[t]) for t in targets}
+        for key, (group_targets, feats) in progress(
+            groups.items(), total=len(groups), desc="training", verbose=self.verbose
+        ):
+            rows = self._rows(Y, group_targets)
+            y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
+            data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
+            try:
+                trainer = cached_fit(
+                    clone(template), X.loc[rows, feats], y, "train", _params_key(template), data_key
+                )
+            except Exception as exc:  # policy: a failed target is logged and skipped
+                message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
+                logger.error(message)
+                self.warnings_.append(message)
+                for t in group_targets:
+                    self.failed_targets_[t] = f"{type(exc).__name__}: {exc}"
+                continue
+            self.trainers_[key] = trainer
+            self.training_groups_[key] = (list(group_targets), list(feats))
+        if not self.trainers_:
+            details = "; ".join(f"{t}: {m}" for t, m in self.failed_targets_.items())
+            raise IntelligentTrainingError(f"training failed for every selected target ({details})")
+        self.selected_targets_ = [t for t in targets if t not in self.failed_targets_]
+        for t in self.failed_targets_:
+            self.selected_features_.pop(t, None)
+
+    # -------------------------------------------------------------- predict
+    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Predict every selected target.
+
+        Parameters
+        ----------
+        X : DataFrame
+            Rows to predict, with (at least) the features used in ``fit``.
+
+        Returns
+        -------
+        DataFrame
+            One column per selected target, indexed like ``X``.
+        """
+        check_is_fitted(self, "trainers_")
+        if not isinstance(X, pd.DataFrame):
+            raise DataError("IntelligentPipeline.predict needs a DataFrame with feature columns")
+        out: dict[str, np.ndarray] = {}
+        for key, trainer in self.trainers_.items():
+            group_targets, feats = self.training_groups_[key]
+            missing = [f for f in feats if f not in X.columns]
+            if missing:
+                raise DataError(
+                    f"X lacks the features {missing[:10]} used to train {group_targets}"
+                )
+            pred = trainer.predict(X[feats])
+            if isinstance(pred, pd.DataFrame):
+                for t in group_targets:
+                    out[t] = np.asarray(pred[t])
+            else:
+                arr = np.asarray(pred)
+                if arr.ndim == 1:
+                    out[group_targets[0]] = arr
+                else:
+                    for i, t in enumerate(group_targets):
+                        out[t] = arr[:, i]
+        return pd.DataFrame({t: out[t] for t in self.selected_targets_ if t in out}, index=X.index)
+
+    # ---------------------------------------------------------- persistence
+    def save(self, output_dir: str | Path) -> Path:
+        """Write the output layout (rankings, selections, models, metrics, predictions).
+
+        The files are written into a temporary sibling directory and moved into
+        ``output_dir`` at the end, so a failure leaves no half-written results;
+        other entries of ``output_dir`` (such as ``cache/``) are kept.
+
+        Parameters
+        ----------
+        output_dir : str or Path
+
+        Returns
+        -------
+        Path
+            ``output_dir``.
+        """
+        from intelligent_training.pipeline._outputs import staging, write_layout
+
+        check_is_fitted(self, "trainers_")
+        with staging(output_dir) as tmp:
+            write_layout(self, tmp)
+        return Path(output_dir)
+
+    @classmethod
+    def load(cls, output_dir: str | Path) -> IntelligentPipeline:
+        """Restore a pipeline written by :meth:`save` (it predicts identically).
+
+        Parameters
+        ----------
+        output_dir : str or Path
+
+        Returns
+        -------
+        IntelligentPipeline
+        """
+        from intelligent_training.pipeline._outputs import read_pipeline
+
+        return read_pipeline(output_dir)
