@@ -224,9 +224,12 @@ class IntelligentPipeline(BaseEstimator):
             if not targets:
                 raise DataError("targets=[] selects nothing; pass target names or None")
             return targets
-        from intelligent_training.ranking import TargetRanker
+        if self.ranker is not None:
+            ranker = clone(self.ranker)
+        else:
+            from intelligent_training.ranking import TargetRanker
 
-        ranker = clone(self.ranker) if self.ranker is not None else TargetRanker()
+            ranker = TargetRanker()
         params = ranker.get_params(deep=False)
         if "memory" in params and params["memory"] is None and memory.location is not None:
             ranker.set_params(memory=memory)
@@ -245,12 +248,17 @@ class IntelligentPipeline(BaseEstimator):
             )
         return targets
 
+    def _new_selector(self) -> Any:
+        if self.selector is not None:
+            return clone(self.selector)
+        from intelligent_training.selection import FeatureSelector
+
+        return FeatureSelector()
+
     def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
         return np.asarray(Y[list(targets)].notna().all(axis=1))
 
     def _select(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
-        from intelligent_training.selection import FeatureSelector
-
         self.selectors_: dict[str, Any] = {}
         self.selected_features_: dict[str, list[str]] = {}
         for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
@@ -260,7 +268,7 @@ class IntelligentPipeline(BaseEstimator):
                 self.selected_features_[target] = manual
                 continue
             rows = self._rows(Y, [target])
-            selector = clone(self.selector) if self.selector is not None else FeatureSelector()
+            selector = self._new_selector()
             try:
                 selector = cached_fit(
                     selector,
@@ -287,9 +295,11 @@ class IntelligentPipeline(BaseEstimator):
             self.selected_features_[target] = chosen
 
     def _train(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
-        from intelligent_training.training import ModelTrainer
+        template = self.trainer
+        if template is None:
+            from intelligent_training.training import ModelTrainer
 
-        template = self.trainer if self.trainer is not None else ModelTrainer()
+            template = ModelTrainer()
         strategy = template.get_params(deep=False).get("strategy", "single_task")
         self.trainers_: dict[str, Any] = {}
         self.training_groups_: dict[str, tuple[list[str], list[str]]] = {}
