@@ -117,7 +117,8 @@ class PurgedTimeSeriesSplit(BaseCrossValidator):
     ``DatetimeIndex``, else consecutive rows are consecutive bars. Timestamps are
     factorised once: on timestamp-sorted rows in ``O(n)`` without sorting, and the index
     arrays are slices of one ``arange`` (views that share memory, as in scikit-learn's
-    ``TimeSeriesSplit``); unsorted rows cost one ``O(n log n)`` sort. Indices are
+    ``TimeSeriesSplit``); unsorted rows cost one hash factorisation (``O(n)`` plus
+    sorting the distinct timestamps) and one ``O(n)`` mask per fold. Indices are
     positional and ascending in the original row order.
 
     Examples
