@@ -177,6 +177,9 @@ def _write_selections(pipe: Any, root: Path) -> None:
         (out / "selected_features.txt").write_text("\n".join(features) + "\n", encoding="utf-8")
         selector = pipe.selectors_.get(target)
         table = _importance_table(_consensus(selector), getattr(selector, "importances_", None))
+        votes = getattr(selector, "votes_", None)
+        if table is not None and isinstance(votes, pd.Series) and votes.index.equals(table.index):
+            table = table.assign(votes=votes)
         if table is None:  # selection skipped or failed: say so instead of an empty file
             reason = "features given by the user" if selector is None else "no importances"
             table = pd.DataFrame({"feature": features, "note": reason}).set_index("feature")

@@ -278,7 +278,10 @@ class IntelligentPipeline(BaseEstimator):
                     _params_key(selector),
                     fingerprint(x_key, y_keys[target], target),
                 )
-                chosen = [str(f) for f in selector.get_feature_names_out()]
+                ranked = getattr(selector, "selected_features_", None)
+                if ranked is None:
+                    ranked = selector.get_feature_names_out()
+                chosen = [str(f) for f in ranked]
                 if not chosen:
                     raise IntelligentTrainingError("the selector kept no feature")
             except Exception as exc:  # policy: fall back to all features, say so
