@@ -1,0 +1,10 @@
+"""Train many model families on the chosen targets, with purged out-of-fold metrics.
+
+:class:`ModelTrainer` runs the ``single_task``, ``multi_task`` and ``cascade``
+strategies, keeps out-of-fold predictions and metrics, refits final models and saves
+them in their libraries' native formats.
+"""
+
+from intelligent_training.training._trainer import ModelTrainer
+
+__all__ = ["ModelTrainer"]
