@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import doctest
 
 import numpy as np
@@ -78,7 +79,9 @@ def test_duration_horizon_equals_bars_on_regular_grid(bars: int) -> None:
     by_time = as_lists(PurgedTimeSeriesSplit(3, horizon=pd.Timedelta(minutes=5 * bars)).split(X))
     by_str = as_lists(PurgedTimeSeriesSplit(3, horizon=f"{5 * bars}min").split(X))
     by_bar_str = as_lists(PurgedTimeSeriesSplit(3, horizon=f"{bars}b").split(X))
-    assert by_bars == by_time == by_str == by_bar_str
+    by_numpy = as_lists(PurgedTimeSeriesSplit(3, horizon=np.timedelta64(5 * bars, "m")).split(X))
+    by_stdlib = as_lists(PurgedTimeSeriesSplit(3, horizon=dt.timedelta(minutes=5 * bars)).split(X))
+    assert by_bars == by_time == by_str == by_bar_str == by_numpy == by_stdlib
 
 
 def test_duration_horizon_uses_time_on_irregular_grid() -> None:
@@ -178,6 +181,8 @@ def test_invalid_parameters_are_stored_and_rejected_in_split() -> None:
         ({"horizon": "soon"}, "not a duration"),
         ({"horizon": 1.5}, "has type float"),
         ({"horizon": True}, "has type bool"),
+        ({"horizon": np.timedelta64("NaT")}, "not a duration"),
+        ({"horizon": pd.NaT}, "has type NaTType"),
         ({"embargo": None}, "embargo=None"),
         ({"max_train_size": 0}, "max_train_size=0"),
         ({"test_size": -2}, "test_size=-2"),

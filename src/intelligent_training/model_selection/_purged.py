@@ -29,18 +29,25 @@ _BARS = re.compile(r"^\s*(\d+)\s*(?:b|bar|bars)\s*$", re.IGNORECASE)
 
 def _as_offset(value: Any, name: str) -> Offset:
     """Validate ``horizon``/``embargo``: an ``int`` of bars or a ``timedelta64``."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool | np.bool_):
+    # np.timedelta64 subclasses np.signedinteger: rule it out before counting bars.
+    is_delta = isinstance(value, dt.timedelta | np.timedelta64)
+    if (
+        isinstance(value, numbers.Integral)
+        and not isinstance(value, bool | np.bool_)
+        and not is_delta
+    ):
         if value < 0:
             raise SplitError(f"PurgedTimeSeriesSplit: {name}={value!r} is negative; use >= 0.")
         return int(value)
     if isinstance(value, str) and (match := _BARS.match(value)):
         return int(match.group(1))
-    if isinstance(value, str | dt.timedelta | np.timedelta64 | pd.Timedelta):
+    if isinstance(value, str) or is_delta:
         try:
             delta = pd.Timedelta(value)
+            valid = not pd.isna(delta)
         except (ValueError, TypeError):
-            delta = pd.NaT
-        if pd.isna(delta):
+            valid = False
+        if not valid:
             raise SplitError(
                 f"PurgedTimeSeriesSplit: {name}={value!r} is not a duration; use an int number "
                 "of bars, '3b', or a duration such as '15min' or pd.Timedelta('1h')."
