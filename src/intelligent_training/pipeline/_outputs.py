@@ -19,6 +19,7 @@
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import logging
 import os
@@ -190,6 +191,18 @@ def _write_selections(pipe: Any, root: Path) -> None:
         agreement.to_csv(out / "model_agreement_matrix.csv")
 
 
+def _save_trainer(trainer: Any, models: Path, name: str) -> dict[str, str]:
+    """Write one trainer: its own native-format directory when it can, else joblib."""
+    import joblib
+
+    save = getattr(trainer, "save", None)
+    if callable(save) and callable(getattr(type(trainer), "load", None)):
+        save(models / name)
+        return {"format": "trainer_dir", "path": name}
+    joblib.dump(trainer, models / f"{name}.joblib")
+    return {"format": "joblib", "path": f"{name}.joblib"}
+
+
 def _write_training(pipe: Any, root: Path) -> None:
     import joblib
 
@@ -197,9 +210,10 @@ def _write_training(pipe: Any, root: Path) -> None:
     for sub in ("models", "metrics", "predictions", "logs"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     metrics = []
+    files: dict[str, dict[str, str]] = {}
     for key, trainer in pipe.trainers_.items():
         name = safe_name(key)
-        joblib.dump(trainer, base / "models" / f"{name}.joblib")
+        files[key] = _save_trainer(trainer, base / "models", name)
         cv = _frame(getattr(trainer, "cv_metrics_", None))
         if cv is not None:
             cv.to_csv(base / "metrics" / f"{name}.csv")
@@ -214,7 +228,11 @@ def _write_training(pipe: Any, root: Path) -> None:
     (base / "logs" / "warnings.txt").write_text(
         "".join(f"{w}\n" for w in pipe.warnings_), encoding="utf-8"
     )
-    joblib.dump(pipe, root / PIPELINE_FILE)
+    # The pipeline itself without its trainers (they are in their own files above).
+    shell = copy.copy(pipe)
+    shell.trainers_ = {}
+    shell._trainer_files = files
+    joblib.dump(shell, root / PIPELINE_FILE)
 
 
 def write_layout(pipe: Any, root: str | Path) -> None:
@@ -226,7 +244,7 @@ def write_layout(pipe: Any, root: str | Path) -> None:
 
 
 def read_pipeline(output_dir: str | Path) -> Any:
-    """Load the pipeline saved under ``output_dir``."""
+    """Load the pipeline saved under ``output_dir`` (and each of its trainers)."""
     import joblib
 
     path = Path(output_dir) / PIPELINE_FILE
@@ -235,4 +253,16 @@ def read_pipeline(output_dir: str | Path) -> Any:
             f"{path} not found; pass the output directory of IntelligentPipeline.save "
             "or of an intelligent-train run"
         )
-    return joblib.load(path)
+    pipe = joblib.load(path)
+    models = path.parent
+    trainers = {}
+    for key, info in getattr(pipe, "_trainer_files", {}).items():
+        if info["format"] == "trainer_dir":
+            from intelligent_training.training import ModelTrainer
+
+            trainers[key] = ModelTrainer.load(models / info["path"])
+        else:
+            trainers[key] = joblib.load(models / info["path"])
+    pipe.trainers_ = trainers
+    del pipe._trainer_files
+    return pipe
