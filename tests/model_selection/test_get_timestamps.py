@@ -88,6 +88,12 @@ def test_length_mismatch_and_missing_inputs() -> None:
         get_timestamps(None)
 
 
+def test_non_time_index_level_is_an_error() -> None:
+    index = pd.MultiIndex.from_product([["a", "b"], ["A"]], names=["timestamp", "symbol"])
+    with pytest.raises(SplitError, match="index level of X have dtype object"):
+        get_timestamps(pd.DataFrame({"f": range(2)}, index=index))
+
+
 def test_missing_timestamp_in_index_level_is_an_error() -> None:
     index = pd.MultiIndex.from_arrays(
         [pd.DatetimeIndex(["2024-01-01", None, "2024-01-02"]), ["A", "A", "A"]],

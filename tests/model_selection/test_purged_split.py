@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import doctest
+import pickle
 
 import numpy as np
 import pandas as pd
@@ -158,6 +159,8 @@ def test_params_clone_set_params_repr() -> None:
     assert other.horizon == 12 and cv.horizon == "15min"
     assert clone(other).get_params() == other.get_params()
     assert repr(cv).startswith("PurgedTimeSeriesSplit(embargo=2, horizon='15min'")
+    restored = pickle.loads(pickle.dumps(cv))  # shipped to joblib/dask workers
+    assert restored.get_params() == cv.get_params()
     with pytest.raises(SplitError, match="no parameter 'horizn'"):
         cv.set_params(horizn=3)
 

@@ -69,9 +69,10 @@ def _as_timestamp_array(values: Any, where: str) -> np.ndarray:
                 f"The timestamps from {where} are floats that are not all finite integers. {_HINT}"
             )
         return arr.astype(np.int64)
+    mistake = " (did you pass symbols as groups?)" if where == "groups" else ""
     raise SplitError(
         f"The timestamps from {where} have dtype {arr.dtype}; expected datetimes or integer "
-        f"bar numbers (did you pass symbols as groups?). {_HINT}"
+        f"bar numbers{mistake}. {_HINT}"
     )
 
 
