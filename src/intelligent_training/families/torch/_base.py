@@ -467,7 +467,8 @@ class TorchClassifierMixin:
 
     def predict(self, X: Any) -> np.ndarray:
         """Most probable class label per row."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Accuracy of ``predict(X)`` against ``y``."""
