@@ -35,6 +35,9 @@ KINDS: tuple[str, ...] = (
 
 _ALL_TASKS = TASKS
 _REG_BIN = ("regression", "binary")
+# ``multi_task`` is also built for ``"multi"``: a DataFrame Y of mixed columns.
+_MULTI = ("regression", "binary", "multi")
+_KNOWN_TASKS = (*TASKS, "multi")
 
 
 @dataclass(frozen=True)
@@ -117,28 +120,28 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_HERE}._meta:build_meta_learning",
         requires="torch",
     ),
-    FamilySpec("mlp", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_mlp", requires="torch"),
-    FamilySpec("vae", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_vae", requires="torch"),
+    FamilySpec("mlp", "torch", _ALL_TASKS, "torch", False, f"{_TORCH}:build_mlp", requires="torch"),
+    FamilySpec("vae", "torch", _ALL_TASKS, "torch", False, f"{_TORCH}:build_vae", requires="torch"),
     FamilySpec("gan", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_gan", requires="torch"),
     FamilySpec(
         "multi_task",
         "multi_task",
-        _REG_BIN,
+        _MULTI,
         "torch",
         False,
         f"{_TORCH}:build_multi_task",
         requires="torch",
     ),
     FamilySpec(
-        "cnn1d", "sequence", _REG_BIN, "torch", False, f"{_TORCH}:build_cnn1d", requires="torch"
+        "cnn1d", "sequence", _ALL_TASKS, "torch", False, f"{_TORCH}:build_cnn1d", requires="torch"
     ),
     FamilySpec(
-        "lstm", "sequence", _REG_BIN, "torch", False, f"{_TORCH}:build_lstm", requires="torch"
+        "lstm", "sequence", _ALL_TASKS, "torch", False, f"{_TORCH}:build_lstm", requires="torch"
     ),
     FamilySpec(
         "transformer",
         "sequence",
-        _REG_BIN,
+        _ALL_TASKS,
         "torch",
         False,
         f"{_TORCH}:build_transformer",
@@ -192,9 +195,9 @@ def get_family(name: str) -> FamilySpec:
 
 
 def _check_task(spec: FamilySpec, task: str) -> None:
-    if task not in TASKS:
+    if task not in _KNOWN_TASKS:
         raise FamilyError(
-            f"Unknown task {task!r} for family {spec.name!r}; use one of {', '.join(TASKS)}."
+            f"Unknown task {task!r} for family {spec.name!r}; use one of {', '.join(spec.tasks)}."
         )
     if task not in spec.tasks:
         raise FamilyError(
@@ -271,6 +274,7 @@ def make_estimator(
         Registered family name (see :func:`available_families`).
     task : {"regression", "binary", "multiclass"}
         The learning task; classifiers are built for ``binary``/``multiclass``.
+        ``multi_task`` also takes ``"multi"`` (a DataFrame ``Y`` of mixed columns).
     params : mapping, optional
         Overrides merged over the packaged defaults.
     random_state : int, optional
