@@ -339,9 +339,10 @@ class TargetRanker(BaseEstimator):
             return PurgedTimeSeriesSplit(n_splits=DEFAULT_N_SPLITS)
         if isinstance(self.cv, Integral) and not isinstance(self.cv, bool):
             return PurgedTimeSeriesSplit(n_splits=int(self.cv))
-        if not hasattr(self.cv, "split"):
+        if not hasattr(self.cv, "split") or not hasattr(self.cv, "get_params"):
             raise ConfigError(
-                f"TargetRanker: cv must be None, an int or a splitter with .split(), got {self.cv!r}."
+                "TargetRanker: cv must be None, an int or a splitter with .split() and "
+                f".get_params() (e.g. PurgedTimeSeriesSplit), got {self.cv!r}."
             )
         return clone(self.cv)
 
