@@ -119,6 +119,8 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         One row per (family, fold): rows, out-of-sample test loss, seconds, error.
     task_ : str
         ``"regression"``, ``"binary"`` or ``"multiclass"`` (inferred from ``y``).
+    cv_ : cross-validation splitter
+        The splitter that built the folds.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names.
@@ -225,8 +227,8 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         from intelligent_training.model_selection import PurgedTimeSeriesSplit
 
         cv = self.cv
-        if cv is not None and not isinstance(cv, numbers.Integral):
-            if not hasattr(cv, "split"):
+        if cv is not None and (isinstance(cv, bool) or not isinstance(cv, numbers.Integral)):
+            if isinstance(cv, str | bool) or not hasattr(cv, "split"):
                 raise ConfigError(
                     "FeatureSelector: cv must be None, an int (number of splits) or a "
                     f"splitter with a split() method, got {cv!r}."
@@ -309,6 +311,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
 
         groups, n_groups = self._symbol_groups(index, y_arr.size)
         cv = self._make_cv(y, timestamps)
+        self.cv_ = cv
         folds = [
             (np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X_arr, y_fit, groups=timestamps)
         ]
