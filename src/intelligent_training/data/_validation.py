@@ -1,0 +1,79 @@
+"""Checks that a DataFrame is a well-formed panel."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from intelligent_training.exceptions import DataError
+
+__all__ = ["PANEL_INDEX_NAMES", "validate_panel"]
+
+#: Index level names of a panel.
+PANEL_INDEX_NAMES: tuple[str, str] = ("timestamp", "symbol")
+
+
+def validate_panel(panel: pd.DataFrame, *, require_sorted: bool = True) -> None:
+    """Raise :class:`DataError` unless ``panel`` is a well-formed panel.
+
+    Checks: a DataFrame with a ``("timestamp", "symbol")`` MultiIndex, datetime (or
+    integer bar) timestamps without NaT, no duplicate ``(timestamp, symbol)`` pairs,
+    sorted by timestamp then symbol (when ``require_sorted``), and no ``inf`` in numeric
+    columns. NaN values are allowed.
+
+    Parameters
+    ----------
+    panel : pandas.DataFrame
+        The panel to check.
+    require_sorted : bool, default True
+        Whether unsorted rows are an error.
+
+    Raises
+    ------
+    DataError
+        Naming the problem and, where it applies, the column, symbol and timestamp.
+    """
+    if not isinstance(panel, pd.DataFrame):
+        raise DataError(f"a panel must be a pandas DataFrame, got {type(panel).__name__}.")
+    index = panel.index
+    if not isinstance(index, pd.MultiIndex) or tuple(index.names) != PANEL_INDEX_NAMES:
+        raise DataError(
+            f"a panel must be indexed by a MultiIndex with levels {list(PANEL_INDEX_NAMES)}, "
+            f"got index names {list(index.names)}; use "
+            "df.set_index(['timestamp', 'symbol']).sort_index()."
+        )
+    ts = index.get_level_values("timestamp")
+    if not (
+        pd.api.types.is_datetime64_any_dtype(ts.dtype) or pd.api.types.is_integer_dtype(ts.dtype)
+    ):
+        raise DataError(
+            f"panel level 'timestamp' must hold datetimes (or integer bar numbers), got dtype "
+            f"{ts.dtype}; convert it with pandas.to_datetime."
+        )
+    if ts.hasnans:
+        raise DataError(
+            f"panel level 'timestamp' has {int(ts.isna().sum())} missing value(s) (NaT); "
+            "drop or fill those rows."
+        )
+    duplicated = index.duplicated()
+    if duplicated.any():
+        first = index[int(np.argmax(duplicated))]
+        raise DataError(
+            f"panel has {int(duplicated.sum())} duplicate (timestamp, symbol) row(s), e.g. "
+            f"symbol {first[1]!r} at {first[0]}; keep one row per symbol and timestamp."
+        )
+    if require_sorted and not index.is_monotonic_increasing:
+        raise DataError(
+            "panel rows are not sorted by timestamp then symbol; call panel.sort_index()."
+        )
+    for column in panel.columns:
+        series = panel[column]
+        if not pd.api.types.is_float_dtype(series.dtype):
+            continue
+        bad = np.isinf(series.to_numpy())
+        if bad.any():
+            symbols = sorted(set(map(str, index.get_level_values("symbol")[bad])))
+            raise DataError(
+                f"column {column!r} has {int(bad.sum())} infinite value(s) for symbol(s) "
+                f"{symbols[:5]}; replace inf with NaN or a finite value."
+            )
