@@ -33,13 +33,15 @@ class StubRanker(BaseEstimator):
             index=pd.Index(ranked, name="target"),
         )
         self.selected_targets_ = ranked[: self.top_n]
+        self.horizons_ = {t: 3 if "15m" in t else 1 for t in Y.columns}
         return self
 
 
 class StubSelector(BaseEstimator):
-    def __init__(self, top_m=2, fail_on=None):
+    def __init__(self, top_m=2, fail_on=None, cv=None):
         self.top_m = top_m
         self.fail_on = fail_on
+        self.cv = cv
 
     def fit(self, X, y):
         FIT_CALLS["select"] += 1

@@ -68,6 +68,18 @@ def test_manual_targets_and_features_skip_steps(xy):
     assert per_target.selectors_["y_up_15m"] is not None
 
 
+def test_selector_splitter_gets_each_targets_horizon(xy):
+    from intelligent_training.model_selection import PurgedTimeSeriesSplit
+
+    cv = PurgedTimeSeriesSplit(3)
+    pipe = _pipe(selector=StubSelector(cv=cv)).fit(*xy)
+    assert pipe.selectors_["fwd_ret_5m"].cv.horizon == 1
+    assert pipe.selectors_["y_up_15m"].cv.horizon == 3
+    assert cv.horizon == 0  # the caller's splitter is untouched
+    fixed = _pipe(selector=StubSelector(cv=PurgedTimeSeriesSplit(3, horizon=7))).fit(*xy)
+    assert fixed.selectors_["y_up_15m"].cv.horizon == 7
+
+
 def test_unknown_manual_names_are_data_errors(xy):
     with pytest.raises(DataError, match="nope"):
         _pipe(targets=["nope"]).fit(*xy)

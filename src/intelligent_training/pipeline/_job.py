@@ -22,6 +22,7 @@ import pandas as pd
 from intelligent_training._version import __version__
 from intelligent_training.config import PipelineConfig, dump_config
 from intelligent_training.exceptions import ConfigError, DataError
+from intelligent_training.pipeline._pipeline import JOINT
 
 __all__ = ["JobResult", "build_pipeline", "run_job"]
 
@@ -32,11 +33,16 @@ _VERSIONED = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "shap", 
 
 @dataclass
 class JobResult:
-    """What a run produced (the CLI prints its summary from this)."""
+    """What a run produced (the CLI prints its summary from ``manifest``)."""
 
-    pipeline: Any
     output_dir: Path
     manifest: dict[str, Any] = field(default_factory=dict)
+
+    def load_pipeline(self) -> Any:
+        """The fitted :class:`IntelligentPipeline`, loaded from the outputs."""
+        from intelligent_training.pipeline._pipeline import IntelligentPipeline
+
+        return IntelligentPipeline.load(self.output_dir)
 
 
 def _make(cls: type, **kwargs: Any) -> Any:
@@ -101,7 +107,8 @@ def build_pipeline(
         importance=tuple(fs.importance),
         top_m=fs.top_m,
         require_min_models=fs.require_min_models,
-        cv=_cv(fs.n_splits, tr.embargo),
+        # an int lets the selector purge with the horizon of each target's name
+        cv=fs.n_splits if tr.embargo in (0, "0") else _cv(fs.n_splits, tr.embargo),
         aggregate_symbols=fs.aggregate_symbols,
         random_state=rt.random_state,
         n_jobs=rt.n_jobs,
@@ -169,6 +176,65 @@ class _LogBuffer(logging.Handler):
             self.handleError(record)
 
 
+def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
+    """The part of the configuration that can change results (the job's cache key)."""
+    data = cfg.model_dump(mode="json")
+    data.pop("cache")
+    data["data"].pop("data_dir")
+    for key in ("output_dir", "verbose"):
+        data["runtime"].pop(key)
+    return data
+
+
+def _summary_rows(pipe: Any) -> list[dict[str, Any]]:
+    rankings = pipe.rankings_
+    rows = []
+    for target in pipe.selected_targets_:
+        score = None
+        if rankings is not None and "score" in rankings.columns and target in rankings.index:
+            score = float(rankings.loc[target, "score"])
+        key = target if target in pipe.trainers_ else JOINT
+        models = getattr(pipe.trainers_[key], "models_", None) or {}
+        families = sorted({str(k[-1] if isinstance(k, tuple) else k) for k in models})
+        rows.append(
+            {
+                "target": target,
+                "score": score,
+                "n_features": len(pipe.selected_features_[target]),
+                "families": families,
+            }
+        )
+    return rows
+
+
+def _fit_job(cfg: PipelineConfig, X: Any, Y: Any, memory: Any, job_key: str) -> dict[str, Any]:
+    """Fit the pipeline and collect the files of its output layout (memoised per job)."""
+    import tempfile
+
+    from intelligent_training.pipeline._outputs import write_layout
+
+    pipe = build_pipeline(
+        cfg, targets=list(map(str, Y.columns)), features=list(map(str, X.columns)), memory=memory
+    )
+    pipe.fit(X, Y)
+    with tempfile.TemporaryDirectory(prefix="intelligent-train-") as tmp:
+        write_layout(pipe, tmp)
+        root = Path(tmp)
+        files = {
+            str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+        }
+    return {
+        "files": files,
+        "summary": _summary_rows(pipe),
+        "data_fingerprint": pipe.data_fingerprint_,
+        "selected_targets": list(pipe.selected_targets_),
+        "n_selected_features": {t: len(f) for t, f in pipe.selected_features_.items()},
+        "failed_targets": dict(pipe.failed_targets_),
+        "warnings": list(pipe.warnings_),
+        "fit_timings_s": {k: round(v, 4) for k, v in pipe.timings_.items()},
+    }
+
+
 def run_job(cfg: PipelineConfig) -> JobResult:
     """Run the whole job a configuration describes and write its outputs.
 
@@ -176,6 +242,12 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     ``<output_dir>/cache`` unless disabled) and writes the output layout, the
     resolved configuration and a manifest. Everything except ``cache/`` is
     written into a temporary sibling directory and moved into place at the end.
+
+    Two cache levels serve a rerun: the whole job (keyed by the data fingerprint
+    and the result-relevant configuration; a hit rewrites the stored output files
+    without loading any model), and inside the pipeline the ranking (per target x
+    family x fold cell), each selection and each training, so a changed setting or
+    an added target recomputes only what it affects.
 
     Parameters
     ----------
@@ -192,7 +264,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     """
     from intelligent_training.cache import DiskCacheMemory, fingerprint
     from intelligent_training.data import load_panel, split_features_targets
-    from intelligent_training.pipeline._outputs import staging, write_layout
+    from intelligent_training.pipeline._outputs import staging
 
     if cfg.data.data_dir is None:
         raise ConfigError("no data directory: pass --data-dir (or data.data_dir in the config)")
@@ -219,20 +291,19 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         timings["load"] = time.perf_counter() - started
         logger.info("loaded %d rows, %d features, %d candidate targets", *X.shape, Y.shape[1])
 
+        step = time.perf_counter()
+        job_key = fingerprint(X, Y, json.dumps(_results_config(cfg), sort_keys=True))
+        timings["fingerprint"] = time.perf_counter() - step
+
         memory = None
+        fit_job = _fit_job
         if cfg.cache.enabled:
             location = Path(cfg.cache.directory) if cfg.cache.directory else output_dir / "cache"
             memory = DiskCacheMemory(location, ttl=cfg.cache.ttl, refresh=cfg.cache.force_refresh)
-        pipe = build_pipeline(
-            cfg,
-            targets=list(map(str, Y.columns)),
-            features=list(map(str, X.columns)),
-            memory=memory,
-        )
+            fit_job = memory.cache(_fit_job, ignore=["cfg", "X", "Y", "memory"])
         step = time.perf_counter()
-        pipe.fit(X, Y)
+        job = fit_job(cfg, X, Y, memory, job_key)
         timings["fit"] = time.perf_counter() - step
-        timings.update({f"fit.{k}": v for k, v in pipe.timings_.items()})
 
         step = time.perf_counter()
         symbols = sorted(map(str, X.index.get_level_values("symbol").unique()))
@@ -242,17 +313,18 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             "versions": _versions(),
             "data": {
                 "data_dir": str(cfg.data.data_dir),
-                "fingerprint": pipe.data_fingerprint_,
+                "fingerprint": job["data_fingerprint"],
                 "symbols": symbols,
                 "n_rows": int(len(X)),
                 "n_features": int(X.shape[1]),
                 "n_candidate_targets": int(Y.shape[1]),
             },
-            "config_fingerprint": fingerprint(dump_config(cfg)),
-            "selected_targets": list(pipe.selected_targets_),
-            "n_selected_features": {t: len(f) for t, f in pipe.selected_features_.items()},
-            "failed_targets": dict(pipe.failed_targets_),
-            "warnings": list(pipe.warnings_),
+            "job_key": job_key,
+            "selected_targets": job["selected_targets"],
+            "n_selected_features": job["n_selected_features"],
+            "failed_targets": job["failed_targets"],
+            "warnings": job["warnings"],
+            "summary": job["summary"],
             "cache": {
                 "enabled": memory is not None,
                 "location": None if memory is None else memory.location,
@@ -260,9 +332,13 @@ def run_job(cfg: PipelineConfig) -> JobResult:
                 "misses": 0 if memory is None else memory.misses,
                 "force_refresh": cfg.cache.force_refresh,
             },
+            "fit_timings_s": job["fit_timings_s"],
         }
         with staging(output_dir) as tmp:
-            write_layout(pipe, tmp)
+            for rel, content in job["files"].items():
+                path = tmp / rel
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
             (tmp / "resolved_config.yaml").write_text(dump_config(cfg), encoding="utf-8")
             timings["write"] = time.perf_counter() - step
             timings["total"] = time.perf_counter() - started
@@ -271,7 +347,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             (tmp / "training_results" / "logs" / "run.log").write_text(
                 buffer.stream.getvalue(), encoding="utf-8"
             )
-        return JobResult(pipeline=pipe, output_dir=output_dir, manifest=manifest)
+        return JobResult(output_dir=output_dir, manifest=manifest)
     finally:
         package_logger.removeHandler(buffer)
         package_logger.setLevel(old_level)

@@ -255,6 +255,21 @@ class IntelligentPipeline(BaseEstimator):
 
         return FeatureSelector()
 
+    def _with_horizon(self, selector: Any, target: str) -> Any:
+        """Give a splitter ``cv`` without a horizon the target's horizon (purging)."""
+        cv = selector.get_params(deep=False).get("cv")
+        if cv is None or not hasattr(cv, "get_params") or "horizon" not in cv.get_params():
+            return selector  # None/int: the selector derives the horizon itself
+        if cv.get_params()["horizon"]:
+            return selector
+        horizons = getattr(self.ranker_, "horizons_", None) or {}
+        horizon = horizons.get(target)
+        if horizon is None:
+            from intelligent_training.data import resolve_horizons
+
+            horizon = resolve_horizons([target])[target]
+        return selector.set_params(cv=clone(cv).set_params(horizon=horizon))
+
     def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
         return np.asarray(Y[list(targets)].notna().all(axis=1))
 
@@ -268,7 +283,7 @@ class IntelligentPipeline(BaseEstimator):
                 self.selected_features_[target] = manual
                 continue
             rows = self._rows(Y, [target])
-            selector = self._new_selector()
+            selector = self._with_horizon(self._new_selector(), target)
             try:
                 selector = cached_fit(
                     selector,
