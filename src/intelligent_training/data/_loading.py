@@ -205,7 +205,7 @@ def _to_datetime_ns(column: pa.ChunkedArray, name: str, path: Path) -> np.ndarra
         )
     series = column.to_pandas(date_as_object=False)
     try:
-        if pd.api.types.is_datetime64tz_dtype(series.dtype):
+        if isinstance(series.dtype, pd.DatetimeTZDtype):
             series = series.dt.tz_convert("UTC").dt.tz_localize(None)
         elif not pd.api.types.is_datetime64_dtype(series.dtype):
             series = pd.to_datetime(series, utc=True).dt.tz_localize(None)

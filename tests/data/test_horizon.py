@@ -1,0 +1,68 @@
+"""parse_horizon and resolve_horizons."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from intelligent_training.data import parse_horizon, resolve_horizons
+from intelligent_training.exceptions import ConfigError, DataWarning
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("fwd_ret_5m", pd.Timedelta(minutes=5)),
+        ("fwd_ret_15min", pd.Timedelta(minutes=15)),
+        ("y_up_2h", pd.Timedelta(hours=2)),
+        ("target_1d", pd.Timedelta(days=1)),
+        ("tgt_vol_3b", 3),
+        ("y_will_peak_60m_0.8", pd.Timedelta(minutes=60)),
+        ("fwd_ret_30s", pd.Timedelta(seconds=30)),
+        ("fwd_ret_1w", pd.Timedelta(weeks=1)),
+        ("fwd-ret-10M", pd.Timedelta(minutes=10)),
+        ("5m", pd.Timedelta(minutes=5)),
+        ("fwd_ret_5m_then_1h", pd.Timedelta(minutes=5)),  # the first token wins
+    ],
+)
+def test_parse_horizon_reads_the_first_token(name, expected):
+    result = parse_horizon(name)
+    assert result == expected
+    assert type(result) is type(expected)
+
+
+@pytest.mark.parametrize(
+    "name", ["target_direction", "fwd_ret", "f00", "y_0.8", "v2x_ratio", "fwd_ret_5mx", "m5"]
+)
+def test_parse_horizon_none_without_token(name):
+    assert parse_horizon(name) is None
+
+
+def test_resolve_horizons_overrides_win_and_default_warns():
+    targets = ["fwd_ret_5m", "y_up_15m", "target_direction"]
+    with pytest.warns(DataWarning, match="target_direction"):
+        result = resolve_horizons(targets, overrides={"y_up_15m": "3b"}, default="30min")
+    assert result == {
+        "fwd_ret_5m": pd.Timedelta("5min"),
+        "y_up_15m": 3,
+        "target_direction": pd.Timedelta("30min"),
+    }
+
+
+def test_resolve_horizons_default_none_is_zero_bars():
+    with pytest.warns(DataWarning):
+        assert resolve_horizons(["y_flag"]) == {"y_flag": 0}
+
+
+def test_resolve_horizons_accepts_durations_and_bars():
+    result = resolve_horizons(
+        ["a_5m", "b_5m", "c_5m"],
+        overrides={"a_5m": 7, "b_5m": pd.Timedelta("1h"), "c_5m": "1h30min"},
+    )
+    assert result == {"a_5m": 7, "b_5m": pd.Timedelta("1h"), "c_5m": pd.Timedelta("90min")}
+
+
+@pytest.mark.parametrize("bad", ["soon", -1, "-5min", 1.5, True])
+def test_resolve_horizons_rejects_bad_override(bad):
+    with pytest.raises(ConfigError, match="fwd_ret_5m"):
+        resolve_horizons(["fwd_ret_5m"], overrides={"fwd_ret_5m": bad})
