@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 __all__ = ["SyntheticTruth"]
@@ -22,9 +23,8 @@ class SyntheticTruth:
         threshold of one). Any positive out-of-sample skill on them is leakage.
     signal_corr : dict of str to float
         Target -> designed correlation between the planted signal and the (latent)
-        label; ``0.0`` for noise targets. Correlation equivalents: a regression target
-        has a best achievable R² of ``rho**2``, a binary target (a thresholded latent)
-        a best ROC-AUC of about ``0.5 + arcsin(rho) / pi``.
+        label; ``0.0`` for noise targets. The best achievable out-of-sample metric
+        follows from it, see :meth:`designed_score`.
     tasks : dict of str to str
         Target -> ``"regression"`` or ``"binary"``.
     horizons : dict of str to pandas.Timedelta
@@ -66,6 +66,18 @@ class SyntheticTruth:
     def targets(self) -> list[str]:
         """All targets: the predictable ones (best first), then the noise ones."""
         return [*self.target_order, *self.noise_targets]
+
+    def designed_score(self, target: str) -> float:
+        """Best achievable out-of-sample metric of ``target`` (the planted signal itself).
+
+        Regression: R² ``= rho**2``. Binary (a latent thresholded at 0): ROC-AUC
+        ``= 0.5 + (2 / pi) * arcsin(rho / sqrt(2))`` (e.g. rho 0.65 -> AUC 0.80).
+        Noise targets: 0.0 (R²) or 0.5 (AUC).
+        """
+        rho = self.signal_corr[target]
+        if self.tasks[target] == "binary":
+            return float(0.5 + 2.0 / np.pi * np.arcsin(rho / np.sqrt(2.0)))
+        return float(rho * rho)
 
     @property
     def features(self) -> list[str]:
