@@ -205,7 +205,8 @@ def _fit_estimator(
     params = spec.params
     if joint:
         # One head per target; tell the network each head's task instead of re-inferring.
-        task = "binary" if {t.task for t in spec.targets} == {"binary"} else "regression"
+        kinds = {t.task for t in spec.targets}
+        task = kinds.pop() if len(kinds) == 1 else "multi"
         params = {"tasks": {t.name: t.task for t in spec.targets}, **params}
     estimator = make_estimator(
         spec.family,

@@ -248,7 +248,7 @@ class ModelTrainer(BaseEstimator):
             return PurgedTimeSeriesSplit(n_splits=_DEFAULT_N_SPLITS)
         if isinstance(self.cv, numbers.Integral) and not isinstance(self.cv, bool):
             return PurgedTimeSeriesSplit(n_splits=int(self.cv))
-        if not hasattr(self.cv, "split"):
+        if not (hasattr(self.cv, "split") and hasattr(self.cv, "get_n_splits")):
             raise ConfigError(
                 f"ModelTrainer: cv={self.cv!r} is not valid; use None, an int number of "
                 "splits or a splitter with a split() method (e.g. PurgedTimeSeriesSplit)."
