@@ -247,7 +247,7 @@ def _fold_metrics(
     else:
         assert target.classes is not None
         score = scores[:, 0] if target.task == "binary" else scores
-        metrics = classification_metrics(y_true, score, classes=target.classes)
+        metrics = classification_metrics(y_true, score, classes=list(target.classes))
         keys = CLASSIFICATION_METRICS
     out = {key: float(metrics.get(key, np.nan)) for key in keys}
     out["skill"] = float(skill_score(target.task, metrics))

@@ -141,6 +141,15 @@ class ModelTrainer(BaseEstimator):
         Aligned to the training rows, columns ``(target, family)``: out-of-fold
         predictions (regression), P(positive class) (binary) or labels (multiclass);
         NaN where a row was never in a test fold.
+    families_ : list of str
+        The families used (resolved from ``families``).
+    cascade_columns_ : dict
+        Target -> the extra columns its models saw (``cascade`` only; else empty lists).
+    fill_values_ : dict
+        ``(target, family)`` -> NaN fill of the cascade columns for families that cannot
+        take NaN (the mean over the final fit's rows).
+    multi_task_targets_ : list of str
+        Targets of the shared multi-task model, in its output order (``multi_task``).
     classes_ : ndarray
         The class labels, when fitted on one classification target.
     n_features_in_ : int
@@ -413,7 +422,7 @@ class ModelTrainer(BaseEstimator):
             joint_plan=joint_plan,
         )
         output = run_strategy(self.strategy, ctx)
-        self._collect(output.results, targets, families, plans, X_fit, n_rows)
+        self._collect(output.results, targets, families, X_fit, n_rows)
         self.cascade_columns_ = output.extra_columns
         self._fitted_on_frame = is_frame
         self._input_is_frame = isinstance(X, pd.DataFrame)
@@ -508,7 +517,6 @@ class ModelTrainer(BaseEstimator):
         results: list[UnitResult],
         targets: dict[str, TargetInfo],
         families: dict[str, Any],
-        plans: dict[str, Plan],
         X: Any,
         n_rows: int,
     ) -> None:
@@ -547,7 +555,7 @@ class ModelTrainer(BaseEstimator):
         self.fill_values_ = fills
         self._family_kinds = {name: spec[0] for name, spec in families.items()}
         self._classes = {t: info.classes for t, info in targets.items()}
-        self.cv_metrics_ = self._metrics_frame(by_key, targets, families, plans)
+        self.cv_metrics_ = self._metrics_frame(by_key, targets, families)
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n_rows)
         columns = {}
         for t, fam in self.models_:
@@ -562,7 +570,6 @@ class ModelTrainer(BaseEstimator):
         by_key: dict[tuple[str, str], UnitResult],
         targets: dict[str, TargetInfo],
         families: dict[str, Any],
-        plans: dict[str, Plan],
     ) -> pd.DataFrame:
         rows: list[dict[str, Any]] = []
         for t, info in targets.items():
@@ -673,7 +680,7 @@ class ModelTrainer(BaseEstimator):
             scores = ensemble[target]
             if task == "regression":
                 return scores[:, 0]
-            return scores_to_labels(scores, task, self.classes_)
+            return scores_to_labels(scores, task, np.asarray(self.classes_))
         n = next(iter(ensemble.values())).shape[0]
         data = {
             t: scores_to_column(ensemble[t], self.tasks_[t], self._classes.get(t))
