@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -169,6 +170,17 @@ def _read_symbol(files: Sequence[Path]) -> pa.Table:
         ) from None
 
 
+def _read_all(sources: list[list[Path]]) -> list[pa.Table]:
+    """Read every symbol's table, a few files at a time (pyarrow releases the GIL)."""
+    if len(sources) < 8:
+        return [_read_symbol(files) for files in sources]
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(8, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(_read_symbol, sources))
+
+
 def _find_time_column(table: pa.Table, path: Path, time_column: str | None) -> str:
     names = table.column_names
     if time_column is not None:
@@ -203,6 +215,16 @@ def _to_datetime_ns(column: pa.ChunkedArray, name: str, path: Path) -> np.ndarra
             f"time column {name!r} in {path} holds numbers ({typ}), not datetimes; store "
             "datetimes (or ISO strings), or pass the right time_column."
         )
+    if column.null_count:
+        raise DataError(
+            f"time column {name!r} in {path} has {column.null_count} missing value(s); drop "
+            "those rows."
+        )
+    if pa.types.is_timestamp(typ):
+        # Arrow stores zoned timestamps as UTC: the raw integers are already what we want.
+        scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[typ.unit]
+        raw = column.cast(pa.int64()).to_numpy()
+        return (raw * scale).view("datetime64[ns]")
     series = column.to_pandas(date_as_object=False)
     try:
         if isinstance(series.dtype, pd.DatetimeTZDtype):
@@ -299,8 +321,8 @@ def load_panel(
     kept: list[str] = []
     origin: dict[str, Path] = {}
     dropped: dict[str, Path] = {}
-    for symbol, files in tables.items():
-        table = _read_symbol(files)
+    for symbol, table in zip(tables, _read_all(list(tables.values()))):
+        files = tables[symbol]
         where = files[0] if len(files) == 1 else files[0].parent
         origin[symbol] = where
         if table.num_rows == 0:
@@ -338,7 +360,8 @@ def load_panel(
         parts = [t.drop_columns([c for c in dropped if c in t.column_names]) for t in parts]
 
     all_columns = list(dict.fromkeys(c for t in parts for c in t.column_names))
-    partial = {c: [s for s, t in zip(kept, parts) if c not in t.column_names] for c in all_columns}
+    present = [set(t.column_names) for t in parts]
+    partial = {c: [s for s, p in zip(kept, present) if c not in p] for c in all_columns}
     partial = {c: s for c, s in partial.items() if s}
     if partial:
         warnings.warn(
@@ -354,8 +377,7 @@ def load_panel(
             f"the symbol tables in {folder} have incompatible column types ({exc}); give the "
             "same column the same type in every file."
         ) from None
-    frame = combined.to_pandas(split_blocks=True)
-    del combined, parts
+    del parts
 
     timestamps = np.concatenate(stamps)
     counts = np.array([len(s) for s in stamps])
@@ -391,8 +413,14 @@ def load_panel(
         verify_integrity=False,
     ).remove_unused_levels()
 
-    dtypes = {c: (np.float64 if is_target(str(c)) else np.float32) for c in frame.columns}
-    columns = {c: frame[c].to_numpy(dtype=dtypes[c], na_value=np.nan)[order] for c in frame.columns}
+    # Cast in arrow (nulls become NaN), gather rows into panel order, hand over to numpy.
+    columns: dict[str, np.ndarray] = {}
+    take = pa.array(order)
+    for name in combined.column_names:
+        dtype = pa.float64() if is_target(name) else pa.float32()
+        column = combined.column(name).cast(dtype).take(take)
+        columns[name] = column.to_numpy(zero_copy_only=False)
+    del combined
     panel = pd.DataFrame(columns, index=index, copy=False)
     for column, values in columns.items():
         bad = np.isinf(values)
