@@ -105,6 +105,16 @@ def test_failed_target_is_skipped(xy):
     assert list(pipe.predict(xy[0]).columns) == ["y_up_15m"]
 
 
+def test_unusable_manual_targets_are_skipped(xy):
+    X, Y = xy
+    Y = Y.assign(y_const_5m=1.0, fwd_nan_5m=np.nan)
+    pipe = _pipe(targets=["fwd_ret_5m", "y_const_5m", "fwd_nan_5m"]).fit(X, Y)
+    assert pipe.selected_targets_ == ["fwd_ret_5m"]
+    assert "constant" in pipe.failed_targets_["y_const_5m"]
+    assert "NaN" in pipe.failed_targets_["fwd_nan_5m"]
+    assert any("y_const_5m" in w for w in pipe.warnings_)
+
+
 def test_all_targets_failing_is_an_error(xy):
     with pytest.raises(IntelligentTrainingError, match="every selected target"):
         _pipe(targets=["fwd_ret_5m"], trainer=StubTrainer(fail_on="fwd_ret_5m")).fit(*xy)

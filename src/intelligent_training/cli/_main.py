@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -74,7 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     verbosity = 0 if args.quiet else 1 + args.verbose
     handler = _setup_logging(verbosity, args.debug)
     try:
-        return _run(args)
+        with warnings.catch_warnings():
+            # Deprecation notices from dependencies are for developers, not users.
+            for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
+                warnings.simplefilter("ignore", category)
+            return _run(args)
     except KeyboardInterrupt:
         sys.stderr.write("error: interrupted; no outputs were written\n")
         return 130

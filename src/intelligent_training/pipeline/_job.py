@@ -272,6 +272,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     buffer = _LogBuffer()
     package_logger = logging.getLogger("intelligent_training")
     package_logger.addHandler(buffer)
+    logging.getLogger("py.warnings").addHandler(buffer)
     old_level = package_logger.level
     if package_logger.getEffectiveLevel() > logging.INFO:
         package_logger.setLevel(logging.INFO)
@@ -350,4 +351,5 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         return JobResult(output_dir=output_dir, manifest=manifest)
     finally:
         package_logger.removeHandler(buffer)
+        logging.getLogger("py.warnings").removeHandler(buffer)
         package_logger.setLevel(old_level)

@@ -43,6 +43,16 @@ def _fit_estimator(
     return estimator.fit(X, y)
 
 
+def _unusable(y: pd.Series) -> str | None:
+    """Why a target cannot be trained on (all NaN, constant), or None."""
+    values = y.dropna()
+    if values.empty:
+        return "every value is NaN"
+    if values.nunique() < 2:
+        return f"constant (every value is {values.iloc[0]})"
+    return None
+
+
 class IntelligentPipeline(BaseEstimator):
     """Rank candidate targets, select features per target and train model families.
 
@@ -329,6 +339,14 @@ class IntelligentPipeline(BaseEstimator):
         for key, (group_targets, feats) in progress(
             groups.items(), total=len(groups), desc="training", verbose=self.verbose
         ):
+            unusable = {t: why for t in group_targets if (why := _unusable(Y[t])) is not None}
+            if unusable:
+                for t, why in unusable.items():
+                    message = f"target {t!r} skipped: {why}"
+                    logger.error(message)
+                    self.warnings_.append(message)
+                    self.failed_targets_[t] = why
+                continue
             rows = self._rows(Y, group_targets)
             y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
