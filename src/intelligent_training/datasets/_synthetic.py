@@ -10,7 +10,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.signal import lfilter
 
 from intelligent_training.datasets._truth import SyntheticTruth
 from intelligent_training.exceptions import ConfigError
@@ -53,6 +52,8 @@ _LEAK_NOISE = 0.05
 
 def _ar1(innovations: np.ndarray, phi: float, start: np.ndarray) -> np.ndarray:
     """Stationary unit-variance AR(1) along axis 0, started from ``start``."""
+    from scipy.signal import lfilter  # imported here: scipy.signal is slow to import
+
     scale = np.sqrt(1.0 - phi * phi)
     out, _ = lfilter([scale], [1.0, -phi], innovations, axis=0, zi=(phi * start)[None, :])
     return out
