@@ -217,6 +217,8 @@ class IntelligentPipeline(BaseEstimator):
         targets = self._rank(X, Y, cached_fit, memory, x_key)
         self.timings_["ranking"] = time.perf_counter() - start
 
+        targets = self._usable(Y, targets)
+
         start = time.perf_counter()
         self._select(X, Y, targets, cached_fit, x_key, y_keys)
         self.timings_["selection"] = time.perf_counter() - start
@@ -280,6 +282,23 @@ class IntelligentPipeline(BaseEstimator):
             horizon = resolve_horizons([target])[target]
         return selector.set_params(cv=clone(cv).set_params(horizon=horizon))
 
+    def _usable(self, Y: pd.DataFrame, targets: list[str]) -> list[str]:
+        """Drop (and record) targets that cannot be trained on: all NaN or constant."""
+        kept = []
+        for target in targets:
+            why = _unusable(Y[target])
+            if why is None:
+                kept.append(target)
+                continue
+            message = f"target {target!r} skipped: {why}"
+            logger.error(message)
+            self.warnings_.append(message)
+            self.failed_targets_[target] = why
+        if not kept:
+            details = "; ".join(f"{t}: {m}" for t, m in self.failed_targets_.items())
+            raise DataError(f"no usable target ({details}); pass other --targets")
+        return kept
+
     def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
         return np.asarray(Y[list(targets)].notna().all(axis=1))
 
@@ -339,14 +358,6 @@ class IntelligentPipeline(BaseEstimator):
         for key, (group_targets, feats) in progress(
             groups.items(), total=len(groups), desc="training", verbose=self.verbose
         ):
-            unusable = {t: why for t in group_targets if (why := _unusable(Y[t])) is not None}
-            if unusable:
-                for t, why in unusable.items():
-                    message = f"target {t!r} skipped: {why}"
-                    logger.error(message)
-                    self.warnings_.append(message)
-                    self.failed_targets_[t] = why
-                continue
             rows = self._rows(Y, group_targets)
             y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
