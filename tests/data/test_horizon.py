@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from intelligent_training.data import parse_horizon, resolve_horizons
 from intelligent_training.exceptions import ConfigError, DataWarning
@@ -66,3 +68,24 @@ def test_resolve_horizons_accepts_durations_and_bars():
 def test_resolve_horizons_rejects_bad_override(bad):
     with pytest.raises(ConfigError, match="fwd_ret_5m"):
         resolve_horizons(["fwd_ret_5m"], overrides={"fwd_ret_5m": bad})
+
+
+_UNIT_CASES = {
+    "s": pd.Timedelta(seconds=1),
+    "min": pd.Timedelta(minutes=1),
+    "m": pd.Timedelta(minutes=1),
+    "h": pd.Timedelta(hours=1),
+    "d": pd.Timedelta(days=1),
+    "b": 1,
+}
+
+
+@given(
+    amount=st.integers(min_value=0, max_value=100_000),
+    unit=st.sampled_from(sorted(_UNIT_CASES)),
+    prefix=st.sampled_from(["fwd_ret_", "y_up_", "tgt_", "target_x_"]),
+    suffix=st.sampled_from(["", "_0.8", "_max", "-adj"]),
+)
+def test_parse_horizon_property(amount, unit, prefix, suffix):
+    result = parse_horizon(f"{prefix}{amount}{unit}{suffix}")
+    assert result == amount * _UNIT_CASES[unit]

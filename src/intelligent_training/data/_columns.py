@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,7 +67,7 @@ def target_columns(
     return [str(c) for c in columns if any(p.search(str(c)) for p in compiled)]
 
 
-def _is_numeric(dtype: object) -> bool:
+def _is_numeric(dtype: Any) -> bool:
     return pd.api.types.is_bool_dtype(dtype) or (
         pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_complex_dtype(dtype)
     )

@@ -78,7 +78,7 @@ def parse_horizon(name: str) -> Horizon | None:
     amount, unit = int(match.group(1)), _UNITS[match.group(2).lower()]
     if unit is None:
         return amount
-    return pd.Timedelta(amount, unit=unit)
+    return pd.Timedelta(amount, unit=unit)  # type: ignore[arg-type]
 
 
 def _as_horizon(value: object, where: str) -> Horizon:
@@ -92,7 +92,7 @@ def _as_horizon(value: object, where: str) -> Horizon:
     if isinstance(value, pd.Timedelta):
         result = value
     elif isinstance(value, (np.timedelta64,)) or hasattr(value, "total_seconds"):
-        result = pd.Timedelta(value)
+        result = pd.Timedelta(value)  # type: ignore[arg-type]
     elif isinstance(value, str):
         parsed = parse_horizon(value.strip()) if _TOKEN.fullmatch(value.strip()) else None
         if parsed is not None:

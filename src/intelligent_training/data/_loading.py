@@ -407,8 +407,8 @@ def load_panel(
             logger.info("min_cs=%d drops %d of %d timestamps", min_cs, n_dropped, len(per_ts))
             order, ts_codes, symbol_codes = order[keep], ts_codes[keep], symbol_codes[keep]
     index = pd.MultiIndex(
-        levels=[pd.DatetimeIndex(ts_levels, name="timestamp"), pd.Index(kept, dtype=object)],
-        codes=[ts_codes, symbol_codes],
+        levels=[pd.DatetimeIndex(ts_levels, name="timestamp"), pd.Index(kept, dtype=object)],  # type: ignore[list-item]
+        codes=[ts_codes, symbol_codes],  # type: ignore[list-item]
         names=["timestamp", "symbol"],
         verify_integrity=False,
     ).remove_unused_levels()

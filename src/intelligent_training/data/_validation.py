@@ -52,7 +52,7 @@ def validate_panel(panel: pd.DataFrame, *, require_sorted: bool = True) -> None:
         )
     if ts.hasnans:
         raise DataError(
-            f"panel level 'timestamp' has {int(ts.isna().sum())} missing value(s) (NaT); "
+            f"panel level 'timestamp' has {int(np.sum(ts.isna()))} missing value(s) (NaT); "
             "drop or fill those rows."
         )
     duplicated = index.duplicated()

@@ -312,7 +312,7 @@ def write_synthetic_data_dir(
     panel, truth = make_synthetic_panel(**make_kwargs)
     root = Path(path) / f"interval={interval}"
     n_s = panel.index.get_level_values("symbol").nunique()
-    symbols = panel.index.levels[1]
+    symbols = panel.index.get_level_values("symbol").unique()
     ts = panel.index.get_level_values("timestamp").to_numpy()[::n_s]
     for k, symbol in enumerate(symbols):
         block = panel.iloc[k::n_s]  # rows of one symbol (the panel is a full grid)
