@@ -218,3 +218,12 @@ def test_horizon_overrides_change_the_purge(xy):
         return trainer.cv_metrics_.query("fold != 'mean'")["n_train"].to_numpy()
 
     assert (n_train(longer) < n_train(default)).all()
+
+
+def test_integer_labels_keep_their_dtype(xy):
+    X, Y, _ = xy
+    y = (Y[BINARY] > 0).astype(np.int64) * 2 - 1  # labels -1 / +1
+    trainer = ModelTrainer(threads=1, families=["linear"], cv=2).fit(X, y)
+    assert trainer.classes_.tolist() == [-1, 1]
+    pred = trainer.predict(X)
+    assert pred.dtype == np.int64 and set(pred) <= {-1, 1}

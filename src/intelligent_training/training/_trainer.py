@@ -100,8 +100,8 @@ class ModelTrainer(BaseEstimator):
         with 5 splits; an int: that many splits. A splitter with a ``horizon``
         parameter is cloned per target with the target's horizon.
     n_jobs : int or None, default=None
-        Parallel (target x family) units run by joblib; ``None`` runs them one at a
-        time.
+        Parallel (target x family) units, run by joblib in threads; ``None`` runs them
+        one at a time.
     random_state : int or None, default=None
         Seed passed to every family.
     cpu_only : bool, default=False
@@ -342,7 +342,8 @@ class ModelTrainer(BaseEstimator):
         task = infer_task(column)
         classes = None
         if task in ("binary", "multiclass"):
-            classes = np.unique(values[known])
+            # Labels keep the caller's dtype (ints stay ints), NaN rows aside.
+            classes = np.unique(column[column.notna()].to_numpy())
             if len(classes) < 2:
                 task = "regression"
         elif not numeric:
