@@ -140,3 +140,32 @@ def test_save_refuses_a_foreign_directory(xy, tmp_path):
     assert (tmp_path / "data.csv").read_text() == "precious"
     with pytest.raises(IntelligentTrainingError, match="manifest.json"):
         ModelTrainer.load(tmp_path)
+
+
+class _Stack:
+    """A toy estimator holding boosters inside a dict and a list."""
+
+    def fit(self, X, y):
+        from lightgbm import LGBMRegressor
+
+        def model(seed):
+            return LGBMRegressor(n_estimators=5, num_leaves=4, random_state=seed, verbose=-1)
+
+        self.by_name_ = {"a": model(0).fit(X, y)}
+        self.chain_ = [model(1).fit(X, y)]
+        return self
+
+    def predict(self, X):
+        return self.by_name_["a"].predict(X) + self.chain_[0].predict(X)
+
+
+def test_save_model_finds_boosters_in_dicts_and_lists(xy, tmp_path):
+    X, Y, _ = xy
+    model = _Stack().fit(X, Y["fwd_ret_5m"])
+    info = _persistence.save_model(model, tmp_path / "m")
+    assert sorted(p["attr"] for p in info["parts"]) == ["by_name_.a._Booster", "chain_.0._Booster"]
+    assert {p["format"] for p in info["parts"]} == {"lightgbm-text"}
+    # The caller's model is untouched; the loaded one predicts the same.
+    assert model.by_name_["a"].booster_ is not None and model.chain_[0].booster_ is not None
+    loaded = _persistence.load_model(tmp_path / "m", info)
+    np.testing.assert_array_equal(loaded.predict(X), model.predict(X))

@@ -13,8 +13,9 @@ Layout of a saved trainer directory::
         <attr>.state_dict.pt + config.json
                          a torch module's weights (``state_dict``) and its configuration
 
-Native parts are found by walking the estimator's attributes (two levels deep, so a
-wrapper around an ``LGBMRegressor`` works too): LightGBM and XGBoost boosters are
+Native parts are found by walking the estimator's attributes, dicts and lists (two
+levels deep, so a wrapper around an ``LGBMRegressor`` or a stack of base models works
+too): LightGBM and XGBoost boosters are
 written in their libraries' formats and torch modules as ``state_dict`` files; the
 remaining shell (parameters, classes, scalers, ...) is a joblib pickle. A model without
 native parts is one joblib file. Loading re-attaches the parts; predictions are
@@ -119,35 +120,75 @@ def _has_state(value: Any) -> bool:
 def _detach(obj: Any, depth: int = 0) -> tuple[Any, dict[str, tuple[str, Any]]]:
     """A shallow copy of ``obj`` whose native parts are ``None``, and those parts.
 
-    The parts are keyed by their attribute path (``"_Booster"``, ``"model_._Booster"``).
+    The parts are keyed by their path of attributes, dict keys and list positions
+    (``"_Booster"``, ``"model_._Booster"``, ``"base_estimators_.lightgbm._Booster"``).
     ``obj`` itself is never modified.
     """
     shell = copy.copy(obj)
     natives: dict[str, tuple[str, Any]] = {}
     for name, value in list(vars(obj).items()):
-        kind = _native_kind(value)
-        if kind is not None:
-            natives[name] = (kind, value)
-            setattr(shell, name, None)
-        elif depth < _MAX_DEPTH and _has_state(value):
-            sub_shell, sub_natives = _detach(value, depth + 1)
-            if sub_natives:
-                setattr(shell, name, sub_shell)
-                natives.update({f"{name}.{key}": part for key, part in sub_natives.items()})
+        replacement, parts = _detach_value(value, depth)
+        if parts:
+            setattr(shell, name, replacement)
+            natives.update({_join(name, sub): part for sub, part in parts.items()})
     return shell, natives
 
 
+def _join(head: str, tail: str) -> str:
+    return f"{head}.{tail}" if tail else head
+
+
+def _detach_value(value: Any, depth: int) -> tuple[Any, dict[str, tuple[str, Any]]]:
+    """``value`` with its native parts taken out (a copy if any), and the parts."""
+    kind = _native_kind(value)
+    if kind is not None:
+        return None, {"": (kind, value)}
+    if depth >= _MAX_DEPTH:
+        return value, {}
+    items: list[tuple[Any, Any]]
+    if isinstance(value, dict):
+        items = [(k, v) for k, v in value.items() if isinstance(k, str) and "." not in k]
+        container: Any = dict(value)
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+        container = list(value)
+    elif _has_state(value):
+        return _detach(value, depth + 1)
+    else:
+        return value, {}
+    parts: dict[str, tuple[str, Any]] = {}
+    for key, item in items:
+        replacement, sub = _detach_value(item, depth + 1)
+        if sub:
+            container[key] = replacement
+            parts.update({_join(str(key), path): part for path, part in sub.items()})
+    return (container, parts) if parts else (value, {})
+
+
+def _step(obj: Any, token: str) -> Any:
+    if isinstance(obj, dict):
+        return obj[token]
+    if isinstance(obj, list):
+        return obj[int(token)]
+    return getattr(obj, token)
+
+
 def _get_path(obj: Any, path: str) -> Any:
-    for name in path.split("."):
-        obj = getattr(obj, name)
+    for token in path.split("."):
+        obj = _step(obj, token)
     return obj
 
 
 def _set_path(obj: Any, path: str, value: Any) -> None:
     *parents, last = path.split(".")
-    for name in parents:
-        obj = getattr(obj, name)
-    setattr(obj, last, value)
+    for token in parents:
+        obj = _step(obj, token)
+    if isinstance(obj, dict):
+        obj[last] = value
+    elif isinstance(obj, list):
+        obj[int(last)] = value
+    else:
+        setattr(obj, last, value)
 
 
 # ----------------------------------------------------------------------------- one model

@@ -421,11 +421,10 @@ def execute(
     done = [u for u in units if isinstance(u, UnitResult)]
     n_jobs = effective_n_jobs(ctx.n_jobs) if ctx.n_jobs is not None else 1
     if n_jobs > 1 and len(todo) > 1:
-        # Threads: the heavy work (LightGBM, XGBoost, torch, BLAS) releases the GIL, and
-        # threads share X instead of copying it to worker processes.
-        parallel = Parallel(
-            n_jobs=min(n_jobs, len(todo)), backend="threading", return_as="generator"
-        )
+        # Threads by default: the heavy work (LightGBM, XGBoost, torch, BLAS) releases the
+        # GIL and threads share X instead of copying it. A soft hint, so a surrounding
+        # ``joblib.parallel_config(backend="dask")`` still sends the units to a cluster.
+        parallel = Parallel(n_jobs=min(n_jobs, len(todo)), prefer="threads", return_as="generator")
         stream = parallel(delayed(run_unit)(u, X, ctx.timestamps, ctx.settings) for u in todo)
     else:
         stream = (run_unit(u, X, ctx.timestamps, ctx.settings) for u in todo)
