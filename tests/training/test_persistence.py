@@ -149,7 +149,9 @@ class _Stack:
         from lightgbm import LGBMRegressor
 
         def model(seed):
-            return LGBMRegressor(n_estimators=5, num_leaves=4, random_state=seed, verbose=-1)
+            return LGBMRegressor(
+                n_estimators=5, num_leaves=4, random_state=seed, n_jobs=1, verbose=-1
+            )
 
         self.by_name_ = {"a": model(0).fit(X, y)}
         self.chain_ = [model(1).fit(X, y)]

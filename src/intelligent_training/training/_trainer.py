@@ -13,7 +13,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _check_n_features,
+    check_is_fitted,
+    column_or_1d,
+    validate_data,
+)
 
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.training._ensemble import (
@@ -267,15 +273,47 @@ class ModelTrainer(BaseEstimator):
     def _validate_X(self, X: Any, *, reset: bool) -> Any:
         """Check ``X``; return what the families get (the DataFrame, or a float array)."""
         try:
-            checked = validate_data(self, X, reset=reset, dtype="numeric")
+            if isinstance(X, pd.DataFrame):
+                return self._validate_frame(X, reset=reset)
+            return validate_data(self, X, reset=reset, dtype="numeric")
         except ValueError as exc:
+            if isinstance(exc, DataError):
+                raise
             raise DataError(
                 f"ModelTrainer: the features X are invalid: {exc} Clean X (numeric "
                 "columns, no NaN or inf) and try again."
             ) from exc
-        if isinstance(X, pd.DataFrame):
-            return X
-        return checked
+
+    def _validate_frame(self, X: pd.DataFrame, *, reset: bool) -> pd.DataFrame:
+        """Check a feature DataFrame column by column (no copy of the whole frame)."""
+        _check_feature_names(self, X, reset=reset)
+        _check_n_features(self, X, reset=reset)
+        if X.shape[0] == 0 or X.shape[1] == 0:
+            raise DataError(
+                f"ModelTrainer: X has shape {X.shape}; it needs at least one row (n_samples=0 "
+                "given) and one feature column."
+            )
+        non_numeric = [
+            str(c)
+            for c, dtype in zip(X.columns, X.dtypes)
+            if not (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype))
+        ]
+        if non_numeric:
+            raise DataError(
+                f"ModelTrainer: feature column(s) {non_numeric[:5]} are not numeric; convert or "
+                "drop them (targets belong in Y, not X)."
+            )
+        bad = [
+            str(X.columns[j])
+            for j in range(X.shape[1])
+            if not np.isfinite(X.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)).all()
+        ]
+        if bad:
+            raise DataError(
+                f"ModelTrainer: Input X contains NaN or infinity in feature column(s) {bad[:5]}"
+                f"{' and more' if len(bad) > 5 else ''}; impute or drop them before training."
+            )
+        return X
 
     def _validate_Y(self, Y: Any, n_rows: int) -> tuple[pd.DataFrame, bool, list[bool]]:
         """Return (Y as a DataFrame, fitted-on-a-frame flag, per-target 'was named')."""
