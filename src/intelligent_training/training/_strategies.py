@@ -4,8 +4,9 @@ A *unit* of work is one family fitted for one target (``single_task`` and
 ``cascade``) or for several targets at once (the ``multi_task`` family under the
 ``multi_task`` strategy). A unit runs the purged cross-validation folds (fit on the
 training rows, score the test rows: the out-of-fold predictions and metrics) and then
-the final fit on all usable rows. Units are independent, so the trainer runs them in
-parallel with joblib; :func:`run_unit` is a module-level function so it pickles.
+the final fit on all usable rows. Units are independent, so :func:`execute` runs them
+in parallel with joblib (threads by default; :func:`run_unit` is a module-level
+function, so process or Dask backends can pickle it too).
 
 Strategies differ only in how units are planned:
 
