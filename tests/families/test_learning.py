@@ -16,7 +16,7 @@ from intelligent_training.families import get_family, make_estimator
 # Overrides that keep the slow families fast on the test panel; every other family
 # runs with its packaged defaults.
 FAST_PARAMS: dict[str, dict] = {
-    "ngboost": {"n_estimators": 30, "learning_rate": 0.1},
+    "ngboost": {"n_estimators": 20, "learning_rate": 0.15},
     "meta_learning": {
         "final_family": "linear",
         "base_params": {"lightgbm": {"n_estimators": 50}},
