@@ -85,7 +85,8 @@ class ConditionalGAN(nn.Module):
     def generate(self, x: torch.Tensor, n_draws: int = 1) -> torch.Tensor:
         """``n_draws`` generator samples per row, shape ``(n_draws, batch, n_out)``."""
         xr = x.unsqueeze(0).expand(n_draws, *x.shape)
-        z = torch.randn(n_draws, x.shape[0], self.noise_dim, device=x.device, dtype=x.dtype)
+        # noise from the CPU generator, so a seed gives the same draws on every device
+        z = torch.randn(n_draws, x.shape[0], self.noise_dim, dtype=x.dtype).to(x.device)
         return self.generator(torch.cat([xr, z], dim=-1))
 
     def discriminate(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

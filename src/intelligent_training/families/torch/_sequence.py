@@ -216,7 +216,7 @@ _TRANSFORMER_PARAMS = (
     + """
     d_model : int, default=32
         Embedding width.
-    n_heads : int, default=4
+    n_heads : int, default=2
         Attention heads (must divide ``d_model``).
     n_layers : int, default=1
         Encoder layers.
@@ -232,11 +232,11 @@ class _TransformerBase(_SequenceBase):
         self,
         lookback: int = 16,
         d_model: int = 32,
-        n_heads: int = 4,
+        n_heads: int = 2,
         n_layers: int = 1,
         dim_feedforward: int = 64,
         dropout: float = 0.1,
-        max_epochs: int = 20,
+        max_epochs: int = 12,
         batch_size: int = 1024,
         learning_rate: float = 1e-3,
         weight_decay: float = 1e-5,
