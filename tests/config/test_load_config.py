@@ -123,3 +123,13 @@ def test_dump_round_trips(tmp_path):
     path = tmp_path / "resolved.yaml"
     path.write_text(dump_config(cfg))
     assert load_config(path, packaged_defaults=False) == cfg
+
+
+def test_demo_profile_is_valid_and_sits_below_the_config_file(tmp_path):
+    cfg = load_config(profile="demo")
+    assert cfg.runtime.threads == 1
+    assert "mlp" in cfg.training.families
+    main = _write(tmp_path / "main.yaml", {"training": {"n_splits": 4}})
+    assert load_config(main, profile="demo").training.n_splits == 4
+    with pytest.raises(ConfigError, match="profile"):
+        load_config(profile="nope")
