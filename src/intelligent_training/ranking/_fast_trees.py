@@ -9,12 +9,15 @@ fold** from that fold's training rows and reused by every target:
 - LightGBM: one constructed ``lgb.Dataset`` per fold (its bin mappers come from the
   fold's training rows); each target trains on ``Dataset.subset(rows)`` with its own
   label. A subset copies already-binned rows, it never re-bins.
-- XGBoost: one ``xgb.QuantileDMatrix`` per fold holds the quantile cuts; each target
-  builds its matrix with ``ref=`` that base, which reuses the cuts (no sketch).
+- XGBoost: one ``xgb.QuantileDMatrix`` per fold (the quantile sketch and binning
+  happen once); each target sets its label on it and gives the rows it must not use
+  (purged for its horizon, or unlabelled) weight 0. A matrix is used by one thread
+  at a time; a concurrent thread gets a copy built with ``ref=`` (cuts reused).
 
 Hyperparameters are :func:`~intelligent_training.families.family_params` mapped onto
 the native APIs, so a model here is the model ``make_estimator`` would fit on the
-same rows (up to the bin boundaries, which come from the fold's widest training set).
+same rows, up to the bin boundaries (which come from the fold's widest training set)
+and, for XGBoost, row subsampling that also draws zero-weight rows.
 """
 
 from __future__ import annotations
@@ -122,6 +125,8 @@ class FoldBins:
         self.bin_params = bin_params
         self._lock = threading.Lock()
         self._base: Any = None
+        self._free: list[Any] = []  # XGBoost matrices not in use by any thread
+        self._base_taken = False
 
     def base(self) -> Any:
         """The constructed LightGBM ``Dataset`` / XGBoost ``QuantileDMatrix``."""
@@ -177,13 +182,41 @@ class FoldBins:
             return np.asarray(booster.predict(X_test, num_threads=native["num_threads"]))
         import xgboost as xgb
 
-        X_rows = self.X_train if len(rows) == base.num_row() else self.X_train[rows]
-        dtrain = xgb.QuantileDMatrix(
-            X_rows,
-            label=y,
+        # Rows outside ``rows`` (purged for this horizon, or unlabelled) get weight 0,
+        # so the fold's binned matrix is reused as is: no re-binning, no copy.
+        label = np.zeros(base.num_row(), dtype=np.float32)
+        label[rows] = y
+        weight = np.zeros(base.num_row(), dtype=np.float32)
+        weight[rows] = 1.0
+        dtrain = self._acquire()
+        try:
+            dtrain.set_label(label)
+            dtrain.set_weight(weight)
+            booster = xgb.train(native, dtrain, num_boost_round=num_boost_round)
+        finally:
+            self._release(dtrain)
+        return np.asarray(booster.inplace_predict(X_test))
+
+    def _acquire(self) -> Any:
+        """A binned XGBoost matrix of this fold that no other thread is using."""
+        base = self.base()
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            if not self._base_taken:
+                self._base_taken = True
+                return base
+        import xgboost as xgb
+
+        # Another thread holds the base: a copy that reuses its quantile cuts.
+        return xgb.QuantileDMatrix(
+            self.X_train,
+            label=np.zeros(self.X_train.shape[0], dtype=np.float32),
             ref=base,
             max_bin=int(self.bin_params.get("max_bin", 256)),
             nthread=int(self.bin_params.get("nthread", 1)),
         )
-        booster = xgb.train(native, dtrain, num_boost_round=num_boost_round)
-        return np.asarray(booster.inplace_predict(X_test))
+
+    def _release(self, matrix: Any) -> None:
+        with self._lock:
+            self._free.append(matrix)

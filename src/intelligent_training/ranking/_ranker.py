@@ -31,7 +31,7 @@ from intelligent_training.ranking._fast_trees import (
     lightgbm_native_params,
     xgboost_native_params,
 )
-from intelligent_training.ranking._leakage import FeatureOrder, single_feature_strength
+from intelligent_training.ranking._leakage import single_feature_strength
 from intelligent_training.ranking._score import (
     LAMBDA_FAMILY,
     LAMBDA_FOLD,
@@ -403,7 +403,6 @@ class TargetRanker(BaseEstimator):
         # -------- per-target checks (task, eligibility, leakage sentinel)
         info: dict[str, dict[str, Any]] = {}
         labels: dict[str, np.ndarray] = {}
-        order: FeatureOrder | None = None
         for t in targets:
             y = Y[t]
             numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
@@ -437,9 +436,7 @@ class TargetRanker(BaseEstimator):
                     row["n_classes"] = len(classes)
                     row["classes"] = classes
                 labels[t] = values
-                if order is None:
-                    order = FeatureOrder(X_np)
-                strength = single_feature_strength(order, values, task)
+                strength = single_feature_strength(X_np, values, task)
                 if np.isfinite(strength).any():
                     j = int(np.nanargmax(strength))
                     row["max_feature_corr"] = float(strength[j])

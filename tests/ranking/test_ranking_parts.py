@@ -1,0 +1,132 @@
+"""Unit tests of the ranker's parts: composite score, leakage sentinel, fast trees."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import spearmanr
+from sklearn.metrics import roc_auc_score
+
+from intelligent_training.families import family_params, make_estimator
+from intelligent_training.metrics import auc_to_correlation
+from intelligent_training.ranking._eligibility import check_eligibility
+from intelligent_training.ranking._fast_trees import (
+    FoldBins,
+    lightgbm_native_params,
+    xgboost_native_params,
+)
+from intelligent_training.ranking._leakage import single_feature_strength
+from intelligent_training.ranking._score import composite_score, family_scores
+
+
+def test_composite_score_rewards_consistency_and_agreement():
+    steady = np.array([[0.3, 0.3, 0.3], [0.3, 0.3, 0.3]])
+    shaky = np.array([[0.1, 0.5, 0.3], [0.1, 0.5, 0.3]])  # same mean, spread over folds
+    split = np.array([[0.5, 0.5, 0.5], [0.1, 0.1, 0.1]])  # same mean, families disagree
+    assert composite_score(steady) == pytest.approx(0.3)
+    assert composite_score(shaky) < composite_score(steady)
+    assert composite_score(split) < composite_score(steady)
+    # explicit formula
+    fam = family_scores(shaky)
+    expected_f = shaky.mean(axis=1) - 0.5 * shaky.std(axis=1)
+    np.testing.assert_allclose(fam, expected_f)
+    assert composite_score(shaky) == pytest.approx(fam.mean() - 0.5 * fam.std())
+
+
+def test_composite_score_never_saturates_and_ignores_nan_cells():
+    levels = np.array([0.5, 0.9, 0.99, 0.999, 1.5])
+    scores = [composite_score(np.full((2, 3), v)) for v in levels]
+    assert np.all(np.diff(scores) > 0)
+    with_nan = np.array([[0.2, np.nan, 0.2], [0.2, 0.2, 0.2]])
+    assert composite_score(with_nan) == pytest.approx(0.2)
+    assert np.isnan(composite_score(np.full((2, 2), np.nan)))
+
+
+def _make(n=3000, p=6, seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, p))
+    y = 0.8 * X[:, 1] + 0.6 * rng.standard_normal(n)
+    X[rng.random((n, p)) < 0.05] = np.nan
+    y[rng.random(n) < 0.1] = np.nan
+    return X, y
+
+
+@pytest.mark.parametrize("feature_nan", [False, True])
+def test_single_feature_strength_matches_scipy_and_sklearn(feature_nan):
+    X, y = _make()
+    if not feature_nan:  # fill with distinct values (ordinal ranks break ties)
+        fill = np.random.default_rng(9).standard_normal(X.shape)
+        X = np.where(np.isnan(X), fill, X)
+    got = single_feature_strength(X, y, "regression")
+    # with NaN features the label ranks are those of all labelled rows: close, not exact
+    tol = 0.01 if feature_nan else 1e-9
+    for j in range(X.shape[1]):
+        ok = np.isfinite(X[:, j]) & np.isfinite(y)
+        assert got[j] == pytest.approx(abs(spearmanr(X[ok, j], y[ok]).statistic), abs=tol)
+    yb = np.where(np.isfinite(y), (y > 0).astype(float), np.nan)
+    got_b = single_feature_strength(X, yb, "binary")
+    for j in range(X.shape[1]):
+        ok = np.isfinite(X[:, j]) & np.isfinite(yb)
+        ref = abs(auc_to_correlation(roc_auc_score(yb[ok], X[ok, j])))
+        assert got_b[j] == pytest.approx(ref, abs=1e-9)
+    assert np.argmax(got) == 1 and np.argmax(got_b) == 1
+
+
+def test_single_feature_strength_subsamples_large_inputs():
+    X, y = _make(n=5000)
+    full = single_feature_strength(X, y, "regression")
+    sub = single_feature_strength(X, y, "regression", max_rows=2000)
+    np.testing.assert_allclose(sub, full, atol=0.05)
+
+
+def test_eligibility_messages():
+    ok, reason = check_eligibility(
+        pd.Series([1.0, 2.0, 3.0] * 50), "regression", min_rows=10, min_class_rows=5
+    )
+    assert ok and reason == ""
+    ok, reason = check_eligibility(
+        pd.Series(["a", "b"] * 50), "regression", min_rows=10, min_class_rows=5
+    )
+    assert not ok and "non-numeric" in reason
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+@pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
+def test_fast_path_equals_make_estimator_on_the_same_rows(family, task):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((1200, 5)).astype(np.float32)
+    latent = X[:, 0] - X[:, 1] + rng.standard_normal(1200)
+    if task == "regression":
+        y = latent
+    elif task == "binary":
+        y = (latent > 0).astype(float)
+    else:
+        y = np.digitize(latent, [-1.0, 1.0]).astype(float)
+    k = 0 if task == "regression" else len(np.unique(y))
+    params = family_params(family, task, {"n_estimators": 25})
+    mapper = lightgbm_native_params if family == "lightgbm" else xgboost_native_params
+    native, rounds = mapper(params, task, k, random_state=0, n_threads=1)
+    bin_params = (
+        {key: v for key, v in native.items() if key not in ("objective", "num_class")}
+        if family == "lightgbm"
+        else {"max_bin": native["max_bin"], "nthread": 1}
+    )
+    train, test = np.arange(900), np.arange(950, 1200)
+    bins = FoldBins(family, X[train], bin_params)
+    fast = bins.fit_predict(train.astype(np.int32), y[train], X[test], native, rounds)
+    est = make_estimator(family, task, {"n_estimators": 25}, random_state=0, n_jobs=1)
+    est.fit(X[train], y[train].astype(int) if task != "regression" else y[train])
+    if task == "regression":
+        ref = est.predict(X[test])
+    else:
+        ref = est.predict_proba(X[test])
+        ref = ref[:, 1] if task == "binary" else ref
+    np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-6)
+    # a subset of the fold's rows (a longer purge) trains on exactly those rows
+    if family == "lightgbm":
+        sub = bins.fit_predict(np.arange(800, dtype=np.int32), y[:800], X[test], native, rounds)
+        est.fit(X[:800], y[:800].astype(int) if task != "regression" else y[:800])
+        ref_sub = est.predict(X[test]) if task == "regression" else est.predict_proba(X[test])
+        ref_sub = ref_sub[:, 1] if task == "binary" else ref_sub
+        assert np.corrcoef(np.ravel(sub), np.ravel(ref_sub))[0, 1] > 0.95
