@@ -39,6 +39,7 @@ class FoldTask:
     task: str
     n_repeats: int
     shap_sample_size: int
+    permutation_sample_size: int | None
     seed: int
     n_jobs: int | None
 
@@ -135,12 +136,17 @@ def measure_fold(
                     continue
                 result.importances[method] = np.repeat(values, n_groups, axis=0)
             elif method == "permutation":
+                rows = np.arange(len(test))
+                limit = spec.permutation_sample_size
+                # Sequence models need contiguous history: they always see every test row.
+                if limit is not None and len(test) > limit and to_input is None:
+                    rows = np.sort(rng.choice(len(test), size=limit, replace=False))
                 result.importances[method] = permutation_importance(
                     estimator,
-                    X_test,
-                    y_test,
+                    X_test[rows],
+                    y_test[rows],
                     task=spec.task,
-                    groups=groups[test],
+                    groups=groups[test][rows],
                     n_groups=n_groups,
                     n_repeats=spec.n_repeats,
                     rng=rng,

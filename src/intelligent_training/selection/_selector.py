@@ -84,6 +84,10 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         Test rows explained by SHAP per fold at most.
     n_repeats : int, default=3
         Shuffles per feature for permutation importance.
+    permutation_sample_size : int or None, default=10000
+        Test rows (a random subset) on which permutation importance is measured per
+        fold; ``None`` uses every test row. Its cost is
+        ``n_features * n_repeats`` predictions of this many rows.
     random_state : int, RandomState or None, default=None
         Seeds the families, the shuffles and the row samples.
     n_jobs : int or None, default=None
@@ -155,6 +159,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         correlation_threshold: float | None = 0.9,
         shap_sample_size: int = 1000,
         n_repeats: int = 3,
+        permutation_sample_size: int | None = 10_000,
         random_state: Any = None,
         n_jobs: int | None = None,
         verbose: bool | int | None = None,
@@ -168,6 +173,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         self.correlation_threshold = correlation_threshold
         self.shap_sample_size = shap_sample_size
         self.n_repeats = n_repeats
+        self.permutation_sample_size = permutation_sample_size
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
@@ -205,6 +211,14 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 raise ConfigError(
                     f"FeatureSelector: {name} must be an integer >= {minimum}, got {value!r}."
                 )
+        size = self.permutation_sample_size
+        if size is not None and (
+            not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1
+        ):
+            raise ConfigError(
+                "FeatureSelector: permutation_sample_size must be an integer >= 1 or None "
+                f"(every test row), got {size!r}."
+            )
         threshold = self.correlation_threshold
         if threshold is not None and (
             not isinstance(threshold, numbers.Real)
@@ -336,6 +350,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
             0, 2**31 - 1, size=(len(resolved), len(folds))
         )
         parallel = self.n_jobs is not None and self.n_jobs != 1
+        size_limit = self.permutation_sample_size
         for i, (family, params) in enumerate(resolved.items()):
             spec = get_family(family)
             if self.task_ not in spec.tasks:
@@ -366,12 +381,16 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                         task=self.task_,
                         n_repeats=int(self.n_repeats),
                         shap_sample_size=int(self.shap_sample_size),
+                        permutation_sample_size=(None if size_limit is None else int(size_limit)),
                         seed=int(seeds[i, k]),
                         n_jobs=1 if parallel else None,
                     )
                 )
 
+        # Later folds train on more rows: start them first so parallel workers finish together.
+        tasks.sort(key=lambda task: -task.fold)
         results = self._run(tasks, X_arr, y_fit, folds, groups, n_groups, index, names)
+        results.sort(key=lambda r: (list(resolved).index(r.family), r.fold))
         self._combine(results, resolved, family_errors, methods, names, X_arr)
         return self
 
