@@ -25,10 +25,12 @@ from __future__ import annotations
 import copy
 import logging
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
@@ -232,12 +234,17 @@ class TorchEstimatorBase(BaseEstimator):
         torch = import_torch()
         self._validate_common_params()
         self._validate_family_params()
+        if y is None:
+            raise DataError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
         Xa = as_float_matrix(X)
         n_rows = Xa.shape[0]
         y_enc, keep = self._fit_target(y, n_rows)
         if keep.sum() < 2:
             raise DataError(
-                f"Only {int(keep.sum())} rows have a non-missing target; need at least 2 to fit."
+                f"Only {int(keep.sum())} rows have a non-missing target (n_samples = "
+                f"{int(keep.sum())}); need at least 2 samples to fit."
             )
         self.n_features_in_ = Xa.shape[1]
         names = feature_names(X)
@@ -255,6 +262,7 @@ class TorchEstimatorBase(BaseEstimator):
         train_rows, val_rows = validation_split(
             rows, row_time_keys(X, n_rows), float(self.validation_fraction)
         )
+        self.seed_ = seed
         with torch_threads(self.n_jobs), seeded(seed, device):
             inputs = self._prepare_inputs(X, Xs, device)
             y_t = torch.as_tensor(y_enc, device=device)
@@ -263,7 +271,6 @@ class TorchEstimatorBase(BaseEstimator):
             self._train(module, inputs, y_t, train_rows, val_rows, device)
         self.module_ = module.to("cpu").eval()
         self.device_ = device
-        self.seed_ = seed
         return self
 
     def _train(
@@ -348,8 +355,8 @@ class TorchEstimatorBase(BaseEstimator):
         Xa = as_float_matrix(X)
         if Xa.shape[1] != self.n_features_in_:
             raise DataError(
-                f"X has {Xa.shape[1]} features, but {type(self).__name__} was fitted with "
-                f"{self.n_features_in_}; pass the same columns as in fit."
+                f"X has {Xa.shape[1]} features, but {type(self).__name__} is expecting "
+                f"{self.n_features_in_} features as input; pass the same columns as in fit."
             )
         names = feature_names(X)
         fitted = getattr(self, "feature_names_in_", None)
@@ -380,11 +387,10 @@ class TorchEstimatorBase(BaseEstimator):
         return torch.cat(outs).to(torch.float64).numpy()
 
 
-class TorchRegressorMixin:
+class TorchRegressorMixin(RegressorMixin):
     """Regression flavour: standardised target, MSE loss, ``predict`` in target units."""
 
     _is_classifier = False
-    _estimator_type = "regressor"
 
     def _fit_target(self, y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
         y_arr = _as_1d_target(y, n_rows)
@@ -406,25 +412,16 @@ class TorchRegressorMixin:
         raw = self._raw_outputs(X)  # type: ignore[attr-defined]
         return raw[:, 0] * self.y_scale_ + self.y_mean_
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R^2 of ``predict(X)`` against ``y``."""
-        from sklearn.metrics import r2_score
-
-        return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
-
     def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()  # type: ignore[misc]
-        tags.estimator_type = "regressor"
-        tags.target_tags.required = True
+        tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
 
 
-class TorchClassifierMixin:
+class TorchClassifierMixin(ClassifierMixin):
     """Classification flavour: binary (one logit, BCE) or multiclass (softmax, CE)."""
 
     _is_classifier = True
-    _estimator_type = "classifier"
     _supports_multiclass = True
 
     def _fit_target(self, y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
@@ -434,6 +431,14 @@ class TorchClassifierMixin:
             keep = np.isfinite(y_arr)
         else:
             keep = ~np.asarray(_isnull(y_arr), dtype=bool)
+        from sklearn.utils.multiclass import type_of_target
+
+        kind = type_of_target(y_arr[keep]) if keep.any() else "unknown"
+        if kind not in ("binary", "multiclass"):
+            raise DataError(
+                f"Unknown label type: {kind!r} target passed to {type(self).__name__}; a "
+                "classifier needs discrete class labels. Use the regression task instead."
+            )
         classes, codes = np.unique(y_arr[keep], return_inverse=True)
         if classes.size < 2:
             raise DataError(
@@ -442,8 +447,8 @@ class TorchClassifierMixin:
             )
         if classes.size > 2 and not self._supports_multiclass:
             raise DataError(
-                f"{type(self).__name__} supports binary targets only, got {classes.size} "
-                "classes; use another family for multiclass targets."
+                f"Only binary classification is supported. {type(self).__name__} got "
+                f"{classes.size} classes; use another family for multiclass targets."
             )
         self.classes_ = classes
         self.n_outputs_ = 1 if classes.size == 2 else int(classes.size)
@@ -470,19 +475,8 @@ class TorchClassifierMixin:
         proba = self.predict_proba(X)
         return self.classes_[np.argmax(proba, axis=1)]
 
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Accuracy of ``predict(X)`` against ``y``."""
-        from sklearn.metrics import accuracy_score
-
-        return float(accuracy_score(y, self.predict(X), sample_weight=sample_weight))
-
     def __sklearn_tags__(self) -> Any:
-        from sklearn.utils import ClassifierTags
-
-        tags = super().__sklearn_tags__()  # type: ignore[misc]
-        tags.estimator_type = "classifier"
-        tags.classifier_tags = ClassifierTags()
-        tags.target_tags.required = True
+        tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
         return tags
 
@@ -504,6 +498,11 @@ def _isnull(values: np.ndarray) -> np.ndarray:
 
 def _ravel_target(y_arr: np.ndarray, n_rows: int) -> np.ndarray:
     if y_arr.ndim == 2 and y_arr.shape[1] == 1:
+        warnings.warn(
+            "A column-vector y was passed when a 1d array was expected; it was raveled.",
+            DataConversionWarning,
+            stacklevel=4,
+        )
         y_arr = y_arr[:, 0]
     if y_arr.ndim != 1:
         raise DataError(

@@ -5,7 +5,8 @@ Gaussian noise ``z``; a discriminator ``D(x, y)`` tells real (features, target)
 pairs from generated ones. The generator minimises
 ``supervised_weight * supervised_loss(G(x, z), y) + adversarial_weight *
 BCE(D(x, G(x, z)), real)``; the discriminator minimises the usual real/fake BCE.
-``predict`` averages ``n_draws`` noise draws (seeded, so repeatable); for binary
+``predict`` averages ``n_draws`` noise draws (seeded and shared by all rows, so a
+row's prediction is repeatable and independent of the other rows); for binary
 targets the generator emits a logit, the discriminator sees its sigmoid, and
 ``predict_proba`` is the sigmoid of the averaged logits. Binary and regression only.
 """
@@ -149,7 +150,12 @@ class _GANBase(TorchEstimatorBase):
         return float(supervised.detach())
 
     def _predict_raw(self, module: Any, xb: Any) -> Any:
-        return module.generate(xb, int(self.n_draws)).mean(dim=0)
+        # The same n_draws noise vectors (seeded) for every row: each row's prediction
+        # depends on that row alone, not on its batch, order or device.
+        torch = import_torch()
+        generator = torch.Generator().manual_seed(int(self.seed_))
+        noise = torch.randn(int(self.n_draws), 1, module.noise_dim, generator=generator)
+        return module.generate(xb, int(self.n_draws), noise=noise).mean(dim=0)
 
 
 class GANRegressor(TorchRegressorMixin, _GANBase):
@@ -157,9 +163,14 @@ class GANRegressor(TorchRegressorMixin, _GANBase):
 
 
 class GANClassifier(TorchClassifierMixin, _GANBase):
-    _supports_multiclass = False
     __doc__ = family_doc(
         "Conditional-GAN binary classifier (``gan`` family).",
         _PARAMS,
         "classes_ : ndarray\n        Class labels (two).",
     )
+    _supports_multiclass = False
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_class = False
+        return tags

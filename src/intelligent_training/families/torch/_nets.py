@@ -82,11 +82,19 @@ class ConditionalGAN(nn.Module):
         self.generator = MLPNet(n_in + self.noise_dim, n_out, generator_sizes, dropout)
         self.discriminator = MLPNet(n_in + n_out, 1, discriminator_sizes, 0.0)
 
-    def generate(self, x: torch.Tensor, n_draws: int = 1) -> torch.Tensor:
-        """``n_draws`` generator samples per row, shape ``(n_draws, batch, n_out)``."""
+    def generate(
+        self, x: torch.Tensor, n_draws: int = 1, noise: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Generator samples, shape ``(n_draws, batch, n_out)``.
+
+        ``noise`` of shape ``(n_draws, 1, noise_dim)`` reuses the same draws for every
+        row (prediction); otherwise every row gets fresh draws from the CPU generator,
+        so a seed gives the same draws on every device.
+        """
+        if noise is None:
+            noise = torch.randn(n_draws, x.shape[0], self.noise_dim, dtype=x.dtype)
+        z = noise.to(device=x.device, dtype=x.dtype).expand(n_draws, x.shape[0], -1)
         xr = x.unsqueeze(0).expand(n_draws, *x.shape)
-        # noise from the CPU generator, so a seed gives the same draws on every device
-        z = torch.randn(n_draws, x.shape[0], self.noise_dim, dtype=x.dtype).to(x.device)
         return self.generator(torch.cat([xr, z], dim=-1))
 
     def discriminate(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,13 @@ from intelligent_training.exceptions import DataError
 
 
 def as_float_matrix(X: object, *, what: str = "X") -> np.ndarray:
-    """Return ``X`` as a 2-D float32 array (a copy; the caller's data is never touched)."""
+    """Return ``X`` as a 2-D float32 array (a copy; the caller's data is never touched).
+
+    NaN and +-inf are kept (they are imputed later). Sparse, complex, non-numeric,
+    1-D and empty inputs raise :class:`DataError` with scikit-learn's wording.
+    """
+    from sklearn.utils import check_array
+
     if isinstance(X, pd.DataFrame):
         bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c])]
         if bad:
@@ -25,24 +31,18 @@ def as_float_matrix(X: object, *, what: str = "X") -> np.ndarray:
                 f"{what} has non-numeric columns {bad[:5]}; the torch families need numeric "
                 "features. Drop or encode these columns first."
             )
-        arr = X.to_numpy(dtype=np.float32, copy=True)
-    else:
-        try:
-            arr = np.array(X, dtype=np.float32, copy=True)
-        except (TypeError, ValueError) as exc:
-            raise DataError(
-                f"{what} could not be converted to a float array ({exc}); pass numeric data."
-            ) from exc
-    if arr.ndim == 1:
-        raise DataError(
-            f"{what} is 1-D with shape {arr.shape}; pass a 2-D array or a DataFrame "
-            "(use X.reshape(-1, 1) for a single feature)."
+    try:
+        arr = check_array(
+            X,
+            accept_sparse=False,
+            dtype=np.float32,
+            ensure_all_finite=False,
+            copy=True,
+            input_name=what,
         )
-    if arr.ndim != 2:
-        raise DataError(f"{what} must be 2-D, got shape {arr.shape}.")
-    if arr.shape[0] == 0 or arr.shape[1] == 0:
-        raise DataError(f"{what} is empty (shape {arr.shape}); pass at least one row and column.")
-    return arr
+    except ValueError as exc:  # TypeErrors (e.g. a dict in X) propagate unchanged
+        raise DataError(f"{what} is not usable by the torch families: {exc}") from exc
+    return np.asarray(arr, dtype=np.float32)
 
 
 def feature_names(X: object) -> np.ndarray | None:
