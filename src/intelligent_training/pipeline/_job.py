@@ -22,7 +22,6 @@ import pandas as pd
 from intelligent_training._version import __version__
 from intelligent_training.config import PipelineConfig, dump_config
 from intelligent_training.exceptions import ConfigError, DataError
-from intelligent_training.pipeline._pipeline import JOINT
 
 __all__ = ["JobResult", "build_pipeline", "run_job"]
 
@@ -187,6 +186,8 @@ def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
 
 
 def _summary_rows(pipe: Any) -> list[dict[str, Any]]:
+    from intelligent_training.pipeline._pipeline import JOINT
+
     rankings = pipe.rankings_
     rows = []
     for target in pipe.selected_targets_:
