@@ -394,3 +394,32 @@ def test_cuda_matches_cpu(family: str, panel: tuple) -> None:
 )
 def test_sklearn_estimator_checks(estimator, check) -> None:
     check(estimator)
+
+
+@pytest.mark.parametrize("family", [*FAMILIES, "multi_task"])
+def test_family_learns_the_project_synthetic_panel(family: str, synthetic_xy: tuple) -> None:
+    """On the shared synthetic panel: skill on planted targets, none on the noise targets."""
+    X, Y, truth = synthetic_xy
+    train, test = _time_split(X)
+    reg, binary = truth.linear_target, "y_up_15m"
+    noise_reg = next(t for t in truth.noise_targets if truth.tasks[t] == "regression")
+    noise_bin = next(t for t in truth.noise_targets if truth.tasks[t] == "binary")
+    params = {"max_epochs": 8, "batch_size": 512, "patience": 2}
+    if family == "multi_task":
+        params.update(trunk_sizes=(32, 16), head_sizes=(8,))
+        cols = [reg, binary, noise_reg, noise_bin]
+        model = tf.build_multi_task("multi", params, random_state=0, n_jobs=1, cpu_only=True)
+        scores = model.fit(X.iloc[train], Y[cols].iloc[train]).predict_scores(X.iloc[test])
+        preds = dict(zip(cols, scores.T))
+    else:
+        preds = {}
+        for target in (reg, binary, noise_reg, noise_bin):
+            task = truth.tasks[target]
+            est = _build(family, task, **params).fit(X.iloc[train], Y[target].iloc[train])
+            out = est.predict(X.iloc[test]) if task == "regression" else None
+            preds[target] = out if out is not None else est.predict_proba(X.iloc[test])[:, 1]
+    Yt = Y.iloc[test]
+    assert r2_score(Yt[reg], preds[reg]) > 0.4, family
+    assert roc_auc_score(Yt[binary], preds[binary]) > 0.68, family
+    assert r2_score(Yt[noise_reg], preds[noise_reg]) < 0.02, family
+    assert abs(roc_auc_score(Yt[noise_bin], preds[noise_bin]) - 0.5) < 0.08, family
