@@ -246,3 +246,10 @@ class MultiTaskNetwork(TorchEstimatorBase):
             for j, name in enumerate(self.targets_)
             if name in self.classes_
         }
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.target_tags.required = True
+        tags.target_tags.multi_output = True
+        tags.input_tags.allow_nan = True
+        return tags
