@@ -19,10 +19,10 @@ def _update_array(h: Any, arr: np.ndarray) -> None:
     if arr.dtype.hasobject:
         # Object arrays (strings, mixed): hash each element's value, not its address.
         hashed = pd.util.hash_array(np.asarray(arr, dtype=object).ravel(), categorize=False)
-        h.update(memoryview(np.ascontiguousarray(hashed)).cast("B"))
+        h.update(np.ascontiguousarray(hashed).tobytes())
         return
     contiguous = np.ascontiguousarray(arr)
-    h.update(memoryview(contiguous.reshape(-1).view(np.uint8)))
+    h.update(contiguous.reshape(-1).view(np.uint8).data)
 
 
 def _update_index(h: Any, index: pd.Index) -> None:

@@ -22,6 +22,10 @@ FamiliesSpec = list[str] | dict[str, dict[str, Any] | None] | None
 Duration = int | str
 
 
+ImportanceMethod = Literal["native", "shap", "permutation"]
+_ALL_IMPORTANCE: tuple[ImportanceMethod, ...] = ("native", "shap", "permutation")
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -57,9 +61,7 @@ class FeatureSelectionConfig(_Section):
     enabled: bool = True
     top_m: int = Field(default=50, ge=1)
     families: FamiliesSpec = None
-    importance: list[Literal["native", "shap", "permutation"]] = Field(
-        default_factory=lambda: ["native", "shap", "permutation"]
-    )
+    importance: list[ImportanceMethod] = Field(default_factory=lambda: list(_ALL_IMPORTANCE))
     require_min_models: int = Field(default=2, ge=1)
     n_splits: int = Field(default=3, ge=2)
     aggregate_symbols: bool = False
