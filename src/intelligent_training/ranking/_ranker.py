@@ -141,8 +141,10 @@ class TargetRanker(BaseEstimator):
 
     **Speed.** LightGBM and XGBoost bin each fold's training features once and reuse
     the bins for every target (see ``_fast_trees``); other families are built with
-    :func:`~intelligent_training.families.make_estimator`. The grid runs on
-    ``n_jobs`` threads, each model using ``cpu_count // n_jobs`` threads.
+    :func:`~intelligent_training.families.make_estimator`. ``n_jobs`` is the core
+    budget: the grid runs ``n_jobs`` models at a time on threads, one thread per
+    model (several only when the grid has fewer cells than ``n_jobs``), so the
+    cores are never oversubscribed.
 
     Parameters
     ----------
@@ -158,7 +160,8 @@ class TargetRanker(BaseEstimator):
         Lowest score a selected target may have. Whatever it is, a selected target
         must beat the naive baseline (``score > 0``).
     n_jobs : int or None, default=None
-        Parallel workers (threads) over the grid; ``None`` means 1, ``-1`` all cores.
+        Core budget: models fitted at once (one thread each); ``None`` means 1,
+        ``-1`` all cores.
     random_state : int, RandomState or None, default=None
         Seed of every model (same seed, same rankings).
     horizons : dict or None, default=None
@@ -375,7 +378,7 @@ class TargetRanker(BaseEstimator):
         -------
         self : TargetRanker
         """
-        from joblib import Parallel, cpu_count, delayed, effective_n_jobs
+        from joblib import Parallel, delayed, effective_n_jobs
 
         from intelligent_training.data import infer_task, resolve_horizons
         from intelligent_training.model_selection import get_timestamps
@@ -397,8 +400,7 @@ class TargetRanker(BaseEstimator):
         step = _grid_step(timestamps)
 
         seed = _seed(self.random_state)
-        n_workers = max(1, int(effective_n_jobs(self.n_jobs)))
-        threads = max(1, int(cpu_count()) // n_workers)
+        budget = max(1, int(effective_n_jobs(self.n_jobs)))  # cores we may use
 
         # -------- per-target checks (task, eligibility, leakage sentinel)
         info: dict[str, dict[str, Any]] = {}
@@ -451,6 +453,14 @@ class TargetRanker(BaseEstimator):
             if key not in splits:
                 splits[key] = self._split_for_horizon(cv, X, info[t]["horizon"])
         bases = _fold_bases(splits)
+        # Many small models: run `budget` of them at once, one thread each; only a grid
+        # smaller than the budget gives each model several threads (never more than
+        # `budget` threads in all).
+        n_cells = len(families) * sum(
+            len(splits[_hkey(info[t]["horizon"])]) for t in eligible_targets
+        )
+        n_workers = max(1, min(budget, n_cells))
+        threads = max(1, budget // n_workers)
 
         # -------- build the grid
         fast_params: dict[tuple[str, str, int], tuple[dict[str, Any], int]] = {}
