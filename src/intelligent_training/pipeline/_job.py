@@ -5,12 +5,14 @@ The console script is a thin layer over :func:`run_job`.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import logging
 import platform
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import metadata
@@ -21,7 +23,7 @@ import pandas as pd
 
 from intelligent_training._version import __version__
 from intelligent_training.config import PipelineConfig, dump_config
-from intelligent_training.exceptions import ConfigError, DataError
+from intelligent_training.exceptions import ConfigError, DataError, MissingDependencyError
 
 __all__ = ["JobResult", "build_pipeline", "run_job"]
 
@@ -236,6 +238,36 @@ def _fit_job(cfg: PipelineConfig, X: Any, Y: Any, memory: Any, job_key: str) -> 
     }
 
 
+@contextlib.contextmanager
+def _parallel_backend(scheduler: str | None) -> Iterator[None]:
+    """Send joblib work to a Dask cluster when a scheduler address is configured."""
+    if not scheduler:
+        yield
+        return
+    try:
+        from dask.distributed import Client
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "runtime.dask_scheduler needs dask.distributed; install "
+            "'intelligent-training[dask]' or remove the setting"
+        ) from exc
+    import joblib
+
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot reach the Dask scheduler at runtime.dask_scheduler={scheduler!r} ({exc}); "
+            "check the address or remove the setting"
+        ) from exc
+    logger.info("running joblib work on the Dask cluster at %s", scheduler)
+    try:
+        with joblib.parallel_config(backend="dask"):
+            yield
+    finally:
+        client.close()
+
+
 def run_job(cfg: PipelineConfig) -> JobResult:
     """Run the whole job a configuration describes and write its outputs.
 
@@ -304,7 +336,8 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             memory = DiskCacheMemory(location, ttl=cfg.cache.ttl, refresh=cfg.cache.force_refresh)
             fit_job = memory.cache(_fit_job, ignore=["cfg", "X", "Y", "memory"])
         step = time.perf_counter()
-        job = fit_job(cfg, X, Y, memory, job_key)
+        with _parallel_backend(cfg.runtime.dask_scheduler):
+            job = fit_job(cfg, X, Y, memory, job_key)
         timings["fit"] = time.perf_counter() - step
 
         step = time.perf_counter()
