@@ -285,3 +285,24 @@ def test_bad_data_raises_data_error(small):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert clone(ranker).get_params() == ranker.get_params()
+
+
+def test_multiclass_target_and_path_memory(small, tmp_path):
+    X, Y, truth = small
+    latent = Y["fwd_ret_5m"]
+    Y3 = pd.DataFrame(
+        {"y_bucket_5m": np.digitize(latent, np.quantile(latent, [1 / 3, 2 / 3])).astype(float)},
+        index=Y.index,
+    )
+    Y3["fwd_ret_5m"] = latent
+    fams = {"lightgbm": {"n_estimators": 30}, "xgboost": {"n_estimators": 30}}
+    ranker = TargetRanker(families=fams, random_state=0, memory=str(tmp_path / "cache"))
+    ranker.fit(X, Y3)
+    rk = ranker.rankings_
+    assert rk.loc["y_bucket_5m", "task"] == "multiclass"
+    assert rk.loc["y_bucket_5m", "score"] > 0.3
+    assert rk.loc["y_bucket_5m", "lightgbm_auc"] > 0.6
+    oof = ranker.oof_predictions_["y_bucket_5m"]
+    assert set(np.unique(oof["xgboost"])) <= {0.0, 1.0, 2.0}
+    again = clone(ranker).fit(X, Y3)  # served from the on-disk cache
+    pd.testing.assert_frame_equal(ranker.rankings_, again.rankings_)

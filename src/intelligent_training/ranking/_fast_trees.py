@@ -178,8 +178,8 @@ class FoldBins:
 
             sub = base.subset(rows, params=dict(self.bin_params)).construct()
             sub.set_label(y)
-            booster = lgb.train(native, sub, num_boost_round=num_boost_round)
-            return np.asarray(booster.predict(X_test, num_threads=native["num_threads"]))
+            lgb_booster = lgb.train(native, sub, num_boost_round=num_boost_round)
+            return np.asarray(lgb_booster.predict(X_test, num_threads=native["num_threads"]))
         import xgboost as xgb
 
         # Rows outside ``rows`` (purged for this horizon, or unlabelled) get weight 0,

@@ -271,7 +271,7 @@ class TargetRanker(BaseEstimator):
                 raise ConfigError(f"TargetRanker: {name} must be an int >= 2, got {value!r}.")
         for name in ("leakage_score", "leakage_feature_corr"):
             value = getattr(self, name)
-            if not isinstance(value, Real) or not value > 0:
+            if not isinstance(value, Real) or not float(value) > 0:
                 raise ConfigError(f"TargetRanker: {name} must be a positive number, got {value!r}.")
         if self.horizons is not None and not isinstance(self.horizons, dict):
             raise ConfigError(
@@ -735,7 +735,7 @@ class TargetRanker(BaseEstimator):
     ) -> dict[str, float]:
         if task == "regression":
             return regression_metrics(y_true, pred, timestamps, horizon_bars=row["horizon_bars"])
-        return classification_metrics(y_true, pred, classes=np.arange(max(n_classes, 2)))
+        return classification_metrics(y_true, pred, classes=list(range(max(n_classes, 2))))
 
     def _rankings_frame(
         self, rows: list[dict[str, Any]], families: list[str], n_folds: int
