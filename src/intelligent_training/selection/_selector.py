@@ -316,6 +316,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
             )
 
         self.task_ = infer_task(pd.Series(y_arr))
+        y_fit: np.ndarray
         if self.task_ == "regression":
             y_fit = np.asarray(y_arr, dtype=np.float64)
             if not np.isfinite(y_fit).all():
@@ -426,7 +427,8 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 folds[task.fold][1],
                 groups,
                 n_groups,
-                index=index,
+                # Only sequence families need the panel index (it is pickled per job).
+                index=index if task.kind == "sequence" else None,
                 columns=columns,
             )
             for task in tasks
