@@ -46,6 +46,16 @@ def test_rank_select_train(xy):
     pd.testing.assert_frame_equal(Y, Y_before)
 
 
+def test_fit_on_a_whole_panel_splits_targets_by_pattern(xy):
+    X, Y = xy
+    panel = X.join(Y)
+    pipe = _pipe().fit(panel)
+    assert pipe.selected_targets_ == ["fwd_ret_5m", "y_up_15m"]
+    assert list(pipe.feature_names_in_) == list(X.columns)
+    custom = _pipe(target_patterns=["^fwd_"]).fit(panel)
+    assert "y_up_15m" in custom.feature_names_in_  # no longer a target
+
+
 def test_params_are_not_changed_by_fit_and_clone_works(xy):
     pipe = _pipe(memory=None)
     params = pipe.get_params(deep=False)
