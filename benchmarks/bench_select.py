@@ -71,9 +71,10 @@ def main() -> int:
     selected = set(selector.selected_features_)
     precision = len(selected & planted) / max(1, len(selected))
     noise = selected & set(truth.noise_features)
-    report = selector.fold_report_.groupby("family")["seconds"].sum()
+    report = selector.fold_report_.groupby("family")[["fit_seconds", "seconds"]].sum()
     print(f"families: {selector.families_}, failures: {selector.family_errors_ or 'none'}")
-    print("busy seconds per family (all folds):", report.round(1).to_dict())
+    print("busy seconds per family, all folds (fit / fit + importance):")
+    print(report.round(1).to_string())
     print(f"selected: {selector.selected_features_}  planted: {sorted(planted)}")
     print(f"precision at top_m={len(planted)}: {precision:.2f}  noise selected: {sorted(noise)}")
     ratio = elapsed / args.budget

@@ -96,6 +96,10 @@ def test_nonlinear_target_planted_features(panel_truth, X):
     assert selector.families_ == ["linear", "lightgbm", "random_forest"]
     assert selector.family_errors_ == {}
     assert selector.agreement_matrix_.shape == (3, 3)
+    report = selector.fold_report_
+    assert len(report) == 9 and report.error.isna().all()
+    assert (report.n_test > 0).all() and (report.fit_seconds <= report.seconds).all()
+    assert np.isfinite(report.test_loss).all()
 
 
 def test_binary_target(panel_truth, X):
@@ -164,6 +168,23 @@ def test_failing_family_is_reported_and_skipped(panel_truth, X, caplog):
     assert report.loc[report.family == "random_forest", "error"].notna().all()
     assert report.loc[report.family != "random_forest", "error"].isna().all()
     assert "random_forest" not in selector.importances_.columns.get_level_values("family")
+
+
+def test_family_failing_on_some_folds_keeps_the_others(panel_truth, X, caplog):
+    panel, truth = panel_truth
+    # Binary target whose first 30% of rows are one class: fold 0 trains on one class,
+    # which the classifiers reject; folds 1 and 2 work.
+    target = next(t for t in truth.target_order if truth.tasks[t] == "binary")
+    y = panel[target].copy()
+    y.iloc[: int(0.3 * len(y))] = y.min()
+    with caplog.at_level(logging.WARNING, logger="intelligent_training.selection"):
+        selector = _selector(families=["linear", "lightgbm"], top_m=3).fit(X, y)
+    assert selector.family_errors_ == {}
+    report = selector.fold_report_.set_index(["family", "fold"])
+    assert report.loc[("linear", 0), "error"] is not None
+    assert report.loc[[("linear", 1), ("linear", 2)], "error"].isna().all()
+    assert "fold 0" in caplog.text
+    assert len(set(selector.selected_features_) & set(truth.informative_features[target])) >= 2
 
 
 def test_too_few_succeeding_families_raise(panel_truth, X):

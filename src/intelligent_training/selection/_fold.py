@@ -54,6 +54,7 @@ class FoldResult:
     n_train: int = 0
     n_test: int = 0
     test_loss: float = float("nan")
+    fit_seconds: float = 0.0
     seconds: float = 0.0
     error: str | None = None
 
@@ -126,6 +127,7 @@ def measure_fold(
         else:
             to_input = None
             estimator.fit(X_train, y[train])
+        result.fit_seconds = time.perf_counter() - start
         y_test = y[test]
         result.test_loss = fold_losses(estimator, X_test, y_test, task=spec.task, to_input=to_input)
         for method in spec.methods:

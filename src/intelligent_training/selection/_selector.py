@@ -120,7 +120,8 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
     family_errors_ : dict of str to str
         Family -> reason, for every family that failed and was skipped.
     fold_report_ : DataFrame
-        One row per (family, fold): rows, out-of-sample test loss, seconds, error.
+        One row per (family, fold): training and test rows, out-of-sample test loss
+        (squared error or log-loss), seconds spent fitting, seconds in all, error.
     task_ : str
         ``"regression"``, ``"binary"`` or ``"multiclass"`` (inferred from ``y``).
     cv_ : cross-validation splitter
@@ -505,12 +506,22 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                     "n_train": r.n_train,
                     "n_test": r.n_test,
                     "test_loss": r.test_loss,
+                    "fit_seconds": r.fit_seconds,
                     "seconds": r.seconds,
                     "error": r.error,
                 }
                 for r in results
             ],
-            columns=["family", "fold", "n_train", "n_test", "test_loss", "seconds", "error"],
+            columns=[
+                "family",
+                "fold",
+                "n_train",
+                "n_test",
+                "test_loss",
+                "fit_seconds",
+                "seconds",
+                "error",
+            ],
         )
         if len(family_scores) < self.require_min_models:
             details = "; ".join(f"{f}: {why}" for f, why in family_errors.items())
