@@ -1,8 +1,4 @@
-"""Fixtures of the family tests: the synthetic panel, split in time, plus i.i.d. noise.
-
-Uses the shared ``synthetic_xy`` fixture (``tests/conftest.py``) when it exists, else
-builds the same panel with ``make_synthetic_panel``.
-"""
+"""Fixtures of the family tests: the shared synthetic panel, split in time, plus i.i.d. noise."""
 
 from __future__ import annotations
 
@@ -30,26 +26,16 @@ class TimeSplitData:
         return self.X[tr], y[tr], self.X[te], y[te]
 
 
-def _xy_from_shared(request: pytest.FixtureRequest) -> tuple[pd.DataFrame, pd.DataFrame]:
-    try:
-        X, Y, _ = request.getfixturevalue("synthetic_xy")
-    except pytest.FixtureLookupError:
-        from intelligent_training.datasets import make_synthetic_panel
-
-        panel, truth = make_synthetic_panel(random_state=0)
-        targets = list(truth.tasks)
-        X, Y = panel.drop(columns=targets), panel[targets]
-    return X, Y
-
-
-@pytest.fixture
-def family_data(request: pytest.FixtureRequest) -> TimeSplitData:
+@pytest.fixture(scope="session")
+def family_data(
+    synthetic_xy: tuple[pd.DataFrame, pd.DataFrame, object],
+) -> TimeSplitData:
     """The synthetic panel with a 70/30 time split and extra derived targets.
 
     Added targets: ``noise_reg`` / ``noise_bin`` (i.i.d. per row, unrelated to X) and
     ``ret_3class`` (terciles of ``fwd_ret_5m``, labels -1/0/1).
     """
-    X, Y = _xy_from_shared(request)
+    X, Y, _ = synthetic_xy
     rng = np.random.default_rng(12345)
     Y = Y.copy()
     Y["noise_reg"] = rng.normal(size=len(Y))
