@@ -84,10 +84,11 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         Test rows explained by SHAP per fold at most.
     n_repeats : int, default=3
         Shuffles per feature for permutation importance.
-    permutation_sample_size : int or None, default=10000
+    permutation_sample_size : int or None, default=5000
         Test rows (a random subset) on which permutation importance is measured per
         fold; ``None`` uses every test row. Its cost is
-        ``n_features * n_repeats`` predictions of this many rows.
+        ``n_features * n_repeats`` predictions of this many rows; raise it when the
+        signals are weak and the estimate noisy.
     random_state : int, RandomState or None, default=None
         Seeds the families, the shuffles and the row samples.
     n_jobs : int or None, default=None
@@ -160,7 +161,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         correlation_threshold: float | None = 0.9,
         shap_sample_size: int = 1000,
         n_repeats: int = 3,
-        permutation_sample_size: int | None = 10_000,
+        permutation_sample_size: int | None = 5000,
         random_state: Any = None,
         n_jobs: int | None = None,
         verbose: bool | int | None = None,
