@@ -16,6 +16,7 @@ from intelligent_training.metrics import (
     rank_ic_by_timestamp,
     regression_metrics,
     skill_score,
+    spearman_to_correlation,
 )
 
 
@@ -88,6 +89,8 @@ def test_regression_metrics_against_sklearn():
     m = regression_metrics(y, p, ts, horizon_bars=3)
     ok = np.isfinite(y)
     assert m["r2"] == pytest.approx(r2_score(y[ok], p[ok]))
+    assert m["spearman"] == pytest.approx(spearmanr(y[ok], p[ok]).statistic)
+    assert regression_metrics([1.0, 2.0, 3.0], [5.0, 5.0, 5.0])["spearman"] == 0.0
     nz = ok & (y != 0)
     assert m["dir_acc"] == pytest.approx(np.mean(np.sign(p[nz]) == np.sign(y[nz])))
     ic = [spearmanr(y[(ts == t) & ok], p[(ts == t) & ok]).statistic for t in np.unique(ts)]
@@ -145,7 +148,10 @@ def test_skill_never_saturates_and_is_signed():
     sk = auc_to_correlation(aucs)
     assert np.all(np.diff(sk) > 0)
     assert sk[1] == pytest.approx(0.0)
-    assert skill_score("regression", {"r2": -0.04}) == pytest.approx(-0.2)
+    assert skill_score("regression", {"spearman": -1.0}) == pytest.approx(-1.0)
+    assert skill_score("regression", {"spearman": 0.0, "r2": -5.0}) == 0.0
+    rs = np.array([-0.9, 0.0, 0.5, 0.99, 0.999])
+    assert np.all(np.diff(spearman_to_correlation(rs)) > 0)
     assert np.isnan(skill_score("binary", {"auc": np.nan}))
     with pytest.raises(DataError, match="unknown task"):
         skill_score("ranking", {})

@@ -6,10 +6,11 @@ over timestamps), and the t-statistic of the IC series is Newey-West (HAC) with 
 lag of at least the label horizon so that overlapping labels do not inflate it.
 
 The common scale is a *correlation-equivalent skill* (see :func:`skill_score`):
-regression ``sign(R2) * sqrt(|R2|)``, classification the binormal latent
-correlation implied by the ROC-AUC, ``sqrt(2) * sin(pi * (AUC - 1/2) / 2)``.
-Both are 0 for a naive baseline, +1 for a perfect forecast, negative for a
-forecast worse than the baseline, and never clipped.
+regression the normal-theory correlation implied by the Spearman rank correlation,
+``2 sin(pi * rho_s / 6)``; classification the binormal latent correlation implied
+by the ROC-AUC, ``sqrt(2) * sin(pi * (AUC - 1/2) / 2)``. Both are rank-based (so
+neither depends on the forecast's scale or calibration), 0 for a constant
+forecast, +1 for a perfect ranking, negative for an inverted one, never clipped.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ __all__ = [
     "rank_ic_by_timestamp",
     "regression_metrics",
     "skill_score",
+    "spearman_to_correlation",
 ]
 
 _EPS = 1e-15
@@ -145,6 +147,18 @@ def newey_west_tstat(series: Any, lag: int) -> float:
     return mean / math.sqrt(lrv / n)
 
 
+def _spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman correlation of two finite vectors; 0 when either is constant."""
+    if len(a) < 2:
+        return float("nan")
+    ra = pd.Series(a).rank(method="average").to_numpy()
+    rb = pd.Series(b).rank(method="average").to_numpy()
+    ra -= ra.mean()
+    rb -= rb.mean()
+    denom = math.sqrt(float(ra @ ra) * float(rb @ rb))
+    return float(ra @ rb) / denom if denom > _EPS else 0.0
+
+
 def _default_lag(n: int, horizon_bars: int) -> int:
     rule_of_thumb = int(math.floor(4.0 * (max(n, 1) / 100.0) ** (2.0 / 9.0)))
     return max(int(horizon_bars), rule_of_thumb)
@@ -173,7 +187,9 @@ def regression_metrics(
     Returns
     -------
     dict
-        ``r2`` (out-of-sample, baseline: the mean of ``y_true``), ``ic_mean``,
+        ``r2`` (out-of-sample, baseline: the mean of ``y_true``), ``spearman``
+        (rank correlation of forecast and outcome over all rows; 0 for a constant
+        forecast), ``ic_mean``,
         ``ic_std``, ``icir`` (``ic_mean / ic_std``), ``ic_tstat`` (HAC),
         ``dir_acc`` (share of rows with a non-zero outcome whose sign is
         forecast correctly) and ``n`` (rows used).
@@ -193,6 +209,7 @@ def regression_metrics(
         out["r2"] = 1.0 - sse / sst if sst > _EPS else float("nan")
     else:
         out["r2"] = float("nan")
+    out["spearman"] = _spearman(t, p)
     nonzero = t != 0
     out["dir_acc"] = (
         float(np.mean(np.sign(p[nonzero]) == np.sign(t[nonzero]))) if nonzero.any() else np.nan
@@ -316,18 +333,29 @@ def auc_to_correlation(auc: float | np.ndarray) -> float | np.ndarray:
     return math.sqrt(2.0) * np.sin(np.pi * (np.asarray(auc, dtype=np.float64) - 0.5) / 2.0)
 
 
+def spearman_to_correlation(rho_s: float | np.ndarray) -> float | np.ndarray:
+    """Pearson correlation implied by a Spearman correlation under normality.
+
+    For bivariate normal variables ``rho_s = (6/pi) arcsin(rho/2)``; this returns
+    the inverse ``2 sin(pi rho_s / 6)``: 0 at 0, +/-1 at +/-1, strictly increasing.
+    """
+    return 2.0 * np.sin(np.pi * np.asarray(rho_s, dtype=np.float64) / 6.0)
+
+
 def skill_score(task: str, metrics: Mapping[str, float]) -> float:
     """Correlation-equivalent skill over a naive baseline, comparable across tasks.
 
-    - ``regression``: ``sign(R2) * sqrt(|R2|)``; the baseline is the outcome mean
-      (R2 = 0), a forecast with correlation ``rho`` and optimal scale gives ``rho``.
-    - ``binary`` / ``multiclass``: :func:`auc_to_correlation` of the ROC-AUC; the
-      baseline is a constant score (AUC 1/2), and a score correlated ``rho`` with
-      the latent variable behind a thresholded label gives ``rho``.
+    - ``regression``: :func:`spearman_to_correlation` of the rank correlation
+      between forecast and outcome; a forecast correlated ``rho`` with a normal
+      outcome gives ``rho``; a constant forecast gives 0.
+    - ``binary`` / ``multiclass``: :func:`auc_to_correlation` of the ROC-AUC; a
+      constant score (AUC 1/2) gives 0, and a score correlated ``rho`` with the
+      latent variable behind a thresholded label gives ``rho``.
 
-    The result lies in ``[-1, 1]`` (regression can go below -1 for a forecast far
-    worse than the mean) and is strictly monotone in the underlying metric, so it
-    never saturates. NaN metrics give NaN.
+    Both are rank-based, so regression and classification targets are judged
+    alike (on discrimination, not on calibration), lie in ``[-1, 1]`` and are
+    strictly monotone in the underlying statistic: they never saturate. NaN
+    metrics give NaN.
 
     Parameters
     ----------
@@ -340,10 +368,10 @@ def skill_score(task: str, metrics: Mapping[str, float]) -> float:
     float
     """
     if task == "regression":
-        r2 = float(metrics.get("r2", np.nan))
-        if not np.isfinite(r2):
+        rho_s = float(metrics.get("spearman", np.nan))
+        if not np.isfinite(rho_s):
             return float("nan")
-        return float(np.sign(r2) * math.sqrt(abs(r2)))
+        return float(spearman_to_correlation(rho_s))
     if task in ("binary", "multiclass"):
         auc = float(metrics.get("auc", np.nan))
         if not np.isfinite(auc):

@@ -120,7 +120,8 @@ class TargetRanker(BaseEstimator):
 
     **Score.** Each (family, fold) cell gets a correlation-equivalent skill over a
     naive baseline (:func:`intelligent_training.metrics.skill_score`): regression
-    ``sign(R2) sqrt(|R2|)``, classification ``sqrt(2) sin(pi (AUC - 1/2) / 2)``
+    ``2 sin(pi rho_s / 6)`` of the rank correlation ``rho_s`` of forecast and
+    outcome, classification ``sqrt(2) sin(pi (AUC - 1/2) / 2)``
     (the binormal latent correlation implied by the AUC). With ``s[f, k]`` the skill
     of family ``f`` on fold ``k``::
 

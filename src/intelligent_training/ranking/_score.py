@@ -1,11 +1,12 @@
 """The composite predictability score of a target.
 
 Every (family, fold) cell gets a *correlation-equivalent skill* from
-:func:`intelligent_training.metrics.skill_score`: ``sign(R2) sqrt(|R2|)`` for
-regression and the binormal latent correlation ``sqrt(2) sin(pi (AUC - 1/2) / 2)``
-for classification. Both are 0 for a naive baseline and equal the correlation
-``rho`` between forecast and (latent) outcome, so regression and classification
-targets share one scale.
+:func:`intelligent_training.metrics.skill_score`: for regression the correlation
+implied by the rank correlation ``rho_s`` of forecast and outcome,
+``2 sin(pi rho_s / 6)``; for classification the binormal latent correlation
+implied by the AUC, ``sqrt(2) sin(pi (AUC - 1/2) / 2)``. Both are 0 for a constant
+(naive) forecast and equal the correlation ``rho`` between forecast and (latent)
+outcome, so regression and classification targets share one scale.
 
 The score combines the ``F x K`` skill matrix ``s[f, k]`` in two steps::
 
