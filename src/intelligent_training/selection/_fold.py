@@ -56,6 +56,7 @@ class FoldResult:
     test_loss: float = float("nan")
     fit_seconds: float = 0.0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0
     error: str | None = None
 
 
@@ -109,6 +110,7 @@ def measure_fold(
     from intelligent_training.families import make_estimator
 
     start = time.perf_counter()
+    cpu_start = time.process_time()
     result = FoldResult(spec.family, spec.fold, n_train=len(train), n_test=len(test))
     rng = np.random.RandomState(spec.seed)
     try:
@@ -173,4 +175,5 @@ def measure_fold(
         result.importances = {}
         result.error = f"{type(exc).__name__}: {exc}"
     result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.process_time() - cpu_start
     return result

@@ -122,7 +122,8 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         Family -> reason, for every family that failed and was skipped.
     fold_report_ : DataFrame
         One row per (family, fold): training and test rows, out-of-sample test loss
-        (squared error or log-loss), seconds spent fitting, seconds in all, error.
+        (squared error or log-loss), wall seconds spent fitting, wall seconds in all,
+        CPU seconds of the job's process, error.
     task_ : str
         ``"regression"``, ``"binary"`` or ``"multiclass"`` (inferred from ``y``).
     cv_ : cross-validation splitter
@@ -509,6 +510,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                     "test_loss": r.test_loss,
                     "fit_seconds": r.fit_seconds,
                     "seconds": r.seconds,
+                    "cpu_seconds": r.cpu_seconds,
                     "error": r.error,
                 }
                 for r in results
@@ -521,6 +523,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 "test_loss",
                 "fit_seconds",
                 "seconds",
+                "cpu_seconds",
                 "error",
             ],
         )
