@@ -78,7 +78,8 @@ def validation_split(
 COMMON_PARAMS_DOC = """max_epochs : int
         Maximum passes over the training rows.
     batch_size : int
-        Mini-batch size.
+        Largest mini-batch size; small training sets use smaller batches so that each
+        epoch takes at least 16 optimiser steps (never below 64 rows).
     learning_rate : float
         AdamW learning rate.
     weight_decay : float
@@ -122,6 +123,21 @@ def family_doc(summary: str, params: str, attrs: str = "", extra: str = "") -> s
         f"{summary}\n\n    Parameters\n    ----------\n    {params}\n    {COMMON_PARAMS_DOC}"
         f"\n\n    Attributes\n    ----------\n    {attr_block}\n{extra}"
     )
+
+
+MIN_STEPS_PER_EPOCH = 16
+MIN_BATCH_SIZE = 64
+
+
+def effective_batch_size(batch_size: int, n_train: int) -> int:
+    """Mini-batch size actually used: ``batch_size``, made smaller on small data.
+
+    Small training sets get batches of ``max(64, ceil(n_train / 16))`` rows (when that is
+    below ``batch_size``) so that every epoch still takes at least 16 optimiser steps;
+    large data keeps the large, fast batches.
+    """
+    per_step = max(MIN_BATCH_SIZE, -(-n_train // MIN_STEPS_PER_EPOCH))
+    return max(1, min(batch_size, per_step))
 
 
 def _check_sizes(name: str, value: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
@@ -293,7 +309,7 @@ class TorchEstimatorBase(BaseEstimator):
         bad_epochs = 0
         self.train_loss_curve_: list[float] = []
         self.validation_loss_curve_: list[float] = []
-        batch = int(self.batch_size)
+        batch = effective_batch_size(int(self.batch_size), train_rows.size)
         epoch = 0
         for epoch in range(1, int(self.max_epochs) + 1):
             module.train()
