@@ -246,6 +246,29 @@ def test_validation_slice_is_the_end_in_whole_timestamps() -> None:
     fit2, val2 = validation_split(rows, keys[shuffled], 0.2)
     assert set(keys[shuffled][val2]) == {8, 9}
     assert validation_split(rows, keys, 0.0)[1].size == 0
+    # a purge gap drops the timestamps just before the validation slice from fitting
+    fit3, val3 = validation_split(rows, keys, 0.2, gap=3)
+    assert set(keys[val3]) == {8, 9} and set(keys[fit3]) == {0, 1, 2, 3, 4}
+    assert validation_split(rows, keys, 0.2, gap=8)[1].size == 0  # nothing left to fit
+
+
+def test_validation_gap_is_used_in_fit(panel: tuple, monkeypatch) -> None:
+    X, Y = panel
+    X, y = X.iloc[:800], Y["y_reg"].iloc[:800]  # 200 timestamps x 4 symbols
+    seen: list[int] = []
+    original = tf.MLPRegressor._train
+
+    def spy(self, module, inputs, y_t, train_rows, val_rows, device):
+        seen.extend([train_rows.size, val_rows.size])
+        return original(self, module, inputs, y_t, train_rows, val_rows, device)
+
+    monkeypatch.setattr(tf.MLPRegressor, "_train", spy)
+    _build("mlp", "regression", max_epochs=1, validation_gap=10).fit(X, y)
+    _build("mlp", "regression", max_epochs=1).fit(X, y)
+    assert seen[1] == seen[3] == 120  # 30 timestamps x 4 symbols validate
+    assert seen[2] - seen[0] == 40  # 10 timestamps x 4 symbols purged
+    with pytest.raises(ConfigError, match="validation_gap"):
+        _build("mlp", "regression", validation_gap=-1).fit(X, y)
 
 
 def test_early_stopping_restores_best_epoch(panel: tuple) -> None:

@@ -54,13 +54,15 @@ _PREDICT_BATCH = 8192
 
 
 def validation_split(
-    rows: np.ndarray, time_keys: np.ndarray, fraction: float
+    rows: np.ndarray, time_keys: np.ndarray, fraction: float, gap: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split training ``rows`` into (fit rows, validation rows) at the END in time.
 
     The validation slice holds the latest ``fraction`` of ``rows`` rounded to whole
-    timestamps (all rows of the cut timestamp go to validation). Returns an empty
-    validation array when ``fraction`` is 0 or either side would be empty.
+    timestamps (all rows of the cut timestamp go to validation). The ``gap`` distinct
+    timestamps just before the slice are dropped from the fit rows (a purge, for labels
+    that overlap in time). Returns an empty validation array when ``fraction`` is 0 or
+    either side would be empty.
     """
     if fraction <= 0 or rows.size < 2:
         return rows, rows[:0]
@@ -72,7 +74,13 @@ def validation_split(
     is_val = keys >= cut
     if is_val.all() or not is_val.any():
         return rows, rows[:0]
-    return rows[~is_val], rows[is_val]
+    is_fit = ~is_val
+    if gap > 0:
+        earlier = np.unique(keys[is_fit])
+        if earlier.size <= gap:
+            return rows, rows[:0]
+        is_fit &= keys < earlier[-gap]
+    return rows[is_fit], rows[is_val]
 
 
 COMMON_PARAMS_DOC = """max_epochs : int
@@ -89,6 +97,10 @@ COMMON_PARAMS_DOC = """max_epochs : int
     validation_fraction : float
         Latest fraction of the training rows (whole timestamps) held out for early
         stopping; the best epoch's weights are kept. 0 disables early stopping.
+    validation_gap : int, default=0
+        Timestamps (rows, without a timestamp index) dropped between the fit rows and
+        the validation slice, so that overlapping labels (e.g. a 12-bar forward return)
+        do not leak into the early-stopping signal; set it to the label horizon in bars.
     missing_indicators : bool, default=True
         Append a 0/1 input column per feature that had missing values in training.
     device : {"auto", "cpu", "cuda"}, default="auto"
@@ -226,6 +238,9 @@ class TorchEstimatorBase(BaseEstimator):
                 bracket = "(" if open_low else "["
                 raise ConfigError(f"{name}={value!r} must be in {bracket}{low}, {high}).")
 
+        gap = self.validation_gap
+        if not isinstance(gap, numbers.Integral) or gap < 0:
+            raise ConfigError(f"validation_gap={gap!r} must be an integer >= 0.")
         real_in("learning_rate", 0.0, np.inf, open_low=True)
         real_in("weight_decay", 0.0, np.inf)
         real_in("validation_fraction", 0.0, 1.0)
@@ -276,7 +291,10 @@ class TorchEstimatorBase(BaseEstimator):
         seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
         rows = np.flatnonzero(keep)
         train_rows, val_rows = validation_split(
-            rows, row_time_keys(X, n_rows), float(self.validation_fraction)
+            rows,
+            row_time_keys(X, n_rows),
+            float(self.validation_fraction),
+            int(self.validation_gap),
         )
         self.seed_ = seed
         with torch_threads(self.n_jobs), seeded(seed, device):

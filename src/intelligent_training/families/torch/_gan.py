@@ -60,6 +60,7 @@ class _GANBase(TorchEstimatorBase):
         weight_decay: float = 1e-5,
         patience: int = 4,
         validation_fraction: float = 0.15,
+        validation_gap: int = 0,
         missing_indicators: bool = True,
         device: str = "auto",
         n_jobs: int | None = None,
@@ -79,6 +80,7 @@ class _GANBase(TorchEstimatorBase):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_gap = validation_gap
         self.missing_indicators = missing_indicators
         self.device = device
         self.n_jobs = n_jobs

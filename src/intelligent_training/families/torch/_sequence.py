@@ -88,6 +88,7 @@ class _CNN1DBase(_SequenceBase):
         weight_decay: float = 1e-5,
         patience: int = 3,
         validation_fraction: float = 0.15,
+        validation_gap: int = 0,
         missing_indicators: bool = True,
         device: str = "auto",
         n_jobs: int | None = None,
@@ -105,6 +106,7 @@ class _CNN1DBase(_SequenceBase):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_gap = validation_gap
         self.missing_indicators = missing_indicators
         self.device = device
         self.n_jobs = n_jobs
@@ -165,6 +167,7 @@ class _LSTMBase(_SequenceBase):
         weight_decay: float = 1e-5,
         patience: int = 3,
         validation_fraction: float = 0.15,
+        validation_gap: int = 0,
         missing_indicators: bool = True,
         device: str = "auto",
         n_jobs: int | None = None,
@@ -181,6 +184,7 @@ class _LSTMBase(_SequenceBase):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_gap = validation_gap
         self.missing_indicators = missing_indicators
         self.device = device
         self.n_jobs = n_jobs
@@ -243,6 +247,7 @@ class _TransformerBase(_SequenceBase):
         weight_decay: float = 1e-5,
         patience: int = 3,
         validation_fraction: float = 0.15,
+        validation_gap: int = 0,
         missing_indicators: bool = True,
         device: str = "auto",
         n_jobs: int | None = None,
@@ -261,6 +266,7 @@ class _TransformerBase(_SequenceBase):
         self.weight_decay = weight_decay
         self.patience = patience
         self.validation_fraction = validation_fraction
+        self.validation_gap = validation_gap
         self.missing_indicators = missing_indicators
         self.device = device
         self.n_jobs = n_jobs
