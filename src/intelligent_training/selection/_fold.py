@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from intelligent_training.families import make_estimator
 from intelligent_training.selection._importance import (
     fold_losses,
     native_importance,
@@ -107,8 +108,6 @@ def measure_fold(
     FoldResult
         ``error`` is set (and ``importances`` empty) when anything failed.
     """
-    from intelligent_training.families import make_estimator
-
     start = time.perf_counter()
     cpu_start = time.process_time()
     result = FoldResult(spec.family, spec.fold, n_train=len(train), n_test=len(test))

@@ -22,7 +22,10 @@ from sklearn.utils.validation import (
 )
 
 from intelligent_training._progress import progress
+from intelligent_training.data import infer_task, parse_horizon
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
+from intelligent_training.families import get_family, resolve_families
+from intelligent_training.model_selection import PurgedTimeSeriesSplit, get_timestamps
 from intelligent_training.selection._clustering import correlation_clusters, spearman_abs_corr
 from intelligent_training.selection._consensus import (
     agreement_matrix,
@@ -240,9 +243,6 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         return methods
 
     def _make_cv(self, y: Any, timestamps: np.ndarray) -> Any:
-        from intelligent_training.data import parse_horizon
-        from intelligent_training.model_selection import PurgedTimeSeriesSplit
-
         cv = self.cv
         if cv is not None and (isinstance(cv, bool) or not isinstance(cv, numbers.Integral)):
             if isinstance(cv, str | bool) or not hasattr(cv, "split"):
@@ -284,10 +284,6 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         -------
         self : FeatureSelector
         """
-        from intelligent_training.data import infer_task
-        from intelligent_training.families import get_family, resolve_families
-        from intelligent_training.model_selection import get_timestamps
-
         methods = self._check_params()
         if y is None:
             raise DataError(
@@ -348,10 +344,23 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 f"{len(resolved)} families were given ({', '.join(resolved)}); add families "
                 "or lower require_min_models."
             )
+        tasks, family_errors = self._plan(resolved, methods, len(folds))
+
+        # Later folds train on more rows: start them first so parallel workers finish together.
+        tasks.sort(key=lambda task: -task.fold)
+        results = self._run(tasks, X_arr, y_fit, folds, groups, n_groups, index, names)
+        results.sort(key=lambda r: (list(resolved).index(r.family), r.fold))
+        self._combine(results, resolved, family_errors, methods, names, X_arr)
+        return self
+
+    def _plan(
+        self, resolved: dict[str, dict[str, Any]], methods: tuple[str, ...], n_folds: int
+    ) -> tuple[list[FoldTask], dict[str, str]]:
+        """One job per (family, fold); families that cannot run are reported instead."""
         family_errors: dict[str, str] = {}
         tasks: list[FoldTask] = []
         seeds = check_random_state(self.random_state).randint(
-            0, 2**31 - 1, size=(len(resolved), len(folds))
+            0, 2**31 - 1, size=(len(resolved), n_folds)
         )
         parallel = self.n_jobs is not None and self.n_jobs != 1
         size_limit = self.permutation_sample_size
@@ -374,7 +383,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                     f"{spec.kind} family (add 'permutation')"
                 )
                 continue
-            for k in range(len(folds)):
+            for k in range(n_folds):
                 tasks.append(
                     FoldTask(
                         family=family,
@@ -385,18 +394,12 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                         task=self.task_,
                         n_repeats=int(self.n_repeats),
                         shap_sample_size=int(self.shap_sample_size),
-                        permutation_sample_size=(None if size_limit is None else int(size_limit)),
+                        permutation_sample_size=None if size_limit is None else int(size_limit),
                         seed=int(seeds[i, k]),
                         n_jobs=1 if parallel else None,
                     )
                 )
-
-        # Later folds train on more rows: start them first so parallel workers finish together.
-        tasks.sort(key=lambda task: -task.fold)
-        results = self._run(tasks, X_arr, y_fit, folds, groups, n_groups, index, names)
-        results.sort(key=lambda r: (list(resolved).index(r.family), r.fold))
-        self._combine(results, resolved, family_errors, methods, names, X_arr)
-        return self
+        return tasks, family_errors
 
     def _symbol_groups(self, index: pd.Index | None, n: int) -> tuple[np.ndarray, int]:
         if not self.aggregate_symbols:
