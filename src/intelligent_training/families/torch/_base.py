@@ -29,6 +29,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
@@ -525,9 +526,7 @@ def _logits_to_proba(raw: np.ndarray) -> np.ndarray:
 
 
 def _isnull(values: np.ndarray) -> np.ndarray:
-    import pandas as pd
-
-    return pd.isna(values)
+    return np.asarray(pd.isna(values), dtype=bool)
 
 
 def _ravel_target(y_arr: np.ndarray, n_rows: int) -> np.ndarray:

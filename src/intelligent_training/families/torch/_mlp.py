@@ -62,7 +62,20 @@ class _MLPBase(TorchEstimatorBase):
 
 
 class MLPRegressor(TorchRegressorMixin, _MLPBase):
-    __doc__ = family_doc("Multi-layer perceptron regressor (``mlp`` family).", _PARAMS)
+    __doc__ = family_doc(
+        "Multi-layer perceptron regressor (``mlp`` family).",
+        _PARAMS,
+        extra="""
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from intelligent_training.families.torch import MLPRegressor
+    >>> X = np.random.default_rng(0).normal(size=(200, 3))
+    >>> model = MLPRegressor(max_epochs=3, random_state=0, device="cpu").fit(X, X[:, 0])
+    >>> model.predict(X[:2]).shape
+    (2,)
+""",
+    )
 
 
 class MLPClassifier(TorchClassifierMixin, _MLPBase):
