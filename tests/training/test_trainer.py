@@ -195,16 +195,30 @@ def test_invalid_parameters_raise_config_error(xy, params, match):
 def test_bad_data_raises_data_error(xy):
     X, Y, _ = xy
     trainer = ModelTrainer(threads=1, families=["linear"], cv=2)
-    X_nan = X.copy()
-    X_nan.iloc[5, 2] = np.nan
-    with pytest.raises(DataError, match="NaN"):
-        trainer.fit(X_nan, Y[SIGNAL])
+    X_inf = X.copy()
+    X_inf.iloc[5, 2] = np.inf
+    with pytest.raises(DataError, match=f"infinity in feature column.*{X.columns[2]}"):
+        trainer.fit(X_inf, Y[SIGNAL])
     with pytest.raises(DataError, match="index of Y"):
         trainer.fit(X, Y[SIGNAL].iloc[::-1])
     with pytest.raises(DataError, match="every row"):
         trainer.fit(X, pd.Series(np.nan, index=X.index, name="fwd_ret_5m"))
     with pytest.raises(DataError, match="inconsistent numbers of samples"):
         trainer.fit(X, Y[SIGNAL].to_numpy()[:-1])
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "linear"])
+def test_nan_features_are_missing_values_not_errors(xy, family):
+    X, Y, _ = xy
+    X_nan = X.copy()
+    X_nan.iloc[::7, [1, 3]] = np.nan
+    trainer = ModelTrainer(families=[family], cv=2, threads=1, random_state=0)
+    trainer.fit(X_nan, Y[SIGNAL])
+    pred = trainer.predict(X_nan)
+    assert np.isfinite(pred).all()
+    summary = trainer.cv_metrics_.query("fold == 'mean'")
+    assert (summary["status"] == "ok").all()
+    assert float(summary["r2"].iloc[0]) > 0.3
 
 
 def test_horizon_overrides_change_the_purge(xy):

@@ -175,7 +175,8 @@ class ModelTrainer(BaseEstimator):
     label for multiclass targets.
 
     When ``X`` is an array, rows are consecutive bars of one series. Rows whose target
-    is NaN are dropped for that target. NaN or infinite features are an error.
+    is NaN are dropped for that target. NaN features are missing values (trees take them
+    as they are, other families impute them); infinite features are an error.
 
     Examples
     --------
@@ -219,6 +220,7 @@ class ModelTrainer(BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.input_tags.allow_nan = True
         if _is_classifier(self):
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags()
@@ -275,13 +277,15 @@ class ModelTrainer(BaseEstimator):
         try:
             if isinstance(X, pd.DataFrame):
                 return self._validate_frame(X, reset=reset)
-            return validate_data(self, X, reset=reset, dtype="numeric")
+            return validate_data(
+                self, X, reset=reset, dtype="numeric", ensure_all_finite="allow-nan"
+            )
         except ValueError as exc:
             if isinstance(exc, DataError):
                 raise
             raise DataError(
                 f"ModelTrainer: the features X are invalid: {exc} Clean X (numeric "
-                "columns, no NaN or inf) and try again."
+                "columns, no inf) and try again."
             ) from exc
 
     def _validate_frame(self, X: pd.DataFrame, *, reset: bool) -> pd.DataFrame:
@@ -303,15 +307,14 @@ class ModelTrainer(BaseEstimator):
                 f"ModelTrainer: feature column(s) {non_numeric[:5]} are not numeric; convert or "
                 "drop them (targets belong in Y, not X)."
             )
-        bad = [
-            str(X.columns[j])
-            for j in range(X.shape[1])
-            if not np.isfinite(X.iloc[:, j].to_numpy(dtype=np.float64, na_value=np.nan)).all()
-        ]
+        # NaN is a missing value every family handles (trees natively, the others by
+        # imputation); infinity is not a value any of them can learn from.
+        values = X.to_numpy(dtype=np.float64, na_value=np.nan)
+        bad = [str(c) for c in X.columns[np.isinf(values).any(axis=0)]]
         if bad:
             raise DataError(
-                f"ModelTrainer: Input X contains NaN or infinity in feature column(s) {bad[:5]}"
-                f"{' and more' if len(bad) > 5 else ''}; impute or drop them before training."
+                f"ModelTrainer: Input X contains infinity in feature column(s) {bad[:5]}"
+                f"{' and more' if len(bad) > 5 else ''}; replace it by NaN or a finite value."
             )
         return X
 
