@@ -239,3 +239,21 @@ def test_importing_families_imports_no_optional_dependency():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [("meta_learning", "horizon"), ("mlp", "validation_gap"), ("lstm", "validation_gap")],
+)
+def test_label_horizon_reaches_internal_holdouts(name, param):
+    pytest.importorskip("torch")
+    assert make_estimator(name, "regression", label_horizon=12).get_params()[param] == 12
+    # an explicit override wins over the horizon the caller passes
+    explicit = make_estimator(name, "regression", {param: 2}, label_horizon=12)
+    assert explicit.get_params()[param] == 2
+
+
+def test_label_horizon_is_ignored_by_families_without_holdout():
+    est = make_estimator("lightgbm", "regression", label_horizon=12)
+    assert get_family("lightgbm").horizon_param is None
+    assert "validation_gap" not in est.get_params()

@@ -62,6 +62,11 @@ class FamilySpec:
         Dotted path ``"module:function"`` of the builder.
     requires : str or None
         Top-level module that must be importable (checked without importing it).
+    horizon_param : str or None
+        The estimator parameter through which the family learns the label horizon (in
+        bars) so that its own internal validation/stacking splits are purged
+        (``validation_gap`` of the torch families, ``horizon`` of ``meta_learning``);
+        ``None`` when the family holds nothing out internally.
     """
 
     name: str
@@ -71,6 +76,7 @@ class FamilySpec:
     native_importance: bool
     builder: str = ""
     requires: str | None = None
+    horizon_param: str | None = None
 
     def is_available(self) -> bool:
         """Whether the optional dependency of this family is installed."""
@@ -92,6 +98,7 @@ def _module_available(module: str) -> bool:
 
 
 _TORCH = "intelligent_training.families.torch"
+_GAP = "validation_gap"
 _HERE = "intelligent_training.families"
 
 _SPECS: tuple[FamilySpec, ...] = (
@@ -119,10 +126,38 @@ _SPECS: tuple[FamilySpec, ...] = (
         False,
         f"{_HERE}._meta:build_meta_learning",
         requires="torch",
+        horizon_param="horizon",
     ),
-    FamilySpec("mlp", "torch", _ALL_TASKS, "torch", False, f"{_TORCH}:build_mlp", requires="torch"),
-    FamilySpec("vae", "torch", _ALL_TASKS, "torch", False, f"{_TORCH}:build_vae", requires="torch"),
-    FamilySpec("gan", "torch", _REG_BIN, "torch", False, f"{_TORCH}:build_gan", requires="torch"),
+    FamilySpec(
+        "mlp",
+        "torch",
+        _ALL_TASKS,
+        "torch",
+        False,
+        f"{_TORCH}:build_mlp",
+        requires="torch",
+        horizon_param=_GAP,
+    ),
+    FamilySpec(
+        "vae",
+        "torch",
+        _ALL_TASKS,
+        "torch",
+        False,
+        f"{_TORCH}:build_vae",
+        requires="torch",
+        horizon_param=_GAP,
+    ),
+    FamilySpec(
+        "gan",
+        "torch",
+        _REG_BIN,
+        "torch",
+        False,
+        f"{_TORCH}:build_gan",
+        requires="torch",
+        horizon_param=_GAP,
+    ),
     FamilySpec(
         "multi_task",
         "multi_task",
@@ -131,12 +166,27 @@ _SPECS: tuple[FamilySpec, ...] = (
         False,
         f"{_TORCH}:build_multi_task",
         requires="torch",
+        horizon_param=_GAP,
     ),
     FamilySpec(
-        "cnn1d", "sequence", _ALL_TASKS, "torch", False, f"{_TORCH}:build_cnn1d", requires="torch"
+        "cnn1d",
+        "sequence",
+        _ALL_TASKS,
+        "torch",
+        False,
+        f"{_TORCH}:build_cnn1d",
+        requires="torch",
+        horizon_param=_GAP,
     ),
     FamilySpec(
-        "lstm", "sequence", _ALL_TASKS, "torch", False, f"{_TORCH}:build_lstm", requires="torch"
+        "lstm",
+        "sequence",
+        _ALL_TASKS,
+        "torch",
+        False,
+        f"{_TORCH}:build_lstm",
+        requires="torch",
+        horizon_param=_GAP,
     ),
     FamilySpec(
         "transformer",
@@ -146,6 +196,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         False,
         f"{_TORCH}:build_transformer",
         requires="torch",
+        horizon_param=_GAP,
     ),
 )
 
@@ -265,6 +316,7 @@ def make_estimator(
     random_state: int | None = None,
     n_jobs: int | None = None,
     cpu_only: bool = False,
+    label_horizon: int | None = None,
 ) -> Any:
     """Build an unfitted sklearn-style estimator of family ``name`` for ``task``.
 
@@ -284,6 +336,10 @@ def make_estimator(
         scikit-learn).
     cpu_only : bool, default=False
         Force CPU for families that would use a GPU.
+    label_horizon : int, optional
+        The target's label horizon in bars. Families that hold data out internally
+        (early-stopping slice, stacking folds; see ``FamilySpec.horizon_param``) purge
+        that many bars; an explicit value in ``params`` wins.
 
     Returns
     -------
@@ -312,6 +368,9 @@ def make_estimator(
             f"which is not installed. Install it with: {spec.install_hint}"
         )
     merged = family_params(name, task, params)
+    if label_horizon is not None and spec.horizon_param is not None:
+        if not (params and spec.horizon_param in params):
+            merged[spec.horizon_param] = int(label_horizon)
     builder = _load_builder(spec)
     try:
         return builder(task, merged, random_state=random_state, n_jobs=n_jobs, cpu_only=cpu_only)

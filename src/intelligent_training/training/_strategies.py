@@ -216,6 +216,7 @@ def _fit_estimator(
         random_state=settings.get("random_state"),
         n_jobs=settings.get("model_n_jobs"),
         cpu_only=bool(settings.get("cpu_only", False)),
+        label_horizon=max(t.horizon_bars for t in spec.targets),
     )
     estimator.fit(X_fit, y)
     return estimator, fill
