@@ -306,3 +306,19 @@ def test_multiclass_target_and_path_memory(small, tmp_path):
     assert set(np.unique(oof["xgboost"])) <= {0.0, 1.0, 2.0}
     again = clone(ranker).fit(X, Y3)  # served from the on-disk cache
     pd.testing.assert_frame_equal(ranker.rankings_, again.rankings_)
+
+
+def test_dask_backend_gives_identical_rankings(small):
+    distributed = pytest.importorskip("distributed")
+    joblib = pytest.importorskip("joblib")
+    X, Y, truth = small
+    fams = {"lightgbm": {"n_estimators": 20}, "xgboost": {"n_estimators": 20}, "linear": {}}
+    sub = Y[["fwd_ret_5m", "y_up_15m", "fwd_ret_60m"]]
+    local = TargetRanker(families=fams, random_state=0).fit(X, sub)
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2) as client:
+        with joblib.parallel_config(backend="dask"):
+            remote = TargetRanker(families=fams, random_state=0).fit(X, sub)
+        assert client.scheduler_info()["workers"]
+    pd.testing.assert_frame_equal(local.rankings_, remote.rankings_)
+    for t in sub.columns:
+        pd.testing.assert_frame_equal(local.oof_predictions_[t], remote.oof_predictions_[t])

@@ -130,3 +130,19 @@ def test_fast_path_equals_make_estimator_on_the_same_rows(family, task):
         ref_sub = est.predict(X[test]) if task == "regression" else est.predict_proba(X[test])
         ref_sub = ref_sub[:, 1] if task == "binary" else ref_sub
         assert np.corrcoef(np.ravel(sub), np.ravel(ref_sub))[0, 1] > 0.95
+
+
+def test_fold_bins_pickle_rebuilds_on_arrival():
+    import pickle
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((500, 4)).astype(np.float32)
+    y = X[:, 0] + rng.standard_normal(500)
+    params = family_params("lightgbm", "regression", {"n_estimators": 10})
+    native, rounds = lightgbm_native_params(params, "regression", 0, random_state=0, n_threads=1)
+    bin_params = {k: v for k, v in native.items() if k != "objective"}
+    bins = FoldBins("lightgbm", X[:400], bin_params)
+    before = bins.fit_predict(np.arange(400, dtype=np.int32), y[:400], X[400:], native, rounds)
+    clone_ = pickle.loads(pickle.dumps(bins))  # built base handle is not shipped
+    after = clone_.fit_predict(np.arange(400, dtype=np.int32), y[:400], X[400:], native, rounds)
+    np.testing.assert_array_equal(before, after)

@@ -128,6 +128,13 @@ class FoldBins:
         self._free: list[Any] = []  # XGBoost matrices not in use by any thread
         self._base_taken = False
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Picklable for distributed runs: ship the rows, rebuild the bins on arrival.
+        return {"family": self.family, "X_train": self.X_train, "bin_params": self.bin_params}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["family"], state["X_train"], state["bin_params"])  # type: ignore[misc]
+
     def base(self) -> Any:
         """The constructed LightGBM ``Dataset`` / XGBoost ``QuantileDMatrix``."""
         with self._lock:

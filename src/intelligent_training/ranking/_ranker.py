@@ -500,11 +500,11 @@ class TargetRanker(BaseEstimator):
                     cells.append(cell)
 
         # -------- run the grid
-        run = _fit_predict_cell
+        x_fp: str = ""
+        y_fps: dict[str, str] = {}
         if memory is not None:
             from intelligent_training.cache import fingerprint
 
-            run = memory.cache(_fit_predict_cell, ignore=["cell", "X", "X_np"])
             x_fp = fingerprint(X)
             y_fps = {t: fingerprint(Y[t]) for t in eligible_targets}
 
@@ -523,28 +523,20 @@ class TargetRanker(BaseEstimator):
                 cell.bins is not None,
             )
 
-        def job(cell: _Cell) -> tuple[np.ndarray | None, str]:
-            try:
-                return run(key_of(cell), cell, X, X_np), ""
-            except Exception as exc:  # a failing family is logged and skipped
-                logger.warning(
-                    "TargetRanker: family %r failed on target %r fold %d: %s",
-                    cell.family,
-                    cell.target,
-                    cell.fold,
-                    exc,
+        keys = [key_of(c) for c in cells]
+        if _distributed_backend_active():
+            results = _run_distributed(cells, keys, X, X_np, memory, self.verbose)
+        else:
+            run = _cached(memory)
+            parallel = Parallel(n_jobs=n_workers, backend="threading", return_as="generator")
+            results = list(
+                progress(
+                    parallel(delayed(_safe_run)(run, k, c, X, X_np) for k, c in zip(keys, cells)),
+                    total=len(cells),
+                    desc="ranking targets",
+                    verbose=self.verbose,
                 )
-                return None, f"{type(exc).__name__}: {exc}"
-
-        parallel = Parallel(n_jobs=n_workers, backend="threading", return_as="generator")
-        results = list(
-            progress(
-                parallel(delayed(job)(c) for c in cells),
-                total=len(cells),
-                desc="ranking targets",
-                verbose=self.verbose,
             )
-        )
         if cells and all(r[0] is None for r in results):
             raise FamilyError("TargetRanker: every model fit failed; first error: " + results[0][1])
 
@@ -809,6 +801,103 @@ class TargetRanker(BaseEstimator):
         """Names of the selected targets (the columns ``transform`` returns)."""
         check_is_fitted(self, "selected_targets_")
         return np.asarray(self.selected_targets_, dtype=object)
+
+
+# ---------------------------------------------------------------------- execution
+def _cached(memory: Any) -> Any:
+    if memory is None:
+        return _fit_predict_cell
+    return memory.cache(_fit_predict_cell, ignore=["cell", "X", "X_np"])
+
+
+def _safe_run(
+    run: Any, key: str, cell: _Cell, X: Any, X_np: np.ndarray
+) -> tuple[np.ndarray | None, str]:
+    """Run one cell; a failing family is logged and skipped, not fatal."""
+    try:
+        return run(key, cell, X, X_np), ""
+    except Exception as exc:
+        logger.warning(
+            "TargetRanker: family %r failed on target %r fold %d: %s",
+            cell.family,
+            cell.target,
+            cell.fold,
+            exc,
+        )
+        return None, f"{type(exc).__name__}: {exc}"
+
+
+def _distributed_backend_active() -> bool:
+    """Whether the caller selected a Dask joblib backend (``parallel_config("dask")``)."""
+    from joblib.parallel import get_active_backend
+
+    backend, _ = get_active_backend()
+    return "Dask" in type(backend).__name__
+
+
+def _run_group(
+    keys: list[str], cells: list[_Cell], X_sub: Any, X_np_sub: np.ndarray, memory: Any
+) -> list[tuple[np.ndarray | None, str]]:
+    """Run the cells of one group on a (remote) worker, sequentially.
+
+    Cells of a fast family share one pickled :class:`FoldBins`, rebuilt once on the
+    worker, so the fold is still binned once for all its targets.
+    """
+    run = _cached(memory)
+    return [_safe_run(run, k, c, X_sub, X_np_sub) for k, c in zip(keys, cells)]
+
+
+def _run_distributed(
+    cells: list[_Cell],
+    keys: list[str],
+    X: pd.DataFrame,
+    X_np: np.ndarray,
+    memory: Any,
+    verbose: Any,
+) -> list[tuple[np.ndarray | None, str]]:
+    """Run the grid through the active (Dask) joblib backend, one task per fold group.
+
+    A group is every cell sharing a fold's bins (fast families) or one
+    (family, fold) (other families); each task carries only the rows it needs, with
+    the cells' row positions remapped into them. Same computations, same results.
+    """
+    from dataclasses import replace
+
+    from joblib import Parallel, delayed
+
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for i, cell in enumerate(cells):
+        gkey = ("bins", id(cell.bins)) if cell.bins is not None else (cell.family, cell.fold)
+        groups.setdefault(gkey, []).append(i)
+    tasks = []
+    for members in groups.values():
+        fast = cells[members[0]].bins is not None
+        parts = [cells[i].test_rows for i in members]
+        if not fast:
+            parts += [cells[i].train_rows for i in members]
+        rows = np.unique(np.concatenate(parts))
+        local = [
+            replace(
+                cells[i],
+                test_rows=np.searchsorted(rows, cells[i].test_rows),
+                train_rows=(
+                    cells[i].train_rows if fast else np.searchsorted(rows, cells[i].train_rows)
+                ),
+            )
+            for i in members
+        ]
+        X_sub = None if fast else X.iloc[rows]
+        tasks.append((members, [keys[i] for i in members], local, X_sub, X_np[rows]))
+    results: list[tuple[np.ndarray | None, str]] = [(None, "not run")] * len(cells)
+    outputs = Parallel(return_as="generator")(
+        delayed(_run_group)(k, c, xs, xn, memory) for _, k, c, xs, xn in tasks
+    )
+    for (members, *_), out in zip(
+        tasks, progress(outputs, total=len(tasks), desc="ranking targets", verbose=verbose)
+    ):
+        for i, res in zip(members, out):
+            results[i] = res
+    return results
 
 
 # ---------------------------------------------------------------------- helpers
