@@ -9,6 +9,7 @@ from __future__ import annotations
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from intelligent_training.selection import FeatureSelector
+from intelligent_training.training import ModelTrainer
 
 
 def _fast_feature_selector() -> FeatureSelector:
@@ -24,7 +25,11 @@ def _fast_feature_selector() -> FeatureSelector:
     )
 
 
-ESTIMATORS = [_fast_feature_selector()]
+ESTIMATORS = [
+    _fast_feature_selector(),
+    # single target, single family: the trainer is an ordinary regressor/classifier
+    ModelTrainer(families=["linear"], cv=2),
+]
 
 
 @parametrize_with_checks(ESTIMATORS)

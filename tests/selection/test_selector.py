@@ -312,6 +312,16 @@ def test_missing_target_rows_are_left_out(panel_truth, X):
     np.testing.assert_allclose(with_nan.feature_importances_, dropped.feature_importances_)
 
 
+def test_missing_feature_values_are_allowed(panel_truth, X):
+    panel, truth = panel_truth
+    X_nan = X.copy()
+    planted = truth.informative_features[truth.linear_target]
+    X_nan.iloc[::5, X.columns.get_indexer([planted[0], truth.noise_features[0]])] = np.nan
+    selector = _selector(top_m=len(planted)).fit(X_nan, panel[truth.linear_target])
+    _check_planted(selector, truth, truth.linear_target)
+    assert selector.transform(X_nan).shape == (len(X_nan), len(planted))
+
+
 def test_horizon_is_parsed_from_the_target_name(panel_truth, X):
     panel, truth = panel_truth
     y = panel[truth.linear_target].rename("fwd_ret_60m_custom")

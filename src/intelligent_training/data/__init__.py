@@ -10,7 +10,12 @@ from intelligent_training.data._columns import (
     is_target,
     split_features_targets,
 )
-from intelligent_training.data._horizon import Horizon, parse_horizon, resolve_horizons
+from intelligent_training.data._horizon import (
+    Horizon,
+    horizon_in_bars,
+    parse_horizon,
+    resolve_horizons,
+)
 from intelligent_training.data._loading import TIME_COLUMN_CANDIDATES, discover_tables, load_panel
 from intelligent_training.data._tasks import infer_task
 from intelligent_training.data._validation import validate_panel
@@ -20,6 +25,7 @@ __all__ = [
     "TIME_COLUMN_CANDIDATES",
     "Horizon",
     "discover_tables",
+    "horizon_in_bars",
     "infer_task",
     "is_target",
     "load_panel",

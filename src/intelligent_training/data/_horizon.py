@@ -165,3 +165,49 @@ def resolve_horizons(
             stacklevel=2,
         )
     return result
+
+
+def horizon_in_bars(horizon: Horizon | str | None, timestamps: np.ndarray) -> int:
+    """A label horizon as a number of bars of the timestamp grid.
+
+    An ``int`` is already a number of bars. A duration is divided by the grid's median
+    step (the median difference between consecutive distinct timestamps) and rounded
+    up, so a 15-minute label on a 5-minute grid spans 3 bars. ``None``, an unparseable
+    value or a grid without at least two distinct datetimes gives 0.
+
+    Parameters
+    ----------
+    horizon : int, Timedelta, str or None
+        The horizon (``3``, ``pd.Timedelta("15min")``, ``"15min"``).
+    timestamps : ndarray
+        The timestamp of every row (datetime64, any order, repeats allowed).
+
+    Returns
+    -------
+    int
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> ts = np.repeat(pd.date_range("2024-01-01", periods=4, freq="5min").to_numpy(), 2)
+    >>> horizon_in_bars(pd.Timedelta("15min"), ts), horizon_in_bars(2, ts)
+    (3, 2)
+    """
+    if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool):
+        return int(horizon)
+    if horizon is None:
+        return 0
+    try:
+        delta = pd.Timedelta(horizon)
+    except (TypeError, ValueError):
+        return 0
+    values = np.asarray(timestamps)
+    if not np.issubdtype(values.dtype, np.datetime64):
+        return 0
+    distinct = np.sort(pd.unique(values.ravel()))
+    if len(distinct) < 2:
+        return 0
+    step = pd.Timedelta(np.median(np.diff(distinct)))
+    if step <= pd.Timedelta(0):
+        return 0
+    return int(np.ceil(delta / step))

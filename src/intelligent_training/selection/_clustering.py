@@ -10,6 +10,8 @@ of each.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
@@ -29,7 +31,8 @@ def spearman_abs_corr(
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
-        Feature matrix (finite values).
+        Feature matrix; NaN (missing) values are ranked as the column median, so a
+        sparsely missing feature still clusters with its copies.
     max_rows : int, default=5000
         Rows used at most; a random subset (without replacement) is drawn when
         ``X`` has more, so the cost stays ``O(max_rows * n_features**2)``.
@@ -46,6 +49,12 @@ def spearman_abs_corr(
         rng = random_state if random_state is not None else np.random.RandomState(0)
         rows = np.sort(rng.choice(n_samples, size=max_rows, replace=False))
         X = X[rows]
+    missing = np.isnan(X)
+    if missing.any():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns
+            medians = np.nan_to_num(np.nanmedian(X, axis=0))
+        X = np.where(missing, medians, X)
     ranks = rankdata(X, axis=0).astype(np.float64)
     ranks -= ranks.mean(axis=0)
     norms = np.sqrt((ranks**2).sum(axis=0))

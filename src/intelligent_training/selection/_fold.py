@@ -43,6 +43,7 @@ class FoldTask:
     permutation_sample_size: int | None
     seed: int
     n_jobs: int | None
+    label_horizon: int = 0
 
 
 @dataclass
@@ -119,6 +120,7 @@ def measure_fold(
             spec.params,
             random_state=spec.seed,
             n_jobs=spec.n_jobs,
+            label_horizon=spec.label_horizon,
         )
         needs_frame = spec.kind == "sequence" and index is not None and columns is not None
         X_train, X_test = X[train], X[test]

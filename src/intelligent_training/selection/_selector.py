@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from intelligent_training._progress import progress
-from intelligent_training.data import infer_task, parse_horizon
+from intelligent_training.data import horizon_in_bars, infer_task, parse_horizon
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.families import get_family, resolve_families
 from intelligent_training.model_selection import PurgedTimeSeriesSplit, get_timestamps
@@ -296,6 +296,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
             X,
             dtype=(np.float64, np.float32),
             ensure_min_samples=2,
+            ensure_all_finite="allow-nan",
             reset=True,
         )
         y_arr = column_or_1d(y, warn=True)
@@ -344,7 +345,8 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 f"{len(resolved)} families were given ({', '.join(resolved)}); add families "
                 "or lower require_min_models."
             )
-        tasks, family_errors = self._plan(resolved, methods, len(folds))
+        label_horizon = horizon_in_bars(getattr(cv, "horizon", 0), timestamps)
+        tasks, family_errors = self._plan(resolved, methods, len(folds), label_horizon)
 
         # Later folds train on more rows: start them first so parallel workers finish together.
         tasks.sort(key=lambda task: -task.fold)
@@ -354,7 +356,11 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         return self
 
     def _plan(
-        self, resolved: dict[str, dict[str, Any]], methods: tuple[str, ...], n_folds: int
+        self,
+        resolved: dict[str, dict[str, Any]],
+        methods: tuple[str, ...],
+        n_folds: int,
+        label_horizon: int,
     ) -> tuple[list[FoldTask], dict[str, str]]:
         """One job per (family, fold); families that cannot run are reported instead."""
         family_errors: dict[str, str] = {}
@@ -397,6 +403,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                         permutation_sample_size=None if size_limit is None else int(size_limit),
                         seed=int(seeds[i, k]),
                         n_jobs=1 if parallel else None,
+                        label_horizon=label_horizon,
                     )
                 )
         return tasks, family_errors
@@ -591,4 +598,5 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
     def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
+        tags.input_tags.allow_nan = True
         return tags

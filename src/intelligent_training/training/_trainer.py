@@ -487,15 +487,14 @@ class ModelTrainer(BaseEstimator):
     def _set_horizons(
         self, targets: dict[str, TargetInfo], named: list[bool], timestamps: np.ndarray
     ) -> None:
-        from intelligent_training.data import resolve_horizons
+        from intelligent_training.data import horizon_in_bars, resolve_horizons
 
         overrides = {name: 0 for name, is_named in zip(targets, named) if not is_named}
         overrides.update(dict(self.horizons or {}))
         horizons = resolve_horizons(list(targets), overrides=overrides, default=None)
-        step = _median_step(timestamps)
         for name, info in targets.items():
             info.horizon = horizons.get(name, 0)
-            info.horizon_bars = _horizon_bars(info.horizon, step)
+            info.horizon_bars = horizon_in_bars(info.horizon, timestamps)
         self.targets_ = list(targets)
         self.tasks_ = {name: info.task for name, info in targets.items()}
         self.horizons_ = {name: info.horizon for name, info in targets.items()}
@@ -808,29 +807,6 @@ class ModelTrainer(BaseEstimator):
 def _any_finite(values: list[Any]) -> bool:
     arr = np.asarray(values, dtype=np.float64)
     return bool(arr.size and np.isfinite(arr).any())
-
-
-def _median_step(timestamps: np.ndarray) -> Any:
-    unique = np.unique(timestamps)
-    if len(unique) < 2:
-        return None
-    return np.median(np.diff(unique))
-
-
-def _horizon_bars(horizon: Any, step: Any) -> int:
-    """A horizon in bars of the timestamp grid (a duration is divided by the median step)."""
-    if isinstance(horizon, numbers.Integral):
-        return int(horizon)
-    if step is None:
-        return 0
-    try:
-        delta = pd.Timedelta(horizon)
-        step_td = pd.Timedelta(step)
-    except (TypeError, ValueError):
-        return 0
-    if step_td <= pd.Timedelta(0):
-        return 0
-    return int(np.ceil(delta / step_td))
 
 
 def _recent_rows(rows: np.ndarray, timestamps: np.ndarray, max_rows: int | None) -> np.ndarray:
