@@ -36,7 +36,18 @@ _EXPORTS: dict[str, str] = {
     "split_features_targets": "intelligent_training.data",
 }
 
-__all__ = sorted([*_EXPORTS, "__version__"])
+__all__ = [
+    "DiskCacheMemory",
+    "FeatureSelector",
+    "IntelligentPipeline",
+    "ModelTrainer",
+    "PurgedTimeSeriesSplit",
+    "TargetRanker",
+    "__version__",
+    "available_families",
+    "load_panel",
+    "split_features_targets",
+]
 
 
 def __getattr__(name: str) -> Any:
