@@ -68,157 +68,61 @@ def _build(
     return cls(**params)
 
 
-def build_mlp(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build an :class:`MLPRegressor` or :class:`MLPClassifier` for ``task``."""
-    return _build(
-        "mlp",
-        MLPRegressor,
-        MLPClassifier,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-    )
+class _Builder:
+    """``build_<family>(task, params, *, random_state, n_jobs, cpu_only)`` for one family.
 
-
-def build_vae(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build a :class:`VAERegressor` or :class:`VAEClassifier` for ``task``."""
-    return _build(
-        "vae",
-        VAERegressor,
-        VAEClassifier,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-    )
-
-
-def build_gan(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build a :class:`GANRegressor` or :class:`GANClassifier` (binary only) for ``task``."""
-    return _build(
-        "gan",
-        GANRegressor,
-        GANClassifier,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-        multiclass=False,
-    )
-
-
-def build_multi_task(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build a :class:`MultiTaskNetwork`.
-
-    ``task`` may be ``"multi"`` (a DataFrame ``Y`` of mixed regression/binary
-    columns), ``"regression"`` or ``"binary"``; the per-column tasks are inferred
-    from ``Y`` at fit time unless ``params["tasks"]`` sets them.
+    Parameters
+    ----------
+    family : str
+        Registry name.
+    regressor, classifier : type
+        Estimator classes for regression and for classification (``classifier=None``:
+        one class serves every task).
+    multiclass : bool, default=True
+        Whether the classifier handles more than two classes.
     """
-    if task == "multi":
-        task = "regression"
-    return _build(
-        "multi_task",
-        MultiTaskNetwork,
-        None,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-        multiclass=False,
-    )
+
+    def __init__(
+        self, family: str, regressor: type, classifier: type | None, *, multiclass: bool = True
+    ) -> None:
+        self.family = family
+        self.regressor = regressor
+        self.classifier = classifier
+        self.multiclass = multiclass
+        names = regressor.__name__ + (f" or {classifier.__name__}" if classifier else "")
+        self.__name__ = self.__qualname__ = f"build_{family}"
+        self.__doc__ = f"Build an unfitted {names} for ``task`` (see the module docstring)."
+
+    def __call__(
+        self,
+        task: str,
+        params: Mapping[str, Any] | None = None,
+        *,
+        random_state: Any = None,
+        n_jobs: int | None = None,
+        cpu_only: bool = False,
+    ) -> Any:
+        if self.family == "multi_task" and task == "multi":
+            # A DataFrame Y of mixed columns; the heads' tasks come from params["tasks"]
+            # or are inferred from Y at fit time.
+            task = "regression"
+        return _build(
+            self.family,
+            self.regressor,
+            self.classifier,
+            task,
+            params,
+            random_state=random_state,
+            n_jobs=n_jobs,
+            cpu_only=cpu_only,
+            multiclass=self.multiclass,
+        )
 
 
-def build_cnn1d(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build a :class:`CNN1DRegressor` or :class:`CNN1DClassifier` for ``task``."""
-    return _build(
-        "cnn1d",
-        CNN1DRegressor,
-        CNN1DClassifier,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-    )
-
-
-def build_lstm(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build an :class:`LSTMRegressor` or :class:`LSTMClassifier` for ``task``."""
-    return _build(
-        "lstm",
-        LSTMRegressor,
-        LSTMClassifier,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-    )
-
-
-def build_transformer(
-    task: str,
-    params: Mapping[str, Any] | None = None,
-    *,
-    random_state: Any = None,
-    n_jobs: int | None = None,
-    cpu_only: bool = False,
-) -> Any:
-    """Build a :class:`TransformerRegressor` or :class:`TransformerClassifier` for ``task``."""
-    return _build(
-        "transformer",
-        TransformerRegressor,
-        TransformerClassifier,
-        task,
-        params,
-        random_state=random_state,
-        n_jobs=n_jobs,
-        cpu_only=cpu_only,
-    )
+build_mlp = _Builder("mlp", MLPRegressor, MLPClassifier)
+build_vae = _Builder("vae", VAERegressor, VAEClassifier)
+build_gan = _Builder("gan", GANRegressor, GANClassifier, multiclass=False)
+build_multi_task = _Builder("multi_task", MultiTaskNetwork, None, multiclass=False)
+build_cnn1d = _Builder("cnn1d", CNN1DRegressor, CNN1DClassifier)
+build_lstm = _Builder("lstm", LSTMRegressor, LSTMClassifier)
+build_transformer = _Builder("transformer", TransformerRegressor, TransformerClassifier)
