@@ -142,6 +142,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"top-5 match  : {top_naive == top_fast}")
     joined = pd.DataFrame({"naive": naive, "ranker": fast})
     print(f"max |score difference| over targets: {(joined.naive - joined.ranker).abs().max():.4f}")
+    assert top_naive == top_fast, f"top-5 differ: naive {top_naive} vs ranker {top_fast}"
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from intelligent_training.metrics import auc_to_correlation
 __all__ = ["single_feature_strength"]
 
 DEFAULT_MAX_ROWS = 20_000
+_CACHE_ENTRIES = 4  # row sets kept by a shared rank cache (each max_rows x n_features)
 
 
 def _ordinal_ranks(X: np.ndarray) -> np.ndarray:
@@ -30,7 +31,12 @@ def _ordinal_ranks(X: np.ndarray) -> np.ndarray:
 
 
 def single_feature_strength(
-    X: np.ndarray, y: np.ndarray, task: str, *, max_rows: int = DEFAULT_MAX_ROWS
+    X: np.ndarray,
+    y: np.ndarray,
+    task: str,
+    *,
+    max_rows: int = DEFAULT_MAX_ROWS,
+    cache: dict[bytes, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None,
 ) -> np.ndarray:
     """How well each feature alone predicts ``y``, on the correlation-equivalent scale.
 
@@ -48,6 +54,10 @@ def single_feature_strength(
     task : {"regression", "binary", "multiclass"}
     max_rows : int, default=20000
         Labelled rows used at most (evenly spaced when there are more).
+    cache : dict or None, default=None
+        Feature ranks by row set, shared across calls on the same ``X``: targets
+        labelled on the same rows (the usual case) rank the features once. Pass
+        the same dict only with the same ``X``; it keeps the last few row sets.
 
     Returns
     -------
@@ -57,11 +67,19 @@ def single_feature_strength(
     rows = np.flatnonzero(np.isfinite(y))
     if len(rows) > max_rows:
         rows = rows[np.linspace(0, len(rows) - 1, max_rows).astype(np.int64)]
-    Xs = np.asarray(X[rows], dtype=np.float64)
     ys = np.asarray(y[rows], dtype=np.float64)
-    mask = np.isfinite(Xs)
-    rx = _ordinal_ranks(Xs) * mask  # NaNs sort last, so finite values rank 1..m
-    count = mask.sum(axis=0).astype(np.float64)
+    key = rows.tobytes()
+    if cache is not None and key in cache:
+        rx, mask, count = cache[key]
+    else:
+        Xs = np.asarray(X[rows], dtype=np.float64)
+        mask = np.isfinite(Xs)
+        rx = _ordinal_ranks(Xs) * mask  # NaNs sort last, so finite values rank 1..m
+        count = mask.sum(axis=0).astype(np.float64)
+        if cache is not None:
+            if len(cache) >= _CACHE_ENTRIES:  # bounded: drop the oldest row set
+                cache.pop(next(iter(cache)))
+            cache[key] = (rx, mask, count)
     with np.errstate(invalid="ignore", divide="ignore"):
         if task == "binary":
             positive = (ys == ys.max())[:, None] & mask

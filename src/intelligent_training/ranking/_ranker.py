@@ -406,6 +406,7 @@ class TargetRanker(BaseEstimator):
         # -------- per-target checks (task, eligibility, leakage sentinel)
         info: dict[str, dict[str, Any]] = {}
         labels: dict[str, np.ndarray] = {}
+        rank_cache: dict[bytes, Any] = {}  # feature ranks shared by targets on the same rows
         for t in targets:
             y = Y[t]
             numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
@@ -439,7 +440,7 @@ class TargetRanker(BaseEstimator):
                     row["n_classes"] = len(classes)
                     row["classes"] = classes
                 labels[t] = values
-                strength = single_feature_strength(X_np, values, task)
+                strength = single_feature_strength(X_np, values, task, cache=rank_cache)
                 if np.isfinite(strength).any():
                     j = int(np.nanargmax(strength))
                     row["max_feature_corr"] = float(strength[j])
@@ -524,12 +525,48 @@ class TargetRanker(BaseEstimator):
             )
 
         keys = [key_of(c) for c in cells]
+
+        # -------- run the grid; a target is summarised (metrics, score, sentinel) as soon
+        # as its last cell is back, on this thread while the workers keep training, so
+        # the summaries do not add a serial tail after the grid.
+        n_folds = max((len(s) for s in splits.values()), default=0)
+        by_target: dict[str, list[tuple[_Cell, np.ndarray | None, str]]] = {}
+        pending: dict[str, int] = {}
+        for cell in cells:
+            pending[cell.target] = pending.get(cell.target, 0) + 1
+        oof: dict[str, pd.DataFrame] = {}
+        done: set[str] = set()
+
+        def summarise(t: str) -> None:
+            done.add(t)
+            self._summarise_target(
+                t,
+                info[t],
+                by_target.get(t, []),
+                list(families),
+                n_folds,
+                labels[t],
+                timestamps,
+                X.index,
+                oof,
+            )
+
+        def consume(stream: Any) -> list[tuple[np.ndarray | None, str]]:
+            out = []
+            for cell, (pred, err) in zip(cells, stream):
+                out.append((pred, err))
+                by_target.setdefault(cell.target, []).append((cell, pred, err))
+                pending[cell.target] -= 1
+                if pending[cell.target] == 0:
+                    summarise(cell.target)
+            return out
+
         if _distributed_backend_active():
-            results = _run_distributed(cells, keys, X, X_np, memory, self.verbose)
+            results = consume(_run_distributed(cells, keys, X, X_np, memory, self.verbose))
         else:
             run = _cached(memory)
             parallel = Parallel(n_jobs=n_workers, backend="threading", return_as="generator")
-            results = list(
+            results = consume(
                 progress(
                     parallel(delayed(_safe_run)(run, k, c, X, X_np) for k, c in zip(keys, cells)),
                     total=len(cells),
@@ -541,27 +578,12 @@ class TargetRanker(BaseEstimator):
             raise FamilyError("TargetRanker: every model fit failed; first error: " + results[0][1])
 
         # -------- assemble
-        n_folds = max((len(s) for s in splits.values()), default=0)
-        by_target: dict[str, list[tuple[_Cell, np.ndarray | None, str]]] = {}
-        for cell, (pred, err) in zip(cells, results):
-            by_target.setdefault(cell.target, []).append((cell, pred, err))
         rows = []
-        oof: dict[str, pd.DataFrame] = {}
         for t in targets:
-            row = info[t]
-            if row["eligible"]:
-                self._summarise_target(
-                    t,
-                    row,
-                    by_target.get(t, []),
-                    list(families),
-                    n_folds,
-                    labels[t],
-                    timestamps,
-                    X.index,
-                    oof,
-                )
-            rows.append({"target": t, **row})
+            if info[t]["eligible"] and t not in done:  # no cell at all (folds too small)
+                summarise(t)
+            rows.append({"target": t, **info[t]})
+        oof = {t: oof[t] for t in targets if t in oof}
         rankings = self._rankings_frame(rows, list(families), n_folds)
 
         self.families_ = families
@@ -649,11 +671,11 @@ class TargetRanker(BaseEstimator):
             if pred is None:
                 errors.append(f"{cell.family} fold {cell.fold}: {err}")
                 continue
-            y_test = y[cell.test_rows]
-            metrics = self._metrics(
-                task, y_test, pred, timestamps[cell.test_rows], row, cell.n_classes
+            # A cell only needs its skill (Spearman / AUC): no per-timestamp rank IC here;
+            # the full metrics are computed once per family on the pooled predictions.
+            skills[fi, cell.fold] = skill_score(
+                task, self._metrics(task, y[cell.test_rows], pred, None, row, cell.n_classes)
             )
-            skills[fi, cell.fold] = skill_score(task, metrics)
             preds[cell.family].append((cell.test_rows, pred))
         if not np.isfinite(skills).any():
             row["eligible"] = False
@@ -714,7 +736,7 @@ class TargetRanker(BaseEstimator):
                 f"TargetRanker: target {target!r} looks leaky: {row['leakage_reason']}. "
                 "Check how its features and label are computed.",
                 LeakageWarning,
-                stacklevel=3,
+                stacklevel=5,  # fit -> consume -> summarise -> here: the caller of fit
             )
 
     @staticmethod
@@ -722,7 +744,7 @@ class TargetRanker(BaseEstimator):
         task: str,
         y_true: np.ndarray,
         pred: np.ndarray,
-        timestamps: np.ndarray,
+        timestamps: np.ndarray | None,
         row: dict[str, Any],
         n_classes: int,
     ) -> dict[str, float]:
