@@ -185,7 +185,11 @@ class FoldBins:
 
             sub = base.subset(rows, params=dict(self.bin_params)).construct()
             sub.set_label(y)
-            lgb_booster = lgb.train(native, sub, num_boost_round=num_boost_round)
+            # keep_training_booster: predict with the trained booster as is, skipping
+            # lgb.train's model-to-string round trip (same trees, same predictions).
+            lgb_booster = lgb.train(
+                native, sub, num_boost_round=num_boost_round, keep_training_booster=True
+            )
             return np.asarray(lgb_booster.predict(X_test, num_threads=native["num_threads"]))
         import xgboost as xgb
 

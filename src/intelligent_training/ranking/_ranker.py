@@ -472,7 +472,10 @@ class TargetRanker(BaseEstimator):
             row = info[t]
             task, n_classes = row["task"], max(row["n_classes"], 0)
             valid = np.isfinite(labels[t])
-            for fold, (train, test) in enumerate(splits[_hkey(row["horizon"])]):
+            # Largest training set first: the grid then ends on small cells, so both
+            # workers finish at about the same time.
+            folds = sorted(enumerate(splits[_hkey(row["horizon"])]), key=lambda kv: -len(kv[1][0]))
+            for fold, (train, test) in folds:
                 train_rows = train[valid[train]]
                 test_rows = test[valid[test]]
                 if len(train_rows) < _MIN_TRAIN_ROWS or len(test_rows) < 2:
