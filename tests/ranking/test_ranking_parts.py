@@ -80,6 +80,26 @@ def test_single_feature_strength_subsamples_large_inputs():
     np.testing.assert_allclose(sub, full, atol=0.05)
 
 
+def test_single_feature_strength_cache_reuses_ranks_per_row_set():
+    X, y = _make(n=2000)
+    y2 = np.where(np.isfinite(y), -2.0 * y + 1.0, np.nan)  # same labelled rows
+    y3 = y.copy()
+    y3[:500] = np.nan  # other rows
+    yb = np.where(np.isfinite(y), (y > 0).astype(float), np.nan)
+    cache: dict = {}
+    for target, task in ((y, "regression"), (y2, "regression"), (yb, "binary"), (y3, "regression")):
+        np.testing.assert_array_equal(
+            single_feature_strength(X, target, task, cache=cache),
+            single_feature_strength(X, target, task),
+        )
+    assert len(cache) == 2  # one entry per distinct row set
+    for k in range(10):  # bounded: old row sets are dropped
+        yk = y.copy()
+        yk[k] = np.nan
+        single_feature_strength(X, yk, "regression", cache=cache)
+    assert len(cache) <= 4
+
+
 def test_eligibility_messages():
     ok, reason = check_eligibility(
         pd.Series([1.0, 2.0, 3.0] * 50), "regression", min_rows=10, min_class_rows=5
