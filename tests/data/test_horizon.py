@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -89,3 +90,19 @@ _UNIT_CASES = {
 def test_parse_horizon_property(amount, unit, prefix, suffix):
     result = parse_horizon(f"{prefix}{amount}{unit}{suffix}")
     assert result == amount * _UNIT_CASES[unit]
+
+
+def test_grid_step_and_horizon_in_bars():
+    from intelligent_training.data import grid_step, horizon_in_bars
+
+    grid = pd.date_range("2024-01-01", periods=6, freq="5min").to_numpy()
+    shuffled = np.concatenate([grid[::-1], grid])  # any order, repeated timestamps
+    step = grid_step(shuffled)
+    assert step == pd.Timedelta("5min")
+    assert horizon_in_bars("15min", step) == 3
+    assert horizon_in_bars(pd.Timedelta("16min"), step) == 4  # rounded up
+    assert horizon_in_bars(7, None) == 7  # bars stay bars
+    assert horizon_in_bars(None, step) == 0
+    assert horizon_in_bars("15min", None) == 0
+    assert grid_step(np.arange(5)) is None  # not datetimes
+    assert grid_step(grid[:1]) is None

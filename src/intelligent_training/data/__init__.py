@@ -12,6 +12,7 @@ from intelligent_training.data._columns import (
 )
 from intelligent_training.data._horizon import (
     Horizon,
+    grid_step,
     horizon_in_bars,
     parse_horizon,
     resolve_horizons,
@@ -25,6 +26,7 @@ __all__ = [
     "TIME_COLUMN_CANDIDATES",
     "Horizon",
     "discover_tables",
+    "grid_step",
     "horizon_in_bars",
     "infer_task",
     "is_target",

@@ -167,20 +167,41 @@ def resolve_horizons(
     return result
 
 
-def horizon_in_bars(horizon: Horizon | str | None, timestamps: np.ndarray) -> int:
-    """A label horizon as a number of bars of the timestamp grid.
+def grid_step(timestamps: np.ndarray) -> pd.Timedelta | None:
+    """The bar length of a timestamp grid: the median gap between distinct timestamps.
 
-    An ``int`` is already a number of bars. A duration is divided by the grid's median
-    step (the median difference between consecutive distinct timestamps) and rounded
-    up, so a 15-minute label on a 5-minute grid spans 3 bars. ``None``, an unparseable
-    value or a grid without at least two distinct datetimes gives 0.
+    Parameters
+    ----------
+    timestamps : ndarray
+        The timestamp of every row (datetime64, any order, repeats allowed).
+
+    Returns
+    -------
+    Timedelta or None
+        ``None`` when the grid has fewer than two distinct datetimes (or is not datetime).
+    """
+    values = np.asarray(timestamps)
+    if not np.issubdtype(values.dtype, np.datetime64):
+        return None
+    distinct = np.sort(pd.unique(values.ravel()))
+    if len(distinct) < 2:
+        return None
+    return pd.Timedelta(np.median(np.diff(distinct)))
+
+
+def horizon_in_bars(horizon: Horizon | str | None, step: pd.Timedelta | None) -> int:
+    """A label horizon as a number of bars of a grid whose bar length is ``step``.
+
+    An ``int`` is already a number of bars. A duration is divided by ``step`` (see
+    :func:`grid_step`) and rounded up, so a 15-minute label on a 5-minute grid spans 3
+    bars. ``None``, an unparseable value or an unknown/non-positive step gives 0.
 
     Parameters
     ----------
     horizon : int, Timedelta, str or None
         The horizon (``3``, ``pd.Timedelta("15min")``, ``"15min"``).
-    timestamps : ndarray
-        The timestamp of every row (datetime64, any order, repeats allowed).
+    step : Timedelta or None
+        The grid's bar length, e.g. ``grid_step(timestamps)``.
 
     Returns
     -------
@@ -188,26 +209,19 @@ def horizon_in_bars(horizon: Horizon | str | None, timestamps: np.ndarray) -> in
 
     Examples
     --------
-    >>> import numpy as np, pandas as pd
-    >>> ts = np.repeat(pd.date_range("2024-01-01", periods=4, freq="5min").to_numpy(), 2)
-    >>> horizon_in_bars(pd.Timedelta("15min"), ts), horizon_in_bars(2, ts)
-    (3, 2)
+    >>> import pandas as pd
+    >>> step = pd.Timedelta("5min")
+    >>> horizon_in_bars(pd.Timedelta("15min"), step), horizon_in_bars("16min", step)
+    (3, 4)
+    >>> horizon_in_bars(2, None)
+    2
     """
     if isinstance(horizon, (int, np.integer)) and not isinstance(horizon, bool):
         return int(horizon)
-    if horizon is None:
+    if horizon is None or step is None or step <= pd.Timedelta(0):
         return 0
     try:
         delta = pd.Timedelta(horizon)
     except (TypeError, ValueError):
-        return 0
-    values = np.asarray(timestamps)
-    if not np.issubdtype(values.dtype, np.datetime64):
-        return 0
-    distinct = np.sort(pd.unique(values.ravel()))
-    if len(distinct) < 2:
-        return 0
-    step = pd.Timedelta(np.median(np.diff(distinct)))
-    if step <= pd.Timedelta(0):
         return 0
     return int(np.ceil(delta / step))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import warnings
 from dataclasses import dataclass, field
@@ -381,7 +380,12 @@ class TargetRanker(BaseEstimator):
         """
         from joblib import Parallel, delayed, effective_n_jobs
 
-        from intelligent_training.data import infer_task, resolve_horizons
+        from intelligent_training.data import (
+            grid_step,
+            horizon_in_bars,
+            infer_task,
+            resolve_horizons,
+        )
         from intelligent_training.model_selection import get_timestamps
 
         self._validate_params()
@@ -398,7 +402,7 @@ class TargetRanker(BaseEstimator):
             raise DataError(f"TargetRanker.fit: feature {col!r} contains inf; clean it first.")
         timestamps = get_timestamps(X)
         horizons = resolve_horizons(targets, overrides=self.horizons, default=self.default_horizon)
-        step = _grid_step(timestamps)
+        step = grid_step(timestamps)
 
         seed = _seed(self.random_state)
         budget = max(1, int(effective_n_jobs(self.n_jobs)))  # cores we may use
@@ -418,7 +422,7 @@ class TargetRanker(BaseEstimator):
             row: dict[str, Any] = {
                 "task": task,
                 "horizon": h,
-                "horizon_bars": _horizon_bars(h, step),
+                "horizon_bars": horizon_in_bars(h, step),
                 "n_rows": int(y.notna().sum()),
                 "eligible": eligible,
                 "reason": reason,
@@ -936,27 +940,6 @@ def _seed(random_state: Any) -> int | None:
     raise ConfigError(
         f"TargetRanker: random_state must be None, an int or a RandomState, got {random_state!r}."
     )
-
-
-def _grid_step(timestamps: np.ndarray) -> pd.Timedelta | None:
-    uniq = np.unique(timestamps)
-    if len(uniq) < 2 or not np.issubdtype(uniq.dtype, np.datetime64):
-        return None
-    return pd.Timedelta(np.median(np.diff(uniq)))
-
-
-def _horizon_bars(horizon: Any, step: pd.Timedelta | None) -> int:
-    if isinstance(horizon, Integral) and not isinstance(horizon, bool):
-        return int(horizon)
-    if horizon is None:
-        return 0
-    try:
-        delta = pd.Timedelta(horizon)
-    except (TypeError, ValueError):
-        return 0
-    if step is None or step <= pd.Timedelta(0):
-        return 0
-    return int(math.ceil(delta / step))
 
 
 def _hkey(horizon: Any) -> Any:

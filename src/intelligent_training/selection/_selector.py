@@ -22,7 +22,7 @@ from sklearn.utils.validation import (
 )
 
 from intelligent_training._progress import progress
-from intelligent_training.data import horizon_in_bars, infer_task, parse_horizon
+from intelligent_training.data import grid_step, horizon_in_bars, infer_task, parse_horizon
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.families import get_family, resolve_families
 from intelligent_training.model_selection import PurgedTimeSeriesSplit, get_timestamps
@@ -345,7 +345,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 f"{len(resolved)} families were given ({', '.join(resolved)}); add families "
                 "or lower require_min_models."
             )
-        label_horizon = horizon_in_bars(getattr(cv, "horizon", 0), timestamps)
+        label_horizon = horizon_in_bars(getattr(cv, "horizon", 0), grid_step(timestamps))
         tasks, family_errors = self._plan(resolved, methods, len(folds), label_horizon)
 
         # Later folds train on more rows: start them first so parallel workers finish together.

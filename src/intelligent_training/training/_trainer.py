@@ -487,14 +487,15 @@ class ModelTrainer(BaseEstimator):
     def _set_horizons(
         self, targets: dict[str, TargetInfo], named: list[bool], timestamps: np.ndarray
     ) -> None:
-        from intelligent_training.data import horizon_in_bars, resolve_horizons
+        from intelligent_training.data import grid_step, horizon_in_bars, resolve_horizons
 
         overrides = {name: 0 for name, is_named in zip(targets, named) if not is_named}
         overrides.update(dict(self.horizons or {}))
         horizons = resolve_horizons(list(targets), overrides=overrides, default=None)
+        step = grid_step(timestamps)
         for name, info in targets.items():
             info.horizon = horizons.get(name, 0)
-            info.horizon_bars = horizon_in_bars(info.horizon, timestamps)
+            info.horizon_bars = horizon_in_bars(info.horizon, step)
         self.targets_ = list(targets)
         self.tasks_ = {name: info.task for name, info in targets.items()}
         self.horizons_ = {name: info.horizon for name, info in targets.items()}
