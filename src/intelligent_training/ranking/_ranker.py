@@ -69,6 +69,7 @@ class _Cell:
     base_positions: np.ndarray | None = None
     native: dict[str, Any] = field(default_factory=dict)
     num_boost_round: int = 0
+    label_horizon: int = 0  # bars; purges the family's own holdout (early stopping, stacking)
 
 
 def _fit_predict_cell(cell_key: str, cell: _Cell, X: pd.DataFrame, X_np: np.ndarray) -> np.ndarray:
@@ -96,7 +97,12 @@ def _fit_predict_cell(cell_key: str, cell: _Cell, X: pd.DataFrame, X_np: np.ndar
     from intelligent_training.families import make_estimator
 
     est = make_estimator(
-        cell.family, cell.task, cell.overrides, random_state=cell.seed, n_jobs=cell.threads
+        cell.family,
+        cell.task,
+        cell.overrides,
+        random_state=cell.seed,
+        n_jobs=cell.threads,
+        label_horizon=cell.label_horizon,
     )
     y_fit = cell.y_train if cell.task == "regression" else cell.y_train.astype(np.int64)
     est.fit(X.iloc[cell.train_rows], y_fit)
@@ -500,6 +506,7 @@ class TargetRanker(BaseEstimator):
                         overrides=overrides,
                         seed=seed,
                         threads=threads,
+                        label_horizon=int(row["horizon_bars"]),
                     )
                     if fam in FAST_FAMILIES:
                         self._attach_fast_path(
@@ -526,6 +533,7 @@ class TargetRanker(BaseEstimator):
                 cell.task,
                 sorted((str(k), repr(v)) for k, v in cell.overrides.items()),
                 cell.seed,
+                cell.label_horizon,
                 cell.train_rows,
                 cell.test_rows,
                 cell.bins is not None,
