@@ -20,8 +20,8 @@ def test_demo_end_to_end_and_cached_rerun(tmp_path):
     manifest = json.loads((out / "manifest.json").read_text())
     _, truth = make_synthetic_panel(random_state=0)
     selected = manifest["selected_targets"]
-    assert selected and not set(selected) & set(truth.noise_targets)
-    assert selected[0] == truth.target_order[0]
+    # the ranking recovers the designed order of the predictable targets, noise excluded
+    assert selected == truth.target_order
     cold = manifest["timings_s"]["total"]
 
     assert main(["--demo", "--output-dir", str(out), "-q"]) == 0
