@@ -18,13 +18,17 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from intelligent_training.cache import DiskCacheMemory
     from intelligent_training.data import load_panel, split_features_targets
     from intelligent_training.families import available_families
-    from intelligent_training.model_selection import PurgedTimeSeriesSplit
+    from intelligent_training.model_selection import (
+        CombinatorialPurgedSplit,
+        PurgedTimeSeriesSplit,
+    )
     from intelligent_training.pipeline import IntelligentPipeline
     from intelligent_training.ranking import TargetRanker
     from intelligent_training.selection import FeatureSelector
     from intelligent_training.training import ModelTrainer
 
 _EXPORTS: dict[str, str] = {
+    "CombinatorialPurgedSplit": "intelligent_training.model_selection",
     "DiskCacheMemory": "intelligent_training.cache",
     "FeatureSelector": "intelligent_training.selection",
     "IntelligentPipeline": "intelligent_training.pipeline",
@@ -37,6 +41,7 @@ _EXPORTS: dict[str, str] = {
 }
 
 __all__ = [
+    "CombinatorialPurgedSplit",
     "DiskCacheMemory",
     "FeatureSelector",
     "IntelligentPipeline",

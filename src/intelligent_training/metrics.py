@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 
 from intelligent_training.exceptions import DataError
+from intelligent_training.stats._hac import newey_west_lag as _default_lag
+from intelligent_training.stats._hac import newey_west_tstat
 
 logger = logging.getLogger(__name__)
 
@@ -109,44 +111,6 @@ def rank_ic_by_timestamp(y_true: Any, y_pred: Any, timestamps: Any) -> pd.Series
     return pd.Series(ic, index=index.rename("timestamp"), name="rank_ic")
 
 
-def newey_west_tstat(series: Any, lag: int) -> float:
-    """t-statistic of the mean of ``series`` with a Newey-West (Bartlett) variance.
-
-    Parameters
-    ----------
-    series : array-like of shape (n,)
-        The statistic over time (NaNs dropped).
-    lag : int
-        Number of autocovariance lags, at least the label horizon in bars when
-        labels overlap (an ``h``-bar forward label makes ``h - 1`` neighbours
-        correlated).
-
-    Returns
-    -------
-    float
-        ``mean / sqrt(LRV / n)``; NaN for fewer than 2 values or zero variance.
-    """
-    x = np.asarray(series, dtype=np.float64)
-    x = x[np.isfinite(x)]
-    n = len(x)
-    if n < 2:
-        return float("nan")
-    lag = int(max(0, min(lag, n - 1)))
-    mean = float(x.mean())
-    d = x - mean
-    lrv = float(d @ d) / n
-    for k in range(1, lag + 1):
-        weight = 1.0 - k / (lag + 1.0)
-        lrv += 2.0 * weight * float(d[k:] @ d[:-k]) / n
-    if lrv <= _EPS:
-        # A negative HAC estimate can happen in small samples: fall back to the
-        # plain variance rather than reporting a meaningless statistic.
-        lrv = float(d @ d) / n
-        if lrv <= _EPS:
-            return float("nan")
-    return mean / math.sqrt(lrv / n)
-
-
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman correlation of two finite vectors; 0 when either is constant."""
     if len(a) < 2:
@@ -157,11 +121,6 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     rb -= rb.mean()
     denom = math.sqrt(float(ra @ ra) * float(rb @ rb))
     return float(ra @ rb) / denom if denom > _EPS else 0.0
-
-
-def _default_lag(n: int, horizon_bars: int) -> int:
-    rule_of_thumb = int(math.floor(4.0 * (max(n, 1) / 100.0) ** (2.0 / 9.0)))
-    return max(int(horizon_bars), rule_of_thumb)
 
 
 def regression_metrics(

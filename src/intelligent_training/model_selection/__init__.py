@@ -1,11 +1,13 @@
 """Leakage-free cross-validation for multi-symbol time-series panels.
 
 :class:`PurgedTimeSeriesSplit` builds walk-forward folds of whole timestamps and purges
-training rows whose labels overlap the test span; :func:`get_timestamps` decides where
+training rows whose labels overlap the test span; :class:`CombinatorialPurgedSplit` tests
+every combination of folds, purged and embargoed on both sides; :func:`get_timestamps` decides where
 the timestamps of a dataset come from.
 """
 
+from intelligent_training.model_selection._combinatorial import CombinatorialPurgedSplit
 from intelligent_training.model_selection._purged import PurgedTimeSeriesSplit
 from intelligent_training.model_selection._timestamps import get_timestamps
 
-__all__ = ["PurgedTimeSeriesSplit", "get_timestamps"]
+__all__ = ["CombinatorialPurgedSplit", "PurgedTimeSeriesSplit", "get_timestamps"]

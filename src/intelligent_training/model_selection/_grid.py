@@ -106,3 +106,35 @@ class TimestampGrid:
         codes = self.codes
         mask = codes < hi if lo == 0 else (codes >= lo) & (codes < hi)
         return np.flatnonzero(mask).astype(np.int64, copy=False)
+
+    def rows_in_ranges(
+        self, ranges: list[tuple[int, int]], arange: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Positional indices (ascending) of the rows whose code lies in any of ``ranges``.
+
+        Parameters
+        ----------
+        ranges : list of (int, int)
+            Disjoint half-open code ranges, ascending.
+        arange : ndarray or None
+            As in :meth:`rows`.
+        """
+        if len(ranges) == 1:
+            return self.rows(*ranges[0], arange=arange)
+        if self.row_starts is not None:
+            if arange is None:
+                arange = np.arange(self.n_rows, dtype=np.int64)
+            parts = [arange[self.row_starts[lo] : self.row_starts[hi]] for lo, hi in ranges]
+            return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        assert self.codes is not None
+        keep = np.zeros(self.n_timestamps, dtype=bool)
+        for lo, hi in ranges:
+            keep[lo:hi] = True
+        return np.flatnonzero(keep[self.codes]).astype(np.int64, copy=False)
+
+    def code_of_rows(self) -> np.ndarray:
+        """The grid position of every row's timestamp (materialised on sorted input)."""
+        if self.codes is not None:
+            return self.codes.astype(np.int64, copy=False)
+        assert self.row_starts is not None
+        return np.repeat(np.arange(self.n_timestamps, dtype=np.int64), np.diff(self.row_starts))

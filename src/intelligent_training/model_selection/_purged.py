@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import inspect
 import logging
-import numbers
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -17,58 +13,13 @@ from sklearn.model_selection import BaseCrossValidator
 
 from intelligent_training.exceptions import SplitError
 from intelligent_training.model_selection._grid import TimestampGrid
+from intelligent_training.model_selection._params import SplitterParams, as_count, as_offset
 from intelligent_training.model_selection._timestamps import _timestamp_keys
 
 __all__ = ["PurgedTimeSeriesSplit"]
 
 logger = logging.getLogger(__name__)
-
-Offset = int | np.timedelta64
-_BARS = re.compile(r"^\s*(\d+)\s*(?:b|bar|bars)\s*$", re.IGNORECASE)
-
-
-def _as_offset(value: Any, name: str) -> Offset:
-    """Validate ``horizon``/``embargo``: an ``int`` of bars or a ``timedelta64``."""
-    # np.timedelta64 subclasses np.signedinteger: rule it out before counting bars.
-    is_delta = isinstance(value, dt.timedelta | np.timedelta64)
-    if (
-        isinstance(value, numbers.Integral)
-        and not isinstance(value, bool | np.bool_)
-        and not is_delta
-    ):
-        if value < 0:
-            raise SplitError(f"PurgedTimeSeriesSplit: {name}={value!r} is negative; use >= 0.")
-        return int(value)
-    if isinstance(value, str) and (match := _BARS.match(value)):
-        return int(match.group(1))
-    if isinstance(value, str) or is_delta:
-        try:
-            delta = pd.Timedelta(value)
-            valid = not pd.isna(delta)
-        except (ValueError, TypeError):
-            valid = False
-        if not valid:
-            raise SplitError(
-                f"PurgedTimeSeriesSplit: {name}={value!r} is not a duration; use an int number "
-                "of bars, '3b', or a duration such as '15min' or pd.Timedelta('1h')."
-            )
-        if delta < pd.Timedelta(0):
-            raise SplitError(f"PurgedTimeSeriesSplit: {name}={value!r} is negative; use >= 0.")
-        return delta.to_timedelta64()
-    raise SplitError(
-        f"PurgedTimeSeriesSplit: {name}={value!r} has type {type(value).__name__}; use an int "
-        "number of bars, '3b', or a duration such as '15min' or pd.Timedelta('1h')."
-    )
-
-
-def _as_count(value: Any, name: str, *, allow_none: bool) -> int | None:
-    """Validate a positive integer parameter (or ``None`` when allowed)."""
-    if value is None and allow_none:
-        return None
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool | np.bool_) or value < 1:
-        expected = "a positive int or None" if allow_none else "a positive int"
-        raise SplitError(f"PurgedTimeSeriesSplit: {name}={value!r} is invalid; use {expected}.")
-    return int(value)
+_OWNER = "PurgedTimeSeriesSplit"
 
 
 @dataclass(frozen=True)
@@ -79,7 +30,7 @@ class _Fold:
     test: tuple[int, int]
 
 
-class PurgedTimeSeriesSplit(BaseCrossValidator):
+class PurgedTimeSeriesSplit(SplitterParams, BaseCrossValidator):
     """Walk-forward cross-validation over whole timestamps, purged of overlapping labels.
 
     The distinct timestamps (the *grid*) are cut into ``n_splits`` consecutive test
@@ -90,11 +41,11 @@ class PurgedTimeSeriesSplit(BaseCrossValidator):
 
     **Purge**: a training timestamp ``t`` is dropped whenever its label interval
     ``[t, t + horizon]`` touches the test span ``[first, last]`` test timestamp (closed
-    intervals). **Embargo**: training timestamps in ``(last, last + embargo]`` after a test
-    block are dropped too; as walk-forward training always precedes its test block, the
-    embargo only removes rows from training sets that follow a test block, which this
-    splitter never builds, so it never changes the folds here (it is accepted so one
-    configuration serves every splitter).
+    intervals). **Embargo**: training timestamps in ``(last + horizon, last + horizon +
+    embargo]`` after a test block are dropped too; as walk-forward training always precedes
+    its test block, the embargo only removes rows from training sets that follow a test
+    block (:class:`CombinatorialPurgedSplit`), which this splitter never builds, so it never
+    changes the folds here (it is accepted so one configuration serves every splitter).
 
     ``horizon`` and ``embargo`` are counted in bars of the grid (an ``int``, or a string
     such as ``"3b"``) or as durations (a ``pd.Timedelta`` or a string such as
@@ -169,44 +120,6 @@ class PurgedTimeSeriesSplit(BaseCrossValidator):
         self.max_train_size = max_train_size
         self.test_size = test_size
 
-    # -- scikit-learn parameter protocol ----------------------------------------------------
-    @classmethod
-    def _get_param_names(cls) -> list[str]:
-        signature = inspect.signature(cls.__init__)
-        return sorted(name for name in signature.parameters if name != "self")
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """Parameters of this splitter (for ``clone`` and grid searches).
-
-        Parameters
-        ----------
-        deep : bool, default=True
-            Ignored (there are no sub-objects); kept for scikit-learn compatibility.
-
-        Returns
-        -------
-        params : dict
-            Parameter names mapped to their values.
-        """
-        return {name: getattr(self, name) for name in self._get_param_names()}
-
-    def set_params(self, **params: Any) -> PurgedTimeSeriesSplit:
-        """Set parameters; they are validated when ``split`` runs.
-
-        Returns
-        -------
-        self : PurgedTimeSeriesSplit
-        """
-        valid = self._get_param_names()
-        for name, value in params.items():
-            if name not in valid:
-                raise SplitError(
-                    f"PurgedTimeSeriesSplit has no parameter {name!r}; valid ones: "
-                    f"{', '.join(valid)}."
-                )
-            setattr(self, name, value)
-        return self
-
     # -- splitting --------------------------------------------------------------------------
     def get_n_splits(self, X: Any = None, y: Any = None, groups: Any = None) -> int:
         """Number of folds ``split`` yields (``X``, ``y`` and ``groups`` are ignored).
@@ -215,7 +128,7 @@ class PurgedTimeSeriesSplit(BaseCrossValidator):
         -------
         n_splits : int
         """
-        n_splits = _as_count(self.n_splits, "n_splits", allow_none=False)
+        n_splits = as_count(self.n_splits, "n_splits", _OWNER, allow_none=False)
         assert n_splits is not None
         return n_splits
 
@@ -261,10 +174,10 @@ class PurgedTimeSeriesSplit(BaseCrossValidator):
     def _folds(self, grid: TimestampGrid) -> list[_Fold]:
         """Validate the parameters against ``grid`` and return every fold's code ranges."""
         n_splits = self.get_n_splits()
-        horizon = _as_offset(self.horizon, "horizon")
-        embargo = _as_offset(self.embargo, "embargo")
-        max_train_size = _as_count(self.max_train_size, "max_train_size", allow_none=True)
-        test_size = _as_count(self.test_size, "test_size", allow_none=True)
+        horizon = as_offset(self.horizon, "horizon", _OWNER)
+        embargo = as_offset(self.embargo, "embargo", _OWNER)
+        max_train_size = as_count(self.max_train_size, "max_train_size", _OWNER, allow_none=True)
+        test_size = as_count(self.test_size, "test_size", _OWNER, allow_none=True)
         values = grid.values
         n_timestamps = grid.n_timestamps
         is_time = values.dtype.kind in "Mm"
