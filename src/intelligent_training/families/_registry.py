@@ -8,7 +8,14 @@ built. A builder has the signature::
     build_<name>(task: str, params: dict, *, random_state, n_jobs, cpu_only) -> estimator
 
 Default hyperparameters come from the packaged YAML files (see ``_defaults``); user
-overrides are merged over them.
+overrides are merged over them. Unknown parameter names are errors
+(:func:`validate_family_params`), raised by :func:`resolve_families` and
+:func:`make_estimator` before anything is fit.
+
+Precedence, highest first: the user's family parameters, then the stage's
+``random_state`` / ``n_jobs`` (arguments of :func:`make_estimator`), then the packaged
+defaults. A ``random_state`` or ``n_jobs`` key in the family parameters therefore wins
+over the stage's value (see :func:`split_runtime_params`).
 """
 
 from __future__ import annotations
@@ -21,6 +28,7 @@ from typing import Any
 
 from intelligent_training.exceptions import FamilyError, MissingDependencyError
 from intelligent_training.families._defaults import default_family_names, default_params
+from intelligent_training.families._validation import RUNTIME_PARAMS, validate_family_params
 
 TASKS: tuple[str, ...] = ("regression", "binary", "multiclass")
 KINDS: tuple[str, ...] = (
@@ -67,6 +75,11 @@ class FamilySpec:
         bars) so that its own internal validation/stacking splits are purged
         (``validation_gap`` of the torch families, ``horizon`` of ``meta_learning``);
         ``None`` when the family holds nothing out internally.
+    estimators : tuple of str
+        Dotted paths ``"module:Class"`` of the estimator classes the builder returns:
+        the regressor, then the classifier (one entry when one class serves every
+        task). Their modules import no optional dependency, so a family's parameter
+        names can be checked without it.
     """
 
     name: str
@@ -77,6 +90,18 @@ class FamilySpec:
     builder: str = ""
     requires: str | None = None
     horizon_param: str | None = None
+    estimators: tuple[str, ...] = ()
+
+    def estimator_classes(self, task: str | None = None) -> list[type]:
+        """The estimator classes built for ``task`` (all of them for ``None``)."""
+        paths = list(self.estimators)
+        if task is not None and len(paths) > 1:
+            paths = paths[:1] if task == "regression" else paths[1:]
+        classes = []
+        for path in paths:
+            module_name, _, attr = path.partition(":")
+            classes.append(getattr(importlib.import_module(module_name), attr))
+        return classes
 
     def is_available(self) -> bool:
         """Whether the optional dependency of this family is installed."""
@@ -98,17 +123,64 @@ def _module_available(module: str) -> bool:
 
 
 _TORCH = "intelligent_training.families.torch"
+
+
+def _pair(module: str, regressor: str, classifier: str | None = None) -> tuple[str, ...]:
+    names = (regressor,) if classifier is None else (regressor, classifier)
+    return tuple(f"{module}:{name}" for name in names)
+
+
 _GAP = "validation_gap"
 _HERE = "intelligent_training.families"
 
 _SPECS: tuple[FamilySpec, ...] = (
-    FamilySpec("lightgbm", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_lightgbm"),
-    FamilySpec("xgboost", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_xgboost"),
     FamilySpec(
-        "random_forest", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_random_forest"
+        "lightgbm",
+        "tree",
+        _ALL_TASKS,
+        None,
+        True,
+        f"{_HERE}._trees:build_lightgbm",
+        estimators=_pair(f"{_HERE}._trees", "AutoLGBMRegressor", "AutoLGBMClassifier"),
     ),
-    FamilySpec("extra_trees", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_extra_trees"),
-    FamilySpec("linear", "linear", _ALL_TASKS, None, True, f"{_HERE}._linear:build_linear"),
+    FamilySpec(
+        "xgboost",
+        "tree",
+        _ALL_TASKS,
+        None,
+        True,
+        f"{_HERE}._trees:build_xgboost",
+        estimators=_pair(f"{_HERE}._trees", "AutoXGBRegressor", "LabelEncodedXGBClassifier"),
+    ),
+    FamilySpec(
+        "random_forest",
+        "tree",
+        _ALL_TASKS,
+        None,
+        True,
+        f"{_HERE}._trees:build_random_forest",
+        estimators=_pair(
+            f"{_HERE}._trees", "AutoRandomForestRegressor", "AutoRandomForestClassifier"
+        ),
+    ),
+    FamilySpec(
+        "extra_trees",
+        "tree",
+        _ALL_TASKS,
+        None,
+        True,
+        f"{_HERE}._trees:build_extra_trees",
+        estimators=_pair(f"{_HERE}._trees", "AutoExtraTreesRegressor", "AutoExtraTreesClassifier"),
+    ),
+    FamilySpec(
+        "linear",
+        "linear",
+        _ALL_TASKS,
+        None,
+        True,
+        f"{_HERE}._linear:build_linear",
+        estimators=_pair(f"{_HERE}._linear", "StandardizedRidge", "StandardizedLogisticRegression"),
+    ),
     FamilySpec(
         "ngboost",
         "probabilistic",
@@ -117,6 +189,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         True,
         f"{_HERE}._ngboost:build_ngboost",
         requires="ngboost",
+        estimators=_pair(f"{_HERE}._ngboost", "NGBoostRegressor", "NGBoostClassifier"),
     ),
     FamilySpec(
         "meta_learning",
@@ -127,6 +200,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_HERE}._meta:build_meta_learning",
         requires="torch",
         horizon_param="horizon",
+        estimators=_pair(f"{_HERE}._meta", "MetaLearningRegressor", "MetaLearningClassifier"),
     ),
     FamilySpec(
         "mlp",
@@ -137,6 +211,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_mlp",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._mlp", "MLPRegressor", "MLPClassifier"),
     ),
     FamilySpec(
         "vae",
@@ -147,6 +222,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_vae",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._vae", "VAERegressor", "VAEClassifier"),
     ),
     FamilySpec(
         "gan",
@@ -157,6 +233,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_gan",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._gan", "GANRegressor", "GANClassifier"),
     ),
     FamilySpec(
         "multi_task",
@@ -167,6 +244,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_multi_task",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._multi_task", "MultiTaskNetwork"),
     ),
     FamilySpec(
         "cnn1d",
@@ -177,6 +255,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_cnn1d",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._sequence", "CNN1DRegressor", "CNN1DClassifier"),
     ),
     FamilySpec(
         "lstm",
@@ -187,6 +266,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_lstm",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._sequence", "LSTMRegressor", "LSTMClassifier"),
     ),
     FamilySpec(
         "transformer",
@@ -197,6 +277,7 @@ _SPECS: tuple[FamilySpec, ...] = (
         f"{_TORCH}:build_transformer",
         requires="torch",
         horizon_param=_GAP,
+        estimators=_pair(f"{_TORCH}._sequence", "TransformerRegressor", "TransformerClassifier"),
     ),
 )
 
@@ -257,7 +338,13 @@ def _check_task(spec: FamilySpec, task: str) -> None:
         )
 
 
-def family_params(name: str, task: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def family_params(
+    name: str,
+    task: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    n_rows: int | None = None,
+) -> dict[str, Any]:
     """Merged parameters :func:`make_estimator` would use for ``name`` and ``task``.
 
     Packaged YAML defaults (common, then per task), then ``params`` on top.
@@ -269,10 +356,22 @@ def family_params(name: str, task: str, params: Mapping[str, Any] | None = None)
     task : {"regression", "binary", "multiclass"}
     params : mapping, optional
         Overrides.
+    n_rows : int, optional
+        Rows the model will be fit on: ``"auto"`` leaf sizes are resolved for it (what
+        the estimator does at fit time; needed by code that trains through a library's
+        native API). ``None`` leaves ``"auto"`` as is.
 
     Returns
     -------
     dict
+
+    Examples
+    --------
+    >>> from intelligent_training.families import family_params
+    >>> family_params("lightgbm", "regression")["min_child_samples"]
+    'auto'
+    >>> family_params("lightgbm", "regression", n_rows=300)["min_child_samples"]
+    30
     """
     spec = get_family(name)
     _check_task(spec, task)
@@ -283,7 +382,53 @@ def family_params(name: str, task: str, params: Mapping[str, Any] | None = None)
         )
     merged = default_params(name, task)
     merged.update(dict(params or {}))
+    if n_rows is not None:
+        merged.update(_resolve_auto_for(spec, task, merged, int(n_rows)))
     return merged
+
+
+def _resolve_auto_for(
+    spec: FamilySpec, task: str, params: dict[str, Any], n_rows: int
+) -> dict[str, Any]:
+    """The ``"auto"`` values the family's estimator would use when fit on ``n_rows``."""
+    from intelligent_training.families._row_scaling import resolve_auto
+
+    for cls in spec.estimator_classes(task):
+        caps = getattr(cls, "_auto_caps", None)
+        if not caps:
+            continue
+        probe = cls()
+        own = probe.get_params(deep=False)
+        probe.set_params(**{k: v for k, v in params.items() if k in own})
+        return resolve_auto(params, caps, probe._rows_per_tree(n_rows))
+    return {}
+
+
+def split_runtime_params(
+    params: Mapping[str, Any], *, random_state: Any = None, n_jobs: int | None = None
+) -> tuple[dict[str, Any], Any, int | None]:
+    """Apply the precedence rule to a stage's ``random_state`` / ``n_jobs``.
+
+    A ``random_state`` or ``n_jobs`` key in the family parameters wins over the value
+    the stage passes; it is removed from the parameters so that no builder receives it
+    twice.
+
+    Returns
+    -------
+    params : dict
+        The parameters without ``random_state`` / ``n_jobs``.
+    random_state, n_jobs
+        The values to use.
+
+    Examples
+    --------
+    >>> split_runtime_params({"n_jobs": 2, "max_depth": 3}, random_state=0, n_jobs=8)
+    ({'max_depth': 3}, 0, 2)
+    """
+    rest = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
+    random_state = params.get("random_state", random_state)
+    n_jobs = params.get("n_jobs", n_jobs)
+    return rest, random_state, n_jobs
 
 
 def _load_builder(spec: FamilySpec) -> Callable[..., Any]:
@@ -328,12 +473,20 @@ def make_estimator(
         The learning task; classifiers are built for ``binary``/``multiclass``.
         ``multi_task`` also takes ``"multi"`` (a DataFrame ``Y`` of mixed columns).
     params : mapping, optional
-        Overrides merged over the packaged defaults.
+        Overrides merged over the packaged defaults. Every key must be a parameter of
+        the family's estimator (else :class:`FamilyError`).
     random_state : int, optional
         Seed for every source of randomness of the estimator.
     n_jobs : int, optional
         Threads the estimator may use (``None`` means 1, ``-1`` all cores, as in
         scikit-learn).
+
+    Notes
+    -----
+    Precedence, highest first: ``params`` (the user's family parameters), then the
+    ``random_state`` / ``n_jobs`` / ``label_horizon`` arguments (the stage's values),
+    then the packaged defaults. So ``params={"random_state": 0}`` with
+    ``random_state=5`` seeds the estimator with 0.
     cpu_only : bool, default=False
         Force CPU for families that would use a GPU.
     label_horizon : int, optional
@@ -367,10 +520,14 @@ def make_estimator(
             f"Model family {name!r} needs the optional dependency {spec.requires!r}, "
             f"which is not installed. Install it with: {spec.install_hint}"
         )
+    validate_family_params(name, params, task)
     merged = family_params(name, task, params)
     if label_horizon is not None and spec.horizon_param is not None:
         if not (params and spec.horizon_param in params):
             merged[spec.horizon_param] = int(label_horizon)
+    merged, random_state, n_jobs = split_runtime_params(
+        merged, random_state=random_state, n_jobs=n_jobs
+    )
     builder = _load_builder(spec)
     try:
         return builder(task, merged, random_state=random_state, n_jobs=n_jobs, cpu_only=cpu_only)
@@ -401,8 +558,8 @@ def resolve_families(
     Raises
     ------
     FamilyError
-        Unknown names (the message lists the registered ones), wrong types or an
-        empty selection.
+        Unknown names (the message lists the registered ones), unknown parameter
+        names (:func:`validate_family_params`), wrong types or an empty selection.
 
     Examples
     --------
@@ -433,8 +590,9 @@ def resolve_families(
             "families must be None, a family name, a list of names or a dict "
             f"{{name: {{param: value}}}}; got {type(families).__name__}."
         )
-    for name in resolved:
+    for name, overrides in resolved.items():
         get_family(name)
+        validate_family_params(name, overrides)
     if not resolved:
         raise FamilyError(
             f"No model family selected. Available families: {', '.join(available_families())}."
