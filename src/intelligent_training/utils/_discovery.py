@@ -1,0 +1,5 @@
+"""placeholder"""
+
+
+def all_estimators():  # pragma: no cover - replaced below
+    raise NotImplementedError
