@@ -16,9 +16,10 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.tree import DecisionTreeRegressor
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from intelligent_training.exceptions import MissingDependencyError
+from intelligent_training.exceptions import DataError, MissingDependencyError
 from intelligent_training.families._row_scaling import AutoLeafMixin
 
 _INSTALL_HINT = 'pip install "intelligent-training[ngboost]"'
@@ -95,17 +96,25 @@ class _NGBoostBase(AutoLeafMixin, BaseEstimator):
             "verbose": False,
         }
 
-    def _prepare(self, X: Any) -> np.ndarray:
+    def _prepare(self, X: Any, y: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        X, y = validate_data(self, X, y, ensure_all_finite="allow-nan", **kwargs)
+        if X.shape[0] < 2:
+            raise DataError(
+                f"{type(self).__name__} needs at least 2 samples to fit; got n_samples = "
+                f"{X.shape[0]}."
+            )
         self.imputer_ = SimpleImputer(strategy="median", keep_empty_features=True)
-        Xt = self.imputer_.fit_transform(X)
-        self.n_features_in_ = self.imputer_.n_features_in_
-        if hasattr(self.imputer_, "feature_names_in_"):
-            self.feature_names_in_ = self.imputer_.feature_names_in_
-        return Xt  # type: ignore[no-any-return]
+        return self.imputer_.fit_transform(X), y
 
     def _transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_")
+        X = validate_data(self, X, reset=False, ensure_all_finite="allow-nan")
         return self.imputer_.transform(X)  # type: ignore[no-any-return]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
 
 
 class NGBoostRegressor(RegressorMixin, _NGBoostBase):
@@ -136,18 +145,20 @@ class NGBoostRegressor(RegressorMixin, _NGBoostBase):
         ngboost = _import_ngboost()
         from ngboost.distns import Normal
 
-        Xt = self._prepare(X)
+        Xt, y = self._prepare(X, y, y_numeric=True)
         self.model_ = ngboost.NGBRegressor(Dist=Normal, **self._ngb_kwargs(Xt))
-        self.model_.fit(Xt, np.asarray(y, dtype=np.float64).ravel())
+        self.model_.fit(Xt, np.asarray(y, dtype=np.float64))
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted mean of the target."""
-        return np.asarray(self.model_.predict(self._transform(X)), dtype=np.float64)
+        Xt = self._transform(X)
+        return np.asarray(self.model_.predict(Xt), dtype=np.float64)
 
     def pred_dist(self, X: Any) -> Any:
         """The predicted Normal distributions (``.loc``, ``.scale``)."""
-        return self.model_.pred_dist(self._transform(X))
+        Xt = self._transform(X)
+        return self.model_.pred_dist(Xt)
 
     @property
     def feature_importances_(self) -> np.ndarray:
@@ -176,8 +187,14 @@ class NGBoostClassifier(ClassifierMixin, _NGBoostBase):
         ngboost = _import_ngboost()
         from ngboost.distns import k_categorical
 
-        Xt = self._prepare(X)
-        self.classes_, codes = np.unique(np.asarray(y).ravel(), return_inverse=True)
+        Xt, y = self._prepare(X, y)
+        check_classification_targets(y)
+        self.classes_, codes = np.unique(y, return_inverse=True)
+        if self.classes_.size < 2:
+            raise DataError(
+                f"NGBoostClassifier needs at least 2 classes; the target has one class "
+                f"{list(self.classes_)}."
+            )
         dist = k_categorical(max(len(self.classes_), 2))
         self.model_ = ngboost.NGBClassifier(Dist=dist, **self._ngb_kwargs(Xt))
         self.model_.fit(Xt, codes)
@@ -185,11 +202,13 @@ class NGBoostClassifier(ClassifierMixin, _NGBoostBase):
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, columns in ``classes_`` order."""
-        return np.asarray(self.model_.predict_proba(self._transform(X)), dtype=np.float64)
+        Xt = self._transform(X)
+        return np.asarray(self.model_.predict_proba(Xt), dtype=np.float64)
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely class label."""
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]  # type: ignore[no-any-return]
+        proba = self.predict_proba(X)
+        return self.classes_[np.argmax(proba, axis=1)]  # type: ignore[no-any-return]
 
     @property
     def feature_importances_(self) -> np.ndarray:

@@ -21,6 +21,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 AUTO = "auto"
 #: A leaf may be asked to hold at most ``1 / ROWS_PER_LEAF_UNIT`` of the rows.
 ROWS_PER_LEAF_UNIT = 10
@@ -55,7 +57,9 @@ def n_rows_of(X: Any) -> int:
     shape = getattr(X, "shape", None)
     if shape is not None and len(shape) > 0:
         return int(shape[0])
-    return len(X)
+    if hasattr(X, "__len__"):
+        return len(X)
+    return int(np.asarray(X).shape[0])
 
 
 def resolve_auto(

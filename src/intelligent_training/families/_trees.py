@@ -117,9 +117,15 @@ class LabelEncodedXGBClassifier(_AutoXGBMixin, XGBClassifier):
     """``XGBClassifier`` that accepts any class labels, not only ``0..k-1``.
 
     Labels are encoded before fitting; ``classes_`` holds the original labels and
-    ``predict`` returns them. ``min_child_weight`` may be ``"auto"`` (see
-    :class:`AutoXGBRegressor`). Everything else is ``XGBClassifier``'s.
+    ``predict`` returns them. ``min_child_weight`` may be ``"auto"``: a child weight
+    is a sum of hessians, at most 1/4 per row for the logistic loss, so ``"auto"`` is
+    ``min(50, max(1, (n_rows / 4) // 10))`` (50 from 2,000 rows on). Everything else
+    is ``XGBClassifier``'s.
     """
+
+    def _rows_per_tree(self, n_rows: int) -> int:
+        # in hessian units: a row weighs at most p (1 - p) <= 1/4 in the logistic loss
+        return n_rows // 4
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> LabelEncodedXGBClassifier:
         """Encode the labels of ``y`` and fit ``XGBClassifier`` on them."""
@@ -129,7 +135,13 @@ class LabelEncodedXGBClassifier(_AutoXGBMixin, XGBClassifier):
         labels, codes = np.unique(y_arr, return_inverse=True)
         self.__dict__.pop("_original_classes", None)
         self._resolve_auto(X)
-        super().fit(X, codes.reshape(y_arr.shape), **fit_params)
+        objective = self.objective
+        try:
+            super().fit(X, codes.reshape(y_arr.shape), **fit_params)
+        finally:
+            # XGBClassifier.fit rewrites ``objective`` (multi:softprob for > 2 classes);
+            # a parameter must not change in fit, and predictions do not depend on it.
+            self.objective = objective
         self._original_classes = labels
         return self
 

@@ -809,6 +809,15 @@ class TargetRanker(BaseEstimator):
         rest = [c for c in frame.columns if c not in front]
         return frame[front + rest]
 
+    def __sklearn_tags__(self) -> Any:
+        # transform(Y) keeps target columns: a transformer of the targets, not of X.
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags()
+        tags.target_tags.required = True
+        return tags
+
     # ------------------------------------------------------------------ transform
     def transform(self, Y: pd.DataFrame) -> pd.DataFrame:
         """Keep the selected targets of ``Y``.
