@@ -28,7 +28,7 @@ FAMILY_FAST_PARAMS: dict[str, dict[str, Any]] = {
     "random_forest": {"n_estimators": 10},
     "extra_trees": {"n_estimators": 10},
     "linear": {},
-    "ngboost": {"n_estimators": 20, "learning_rate": 0.3, "natural_gradient": False},
+    "ngboost": {"n_estimators": 10, "learning_rate": 0.3, "natural_gradient": False},
     "meta_learning": {"base_families": ["linear"], "final_family": "linear", "n_splits": 2},
     "mlp": _TORCH_FAST,
     "vae": _TORCH_FAST,
