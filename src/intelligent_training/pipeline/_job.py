@@ -103,11 +103,10 @@ def build_pipeline(
     """
     from intelligent_training.pipeline._pipeline import IntelligentPipeline
     from intelligent_training.ranking import TargetRanker
-    from intelligent_training.selection import FeatureSelector
-    from intelligent_training.training import ModelTrainer
-
     from intelligent_training.ranking._ranker import DEFAULT_N_SPLITS as RANK_SPLITS
+    from intelligent_training.selection import FeatureSelector
     from intelligent_training.selection._selector import DEFAULT_N_SPLITS as SELECT_SPLITS
+    from intelligent_training.training import ModelTrainer
     from intelligent_training.training._trainer import _DEFAULT_N_SPLITS as TRAIN_SPLITS
 
     rt, tr, fs, tn = cfg.runtime, cfg.target_ranking, cfg.feature_selection, cfg.training

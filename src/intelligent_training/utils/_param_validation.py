@@ -55,7 +55,8 @@ class PositiveSizes(Options):
         if not items and not self.allow_empty:
             return False
         return all(
-            isinstance(v, numbers.Integral) and not isinstance(v, bool) and v >= 1 for v in items
+            isinstance(v, numbers.Integral) and not isinstance(v, bool) and int(v) >= 1
+            for v in items
         )
 
     def __str__(self) -> str:
