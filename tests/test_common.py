@@ -208,13 +208,6 @@ KNOWN_GAPS: dict[str, dict[str, str]] = {
         "check_requires_y_none",
         "check_supervised_y_2d",
     ),
-    "NGBoostClassifier": _same(
-        "ngboost's base trees (splitter='random') all get the estimator's one seed: "
-        "when col_sample leaves a single column (the check has 2 features) every "
-        "boosting stage draws the same thresholds and nothing is learnt (known defect, "
-        "see the contract report; needs a seed per boosting stage)",
-        "check_classifiers_train",
-    ),
     "MetaLearningClassifier": _same(
         _META_INPUT,
         "check_classifiers_one_label",

@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.impute import SimpleImputer
 from sklearn.tree import DecisionTreeRegressor
+from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -34,6 +35,56 @@ def _import_ngboost() -> Any:
             f"Install it with: {_INSTALL_HINT}"
         ) from exc
     return ngboost
+
+
+class _StageSeeds:
+    """The seeds of one NGBoost fit's base trees: a new one for every tree.
+
+    NGBoost clones its base learner for every boosting stage, and ``clone`` deep-copies
+    parameters; this object is shared by the clones instead (``__deepcopy__`` returns
+    it), so each stage's tree draws its own seed from one generator seeded by the
+    estimator's ``random_state``: the same ``random_state`` gives the same model.
+    """
+
+    def __init__(self, random_state: Any) -> None:
+        seed = check_random_state(random_state).randint(np.iinfo(np.int32).max)
+        self._rng = np.random.default_rng(seed)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _StageSeeds:
+        return self
+
+    def next(self) -> int:
+        return int(self._rng.integers(np.iinfo(np.int32).max))
+
+
+class _StageSeededTree(DecisionTreeRegressor):
+    """NGBoost's base tree (internal): seeded anew for every stage from ``seeds``.
+
+    With one fixed seed for every stage, ``splitter="random"`` drew the same thresholds
+    at every stage, and when ``col_sample`` left a single column nothing was learnt.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_depth: int | None = None,
+        min_samples_leaf: int = 1,
+        splitter: str = "best",
+        seeds: _StageSeeds | None = None,
+    ) -> None:
+        super().__init__(
+            criterion="squared_error",
+            max_depth=max_depth,
+            min_samples_leaf=min_samples_leaf,
+            splitter=splitter,
+        )
+        self.seeds = seeds
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None, check_input: bool = True) -> Any:
+        """Draw this stage's seed, then fit the tree (an internal learner of one stage)."""
+        if self.seeds is not None:
+            self.random_state = self.seeds.next()
+        return super().fit(X, y, sample_weight=sample_weight, check_input=check_input)
 
 
 class _NGBoostBase(AutoLeafMixin, BaseEstimator):
@@ -78,12 +129,11 @@ class _NGBoostBase(AutoLeafMixin, BaseEstimator):
 
     def _ngb_kwargs(self, X: Any) -> dict[str, Any]:
         min_samples_leaf = self._resolve_auto(X).get("min_samples_leaf", self.min_samples_leaf)
-        base = DecisionTreeRegressor(
-            criterion="squared_error",
+        base = _StageSeededTree(
             max_depth=self.max_depth,
             min_samples_leaf=min_samples_leaf,
             splitter=self.splitter,
-            random_state=self.random_state,
+            seeds=_StageSeeds(self.random_state),
         )
         return {
             "Base": base,
