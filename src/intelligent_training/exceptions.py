@@ -8,6 +8,8 @@ these into one clear line and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+from sklearn.utils._param_validation import InvalidParameterError as _SklearnInvalidParameterError
+
 
 class IntelligentTrainingError(Exception):
     """Base class of every error raised on purpose by this library."""
@@ -23,6 +25,14 @@ class SplitError(DataError):
 
 class ConfigError(IntelligentTrainingError, ValueError):
     """A configuration file or argument is invalid (unknown key, wrong type, ...)."""
+
+
+class ParameterError(ConfigError, _SklearnInvalidParameterError):
+    """An estimator parameter has an invalid type or value (checked at ``fit``).
+
+    Both a :class:`ConfigError` and scikit-learn's ``InvalidParameterError``, so
+    either ``except`` clause catches it.
+    """
 
 
 class FamilyError(IntelligentTrainingError, RuntimeError):
@@ -49,5 +59,6 @@ __all__ = [
     "IntelligentTrainingError",
     "LeakageWarning",
     "MissingDependencyError",
+    "ParameterError",
     "SplitError",
 ]

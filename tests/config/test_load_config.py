@@ -21,9 +21,57 @@ def test_code_defaults_without_packaged_files():
 
 def test_packaged_defaults_are_applied_and_valid():
     cfg = load_config()
-    assert cfg.target_ranking.families is not None
-    assert cfg.feature_selection.families is not None
+    assert cfg.target_ranking.n_splits == 5  # a deliberate CLI override
+    assert cfg.feature_selection.families == ["lightgbm", "xgboost", "linear"]
     assert cfg.cache.ttl == "7d"
+
+
+def test_packaged_yaml_only_overrides_estimator_defaults():
+    """A packaged value equal to the estimator's own default would be a second copy."""
+    from importlib import resources
+
+    import yaml
+
+    from intelligent_training.families._defaults import default_family_names
+    from intelligent_training.ranking import DEFAULT_RANKER_FAMILIES, TargetRanker
+    from intelligent_training.ranking._ranker import DEFAULT_N_SPLITS as RANK_SPLITS
+    from intelligent_training.selection import FeatureSelector
+    from intelligent_training.selection._selector import DEFAULT_N_SPLITS as SELECT_SPLITS
+    from intelligent_training.training import ModelTrainer
+    from intelligent_training.training._trainer import _DEFAULT_N_SPLITS as TRAIN_SPLITS
+
+    stages = {
+        "target_ranking": (TargetRanker, RANK_SPLITS, list(DEFAULT_RANKER_FAMILIES)),
+        "feature_selection": (FeatureSelector, SELECT_SPLITS, default_family_names()),
+        "training": (ModelTrainer, TRAIN_SPLITS, default_family_names()),
+    }
+    root = resources.files("intelligent_training.config") / "defaults"
+    checked = 0
+    for name in ("target_ranking.yaml", "multi_model.yaml"):
+        for section, keys in yaml.safe_load((root / name).read_text()).items():
+            cls, n_splits, families = stages[section]
+            defaults = cls().get_params(deep=False)
+            for key, value in keys.items():
+                default = {"n_splits": n_splits, "families": families}.get(key, defaults.get(key))
+                assert value != default, f"{name}: {section}.{key} repeats the default"
+                checked += 1
+    assert checked >= 4
+
+
+@pytest.mark.parametrize(
+    ("section", "families"),
+    [
+        ("training", {"lightgbm": {"n_estimatorz": 30}}),
+        ("feature_selection", {"xgboost": {"max_dpeth": 3}}),
+        ("target_ranking", {"lightgbm": {"num_leafs": 7}}),
+    ],
+)
+def test_a_model_parameter_typo_is_a_config_error_naming_it(tmp_path, section, families):
+    bad = _write(tmp_path / "typo.yaml", {section: {"families": families}})
+    (name,) = families
+    (param,) = families[name]
+    with pytest.raises(ConfigError, match=rf"{section}\.families.*{param}.*{name}.*typo\.yaml"):
+        load_config(bad)
 
 
 def test_priority_cli_over_config_over_section_files_over_defaults(tmp_path):
@@ -48,7 +96,7 @@ def test_priority_cli_over_config_over_section_files_over_defaults(tmp_path):
     assert cfg.target_ranking.min_score == 0.1
     assert cfg.feature_selection.n_splits == 4
     assert cfg.training.n_splits == 6
-    assert cfg.training.strategy == "single_task"  # packaged/code default kept
+    assert cfg.training.strategy is None  # the trainer's own default
 
 
 def test_section_files_may_be_wrapped(tmp_path):

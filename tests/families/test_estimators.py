@@ -159,3 +159,19 @@ def test_ngboost_regressor_exposes_a_predictive_distribution(family_data):
     dist = est.pred_dist(X_new)
     np.testing.assert_allclose(dist.loc, est.predict(X_new))
     assert (dist.scale > 0).all()
+
+
+def test_ngboost_base_trees_draw_a_new_seed_every_stage():
+    """With one seed for every stage, random thresholds on a single sampled column
+    repeated at every stage and nothing was learnt; now it learns, reproducibly."""
+    pytest.importorskip("ngboost")
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 2))  # col_sample=0.5 keeps one column per stage
+    y = X[:, 0] + 0.1 * rng.normal(size=300)
+    params = {"n_estimators": 30, "learning_rate": 0.3}
+    first = make_estimator("ngboost", "regression", params, random_state=0).fit(X, y)
+    again = make_estimator("ngboost", "regression", params, random_state=0).fit(X, y)
+    assert first.score(X, y) > 0.5
+    np.testing.assert_array_equal(first.predict(X), again.predict(X))
+    seeds = {tree.random_state for stage in first.model_.base_models for tree in stage}
+    assert len(seeds) > 1

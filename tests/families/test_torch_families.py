@@ -12,7 +12,6 @@ import pytest
 from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import r2_score, roc_auc_score
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 torch = pytest.importorskip("torch")
 
@@ -406,19 +405,7 @@ def test_cuda_matches_cpu(family: str, panel: tuple) -> None:
     np.testing.assert_allclose(moved.predict(X), cpu.predict(X), rtol=1e-3, atol=1e-4)
 
 
-# sklearn's own estimator checks for the row-wise (non-sequence) families. The sequence
-# families treat a plain array as one time-ordered sequence, so sklearn's row-order and
-# subset invariance checks do not apply to them by design.
-@parametrize_with_checks(
-    [
-        tf.MLPRegressor(random_state=0, device="cpu", n_jobs=1),
-        tf.MLPClassifier(random_state=0, device="cpu", n_jobs=1),
-        tf.GANRegressor(random_state=0, device="cpu", n_jobs=1),
-        tf.GANClassifier(random_state=0, device="cpu", n_jobs=1),
-    ]
-)
-def test_sklearn_estimator_checks(estimator, check) -> None:
-    check(estimator)
+# sklearn's estimator checks of every torch family run in tests/test_common.py.
 
 
 @pytest.mark.parametrize("family", [*FAMILIES, "multi_task"])

@@ -124,7 +124,7 @@ def test_fast_path_equals_make_estimator_on_the_same_rows(family, task):
     else:
         y = np.digitize(latent, [-1.0, 1.0]).astype(float)
     k = 0 if task == "regression" else len(np.unique(y))
-    params = family_params(family, task, {"n_estimators": 25})
+    params = family_params(family, task, {"n_estimators": 25}, n_rows=900)
     mapper = lightgbm_native_params if family == "lightgbm" else xgboost_native_params
     native, rounds = mapper(params, task, k, random_state=0, n_threads=1)
     bin_params = (
@@ -158,7 +158,7 @@ def test_fold_bins_pickle_rebuilds_on_arrival():
     rng = np.random.default_rng(2)
     X = rng.standard_normal((500, 4)).astype(np.float32)
     y = X[:, 0] + rng.standard_normal(500)
-    params = family_params("lightgbm", "regression", {"n_estimators": 10})
+    params = family_params("lightgbm", "regression", {"n_estimators": 10}, n_rows=400)
     native, rounds = lightgbm_native_params(params, "regression", 0, random_state=0, n_threads=1)
     bin_params = {k: v for k, v in native.items() if k != "objective"}
     bins = FoldBins("lightgbm", X[:400], bin_params)

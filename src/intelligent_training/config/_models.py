@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "CacheConfig",
@@ -23,11 +24,33 @@ Duration = int | str
 
 
 ImportanceMethod = Literal["native", "shap", "permutation"]
-_ALL_IMPORTANCE: tuple[ImportanceMethod, ...] = ("native", "shap", "permutation")
 
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+def _check_families(value: Any) -> Any:
+    """Family names and their parameter names must exist: a typo fails at load time."""
+    if value is None:
+        return value
+    from intelligent_training.exceptions import FamilyError
+    from intelligent_training.families import resolve_families
+
+    try:
+        resolve_families(value)
+    except FamilyError as exc:
+        raise PydanticCustomError("model_family", "{message}", {"message": str(exc)}) from None
+    return value
+
+
+class _FamiliesSection(_Section):
+    """A section with a ``families`` key, checked against the family registry."""
+
+    @field_validator("families", check_fields=False)
+    @classmethod
+    def _families_exist(cls, value: Any) -> Any:
+        return _check_families(value)
 
 
 class DataConfig(_Section):
@@ -42,37 +65,49 @@ class DataConfig(_Section):
     features: list[str] | None = None
 
 
-class TargetRankingConfig(_Section):
-    """Target ranking: which targets are predictable out of sample."""
+class TargetRankingConfig(_FamiliesSection):
+    """Target ranking: which targets are predictable out of sample.
+
+    A ``None`` field means the :class:`~intelligent_training.ranking.TargetRanker`
+    default (the packaged YAML sets only deliberate CLI overrides).
+    """
 
     enabled: bool = True
-    top_n: int = Field(default=5, ge=1)
+    top_n: int | None = Field(default=None, ge=1)
     min_score: float | None = None
     families: FamiliesSpec = None
-    n_splits: int = Field(default=5, ge=2)
+    n_splits: int | None = Field(default=None, ge=2)
     embargo: Duration = 0
     horizons: dict[str, Duration] = Field(default_factory=dict)
     default_horizon: Duration | None = None
 
 
-class FeatureSelectionConfig(_Section):
-    """Consensus feature selection per selected target (the multi-model config)."""
+class FeatureSelectionConfig(_FamiliesSection):
+    """Consensus feature selection per selected target (the multi-model config).
+
+    A ``None`` field means the :class:`~intelligent_training.selection.FeatureSelector`
+    default.
+    """
 
     enabled: bool = True
-    top_m: int = Field(default=50, ge=1)
+    top_m: int | None = Field(default=None, ge=1)
     families: FamiliesSpec = None
-    importance: list[ImportanceMethod] = Field(default_factory=lambda: list(_ALL_IMPORTANCE))
-    require_min_models: int = Field(default=2, ge=1)
-    n_splits: int = Field(default=3, ge=2)
-    aggregate_symbols: bool = False
+    importance: list[ImportanceMethod] | None = None
+    require_min_models: int | None = Field(default=None, ge=1)
+    n_splits: int | None = Field(default=None, ge=2)
+    aggregate_symbols: bool | None = None
 
 
-class TrainingConfig(_Section):
-    """Final training of the model families on the selected targets and features."""
+class TrainingConfig(_FamiliesSection):
+    """Final training of the model families on the selected targets and features.
+
+    A ``None`` field means the :class:`~intelligent_training.training.ModelTrainer`
+    default.
+    """
 
     families: FamiliesSpec = None
-    strategy: Literal["single_task", "multi_task", "cascade"] = "single_task"
-    n_splits: int = Field(default=5, ge=2)
+    strategy: Literal["single_task", "multi_task", "cascade"] | None = None
+    n_splits: int | None = Field(default=None, ge=2)
     max_rows_train: int | None = Field(default=None, ge=1)
 
 
@@ -91,8 +126,8 @@ class RuntimeConfig(_Section):
     output_dir: str = "intelligent_output"
     threads: int | None = Field(default=None, ge=1)
     n_jobs: int | None = None
-    cpu_only: bool = False
-    random_state: int | None = 0
+    cpu_only: bool | None = None
+    random_state: int | None = None
     verbose: int = Field(default=1, ge=0)
     dask_scheduler: str | None = None
 
@@ -100,10 +135,16 @@ class RuntimeConfig(_Section):
 class PipelineConfig(_Section):
     """The whole configuration; every section has code defaults.
 
+    An estimator setting left at ``None`` means that estimator's own default: the
+    estimators' signatures are the one source of defaults, and the packaged YAML files
+    hold only the deliberate CLI overrides (see ``docs/configuration.md``).
+
     Examples
     --------
-    >>> PipelineConfig().target_ranking.top_n
-    5
+    >>> PipelineConfig().target_ranking.top_n is None  # TargetRanker's default (5)
+    True
+    >>> PipelineConfig(target_ranking={"top_n": 3}).target_ranking.top_n
+    3
     """
 
     data: DataConfig = Field(default_factory=DataConfig)

@@ -30,7 +30,9 @@ from intelligent_training.families._registry import (
     get_family,
     make_estimator,
     resolve_families,
+    split_runtime_params,
 )
+from intelligent_training.families._validation import validate_family_params
 
 __all__ = [
     "FamilySpec",
@@ -43,4 +45,6 @@ __all__ = [
     "get_family",
     "make_estimator",
     "resolve_families",
+    "split_runtime_params",
+    "validate_family_params",
 ]

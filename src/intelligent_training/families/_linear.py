@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 def _preprocessor() -> list[tuple[str, Any]]:
@@ -28,15 +28,22 @@ def _preprocessor() -> list[tuple[str, Any]]:
 
 
 class _StandardizedLinearMixin:
-    """Shared fitted-attribute plumbing of the two linear estimators."""
+    """Shared input checks and fitted-attribute plumbing of the two linear estimators."""
 
     pipeline_: Pipeline
 
-    def _copy_input_attrs(self) -> None:
-        model = self.pipeline_[0]
-        self.n_features_in_ = model.n_features_in_
-        if hasattr(model, "feature_names_in_"):
-            self.feature_names_in_ = model.feature_names_in_
+    def _fit_data(self, X: Any, y: Any, **kwargs: Any) -> tuple[np.ndarray, np.ndarray]:
+        # NaN is imputed, inf is an error; n_features_in_/feature_names_in_ are set here.
+        return validate_data(self, X, y, ensure_all_finite="allow-nan", **kwargs)  # type: ignore[arg-type]
+
+    def _predict_data(self, X: Any) -> np.ndarray:
+        check_is_fitted(self, "pipeline_")
+        return validate_data(self, X, reset=False, ensure_all_finite="allow-nan")  # type: ignore[arg-type]
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()  # type: ignore[misc]
+        tags.input_tags.allow_nan = True
+        return tags
 
     @property
     def coef_(self) -> np.ndarray:
@@ -94,16 +101,16 @@ class StandardizedRidge(_StandardizedLinearMixin, RegressorMixin, BaseEstimator)
     def fit(self, X: Any, y: Any) -> StandardizedRidge:
         """Fit the imputer, the scaler and the ridge on ``(X, y)``."""
         self._validate_params()
+        X, y = self._fit_data(X, y, y_numeric=True)
         self.pipeline_ = Pipeline(
             [*_preprocessor(), ("model", Ridge(alpha=self.alpha, max_iter=self.max_iter))]
         )
         self.pipeline_.fit(X, np.asarray(y, dtype=np.float64))
-        self._copy_input_attrs()
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict the target of ``X``."""
-        check_is_fitted(self, "pipeline_")
+        X = self._predict_data(X)
         return self.pipeline_.predict(X)  # type: ignore[no-any-return]
 
 
@@ -130,6 +137,8 @@ class StandardizedLogisticRegression(_StandardizedLinearMixin, ClassifierMixin, 
     coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
     feature_importances_ : ndarray of shape (n_features,)
         ``|coef_|`` averaged over classes.
+    n_iter_ : ndarray
+        Iterations of the lbfgs solver.
     n_features_in_ : int
     """
 
@@ -149,28 +158,29 @@ class StandardizedLogisticRegression(_StandardizedLinearMixin, ClassifierMixin, 
     def fit(self, X: Any, y: Any) -> StandardizedLogisticRegression:
         """Fit the imputer, the scaler and the logistic regression on ``(X, y)``."""
         self._validate_params()
+        X, y = self._fit_data(X, y)
         model = LogisticRegression(
             C=1.0 / self.alpha, max_iter=self.max_iter, random_state=self.random_state
         )
         self.pipeline_ = Pipeline([*_preprocessor(), ("model", model)])
-        self.pipeline_.fit(X, np.asarray(y).ravel())
+        self.pipeline_.fit(X, y)
         self.classes_ = self.pipeline_[-1].classes_
-        self._copy_input_attrs()
+        self.n_iter_ = self.pipeline_[-1].n_iter_
         return self
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict class labels of ``X``."""
-        check_is_fitted(self, "pipeline_")
+        X = self._predict_data(X)
         return self.pipeline_.predict(X)  # type: ignore[no-any-return]
 
     def predict_proba(self, X: Any) -> np.ndarray:
         """Predict class probabilities of ``X``, columns in ``classes_`` order."""
-        check_is_fitted(self, "pipeline_")
+        X = self._predict_data(X)
         return self.pipeline_.predict_proba(X)  # type: ignore[no-any-return]
 
     def decision_function(self, X: Any) -> np.ndarray:
         """Signed distance to the decision boundary (log-odds for binary)."""
-        check_is_fitted(self, "pipeline_")
+        X = self._predict_data(X)
         return self.pipeline_.decision_function(X)  # type: ignore[no-any-return]
 
 

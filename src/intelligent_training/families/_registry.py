@@ -8,199 +8,41 @@ built. A builder has the signature::
     build_<name>(task: str, params: dict, *, random_state, n_jobs, cpu_only) -> estimator
 
 Default hyperparameters come from the packaged YAML files (see ``_defaults``); user
-overrides are merged over them.
+overrides are merged over them. Unknown parameter names are errors
+(:func:`validate_family_params`), raised by :func:`resolve_families` and
+:func:`make_estimator` before anything is fit.
+
+Precedence, highest first: the user's family parameters, then the stage's
+``random_state`` / ``n_jobs`` (arguments of :func:`make_estimator`), then the packaged
+defaults. A ``random_state`` or ``n_jobs`` key in the family parameters therefore wins
+over the stage's value (see :func:`split_runtime_params`).
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from intelligent_training.exceptions import FamilyError, MissingDependencyError
 from intelligent_training.families._defaults import default_family_names, default_params
+from intelligent_training.families._specs import KINDS, REGISTRY, TASKS, FamilySpec
+from intelligent_training.families._validation import RUNTIME_PARAMS, validate_family_params
 
-TASKS: tuple[str, ...] = ("regression", "binary", "multiclass")
-KINDS: tuple[str, ...] = (
-    "tree",
-    "linear",
-    "probabilistic",
-    "torch",
-    "sequence",
-    "meta",
-    "multi_task",
-)
+__all__ = [
+    "KINDS",
+    "TASKS",
+    "FamilySpec",
+    "available_families",
+    "family_params",
+    "get_family",
+    "make_estimator",
+    "resolve_families",
+    "split_runtime_params",
+]
 
-_ALL_TASKS = TASKS
-_REG_BIN = ("regression", "binary")
-# ``multi_task`` is also built for ``"multi"``: a DataFrame Y of mixed columns.
-_MULTI = ("regression", "binary", "multi")
 _KNOWN_TASKS = (*TASKS, "multi")
-
-
-@dataclass(frozen=True)
-class FamilySpec:
-    """Description of one registered model family.
-
-    Parameters
-    ----------
-    name : str
-        Registry name (e.g. ``"lightgbm"``).
-    kind : str
-        One of ``tree``, ``linear``, ``probabilistic``, ``torch``, ``sequence``,
-        ``meta``, ``multi_task``.
-    tasks : tuple of str
-        Tasks the family can be built for (``regression``, ``binary``, ``multiclass``).
-    extra : str or None
-        The optional-dependency extra it needs (``pip install "intelligent-training[extra]"``),
-        ``None`` when it only needs the core dependencies.
-    native_importance : bool
-        Whether fitted estimators expose ``feature_importances_``.
-    builder : str
-        Dotted path ``"module:function"`` of the builder.
-    requires : str or None
-        Top-level module that must be importable (checked without importing it).
-    horizon_param : str or None
-        The estimator parameter through which the family learns the label horizon (in
-        bars) so that its own internal validation/stacking splits are purged
-        (``validation_gap`` of the torch families, ``horizon`` of ``meta_learning``);
-        ``None`` when the family holds nothing out internally.
-    """
-
-    name: str
-    kind: str
-    tasks: tuple[str, ...]
-    extra: str | None
-    native_importance: bool
-    builder: str = ""
-    requires: str | None = None
-    horizon_param: str | None = None
-
-    def is_available(self) -> bool:
-        """Whether the optional dependency of this family is installed."""
-        return self.requires is None or _module_available(self.requires)
-
-    @property
-    def install_hint(self) -> str:
-        """The pip command that installs this family's optional dependency."""
-        if self.extra is None:
-            return 'pip install "intelligent-training"'
-        return f'pip install "intelligent-training[{self.extra}]"'
-
-
-def _module_available(module: str) -> bool:
-    try:
-        return importlib.util.find_spec(module) is not None
-    except (ImportError, ValueError):
-        return False
-
-
-_TORCH = "intelligent_training.families.torch"
-_GAP = "validation_gap"
-_HERE = "intelligent_training.families"
-
-_SPECS: tuple[FamilySpec, ...] = (
-    FamilySpec("lightgbm", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_lightgbm"),
-    FamilySpec("xgboost", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_xgboost"),
-    FamilySpec(
-        "random_forest", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_random_forest"
-    ),
-    FamilySpec("extra_trees", "tree", _ALL_TASKS, None, True, f"{_HERE}._trees:build_extra_trees"),
-    FamilySpec("linear", "linear", _ALL_TASKS, None, True, f"{_HERE}._linear:build_linear"),
-    FamilySpec(
-        "ngboost",
-        "probabilistic",
-        _ALL_TASKS,
-        "ngboost",
-        True,
-        f"{_HERE}._ngboost:build_ngboost",
-        requires="ngboost",
-    ),
-    FamilySpec(
-        "meta_learning",
-        "meta",
-        _ALL_TASKS,
-        "torch",
-        False,
-        f"{_HERE}._meta:build_meta_learning",
-        requires="torch",
-        horizon_param="horizon",
-    ),
-    FamilySpec(
-        "mlp",
-        "torch",
-        _ALL_TASKS,
-        "torch",
-        False,
-        f"{_TORCH}:build_mlp",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-    FamilySpec(
-        "vae",
-        "torch",
-        _ALL_TASKS,
-        "torch",
-        False,
-        f"{_TORCH}:build_vae",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-    FamilySpec(
-        "gan",
-        "torch",
-        _REG_BIN,
-        "torch",
-        False,
-        f"{_TORCH}:build_gan",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-    FamilySpec(
-        "multi_task",
-        "multi_task",
-        _MULTI,
-        "torch",
-        False,
-        f"{_TORCH}:build_multi_task",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-    FamilySpec(
-        "cnn1d",
-        "sequence",
-        _ALL_TASKS,
-        "torch",
-        False,
-        f"{_TORCH}:build_cnn1d",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-    FamilySpec(
-        "lstm",
-        "sequence",
-        _ALL_TASKS,
-        "torch",
-        False,
-        f"{_TORCH}:build_lstm",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-    FamilySpec(
-        "transformer",
-        "sequence",
-        _ALL_TASKS,
-        "torch",
-        False,
-        f"{_TORCH}:build_transformer",
-        requires="torch",
-        horizon_param=_GAP,
-    ),
-)
-
-_REGISTRY: dict[str, FamilySpec] = {spec.name: spec for spec in _SPECS}
+_REGISTRY = REGISTRY
 
 
 def available_families(*, installed_only: bool = False) -> list[str]:
@@ -257,7 +99,13 @@ def _check_task(spec: FamilySpec, task: str) -> None:
         )
 
 
-def family_params(name: str, task: str, params: Mapping[str, Any] | None = None) -> dict[str, Any]:
+def family_params(
+    name: str,
+    task: str,
+    params: Mapping[str, Any] | None = None,
+    *,
+    n_rows: int | None = None,
+) -> dict[str, Any]:
     """Merged parameters :func:`make_estimator` would use for ``name`` and ``task``.
 
     Packaged YAML defaults (common, then per task), then ``params`` on top.
@@ -269,10 +117,22 @@ def family_params(name: str, task: str, params: Mapping[str, Any] | None = None)
     task : {"regression", "binary", "multiclass"}
     params : mapping, optional
         Overrides.
+    n_rows : int, optional
+        Rows the model will be fit on: ``"auto"`` leaf sizes are resolved for it (what
+        the estimator does at fit time; needed by code that trains through a library's
+        native API). ``None`` leaves ``"auto"`` as is.
 
     Returns
     -------
     dict
+
+    Examples
+    --------
+    >>> from intelligent_training.families import family_params
+    >>> family_params("lightgbm", "regression")["min_child_samples"]
+    'auto'
+    >>> family_params("lightgbm", "regression", n_rows=300)["min_child_samples"]
+    30
     """
     spec = get_family(name)
     _check_task(spec, task)
@@ -283,7 +143,53 @@ def family_params(name: str, task: str, params: Mapping[str, Any] | None = None)
         )
     merged = default_params(name, task)
     merged.update(dict(params or {}))
+    if n_rows is not None:
+        merged.update(_resolve_auto_for(spec, task, merged, int(n_rows)))
     return merged
+
+
+def _resolve_auto_for(
+    spec: FamilySpec, task: str, params: dict[str, Any], n_rows: int
+) -> dict[str, Any]:
+    """The ``"auto"`` values the family's estimator would use when fit on ``n_rows``."""
+    from intelligent_training.families._row_scaling import resolve_auto
+
+    for cls in spec.estimator_classes(task):
+        caps = getattr(cls, "_auto_caps", None)
+        if not caps:
+            continue
+        probe = cls()
+        own = probe.get_params(deep=False)
+        probe.set_params(**{k: v for k, v in params.items() if k in own})
+        return resolve_auto(params, caps, probe._rows_per_tree(n_rows))
+    return {}
+
+
+def split_runtime_params(
+    params: Mapping[str, Any], *, random_state: Any = None, n_jobs: int | None = None
+) -> tuple[dict[str, Any], Any, int | None]:
+    """Apply the precedence rule to a stage's ``random_state`` / ``n_jobs``.
+
+    A ``random_state`` or ``n_jobs`` key in the family parameters wins over the value
+    the stage passes; it is removed from the parameters so that no builder receives it
+    twice.
+
+    Returns
+    -------
+    params : dict
+        The parameters without ``random_state`` / ``n_jobs``.
+    random_state, n_jobs
+        The values to use.
+
+    Examples
+    --------
+    >>> split_runtime_params({"n_jobs": 2, "max_depth": 3}, random_state=0, n_jobs=8)
+    ({'max_depth': 3}, 0, 2)
+    """
+    rest = {k: v for k, v in params.items() if k not in RUNTIME_PARAMS}
+    random_state = params.get("random_state", random_state)
+    n_jobs = params.get("n_jobs", n_jobs)
+    return rest, random_state, n_jobs
 
 
 def _load_builder(spec: FamilySpec) -> Callable[..., Any]:
@@ -328,12 +234,20 @@ def make_estimator(
         The learning task; classifiers are built for ``binary``/``multiclass``.
         ``multi_task`` also takes ``"multi"`` (a DataFrame ``Y`` of mixed columns).
     params : mapping, optional
-        Overrides merged over the packaged defaults.
+        Overrides merged over the packaged defaults. Every key must be a parameter of
+        the family's estimator (else :class:`FamilyError`).
     random_state : int, optional
         Seed for every source of randomness of the estimator.
     n_jobs : int, optional
         Threads the estimator may use (``None`` means 1, ``-1`` all cores, as in
         scikit-learn).
+
+    Notes
+    -----
+    Precedence, highest first: ``params`` (the user's family parameters), then the
+    ``random_state`` / ``n_jobs`` / ``label_horizon`` arguments (the stage's values),
+    then the packaged defaults. So ``params={"random_state": 0}`` with
+    ``random_state=5`` seeds the estimator with 0.
     cpu_only : bool, default=False
         Force CPU for families that would use a GPU.
     label_horizon : int, optional
@@ -367,10 +281,14 @@ def make_estimator(
             f"Model family {name!r} needs the optional dependency {spec.requires!r}, "
             f"which is not installed. Install it with: {spec.install_hint}"
         )
+    validate_family_params(name, params, task)
     merged = family_params(name, task, params)
     if label_horizon is not None and spec.horizon_param is not None:
         if not (params and spec.horizon_param in params):
             merged[spec.horizon_param] = int(label_horizon)
+    merged, random_state, n_jobs = split_runtime_params(
+        merged, random_state=random_state, n_jobs=n_jobs
+    )
     builder = _load_builder(spec)
     try:
         return builder(task, merged, random_state=random_state, n_jobs=n_jobs, cpu_only=cpu_only)
@@ -401,8 +319,8 @@ def resolve_families(
     Raises
     ------
     FamilyError
-        Unknown names (the message lists the registered ones), wrong types or an
-        empty selection.
+        Unknown names (the message lists the registered ones), unknown parameter
+        names (:func:`validate_family_params`), wrong types or an empty selection.
 
     Examples
     --------
@@ -433,8 +351,9 @@ def resolve_families(
             "families must be None, a family name, a list of names or a dict "
             f"{{name: {{param: value}}}}; got {type(families).__name__}."
         )
-    for name in resolved:
+    for name, overrides in resolved.items():
         get_family(name)
+        validate_family_params(name, overrides)
     if not resolved:
         raise FamilyError(
             f"No model family selected. Available families: {', '.join(available_families())}."

@@ -1,7 +1,9 @@
 """Tree-ensemble families: ``lightgbm``, ``xgboost``, ``random_forest``, ``extra_trees``.
 
-Thin builders returning the libraries' own scikit-learn estimators, configured for
-the task. All four handle NaN in the features natively.
+The libraries' own scikit-learn estimators, subclassed only to accept ``"auto"`` for
+their leaf-size parameter (resolved from the row count at fit time, see
+:mod:`~intelligent_training.families._row_scaling`) and, for XGBoost, any class
+labels. All four handle NaN in the features natively.
 """
 
 from __future__ import annotations
@@ -9,9 +11,61 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from lightgbm import LGBMClassifier, LGBMRegressor
+from sklearn.ensemble import (
+    ExtraTreesClassifier,
+    ExtraTreesRegressor,
+    RandomForestClassifier,
+    RandomForestRegressor,
+)
+from sklearn.utils._param_validation import StrOptions
 from xgboost import XGBClassifier, XGBRegressor
 
+from intelligent_training.families._row_scaling import AUTO, AutoLeafMixin
 from intelligent_training.families._threads import resolve_n_jobs
+
+#: Large-panel values of the ``"auto"`` leaf sizes (the packaged defaults ask for "auto").
+LIGHTGBM_MIN_CHILD_SAMPLES = 100
+XGBOOST_MIN_CHILD_WEIGHT = 50.0
+FOREST_MIN_SAMPLES_LEAF = 50
+
+
+# ---------------------------------------------------------------------- LightGBM
+class _AutoLGBMMixin(AutoLeafMixin):
+    _auto_caps = {"min_child_samples": LIGHTGBM_MIN_CHILD_SAMPLES}
+
+    def _process_params(self, stage: str) -> dict[str, Any]:
+        # LightGBM reads its parameters here at fit and predict time: the resolved
+        # value replaces "auto" in this copy only.
+        params: dict[str, Any] = super()._process_params(stage)  # type: ignore[misc]
+        for name in self._auto_caps:
+            if params.get(name) == AUTO:
+                params[name] = self._auto_values().get(name)
+        return params
+
+
+class AutoLGBMRegressor(_AutoLGBMMixin, LGBMRegressor):
+    """``LGBMRegressor`` whose ``min_child_samples`` may be ``"auto"``.
+
+    ``"auto"`` is ``min(100, max(1, n_rows // 10))`` at fit time; the value used is in
+    ``auto_params_``. Everything else is LightGBM's.
+    """
+
+    def fit(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> AutoLGBMRegressor:
+        """Resolve ``"auto"`` for the rows of ``X``, then ``LGBMRegressor.fit``."""
+        self._resolve_auto(X)
+        super().fit(X, y, *args, **kwargs)
+        return self
+
+
+class AutoLGBMClassifier(_AutoLGBMMixin, LGBMClassifier):
+    """``LGBMClassifier`` whose ``min_child_samples`` may be ``"auto"`` (see the regressor)."""
+
+    def fit(self, X: Any, y: Any, *args: Any, **kwargs: Any) -> AutoLGBMClassifier:
+        """Resolve ``"auto"`` for the rows of ``X``, then ``LGBMClassifier.fit``."""
+        self._resolve_auto(X)
+        super().fit(X, y, *args, **kwargs)
+        return self
 
 
 def _is_classification(task: str) -> bool:
@@ -26,20 +80,52 @@ def build_lightgbm(
     n_jobs: int | None,
     cpu_only: bool = False,
 ) -> Any:
-    """Build a ``LGBMRegressor``/``LGBMClassifier`` (silent, ``n_jobs`` honoured)."""
-    from lightgbm import LGBMClassifier, LGBMRegressor
-
+    """Build an ``AutoLGBMRegressor``/``AutoLGBMClassifier`` (silent, ``n_jobs`` honoured)."""
     kwargs = {"verbose": -1, **params}
-    cls = LGBMClassifier if _is_classification(task) else LGBMRegressor
+    cls = AutoLGBMClassifier if _is_classification(task) else AutoLGBMRegressor
     return cls(random_state=random_state, n_jobs=resolve_n_jobs(n_jobs), **kwargs)
 
 
-class LabelEncodedXGBClassifier(XGBClassifier):
+# ----------------------------------------------------------------------- XGBoost
+class _AutoXGBMixin(AutoLeafMixin):
+    _auto_caps = {"min_child_weight": XGBOOST_MIN_CHILD_WEIGHT}
+
+    def get_xgb_params(self) -> dict[str, Any]:
+        """XGBoost's native parameters, with ``"auto"`` resolved (the cap before a fit)."""
+        params: dict[str, Any] = super().get_xgb_params()  # type: ignore[misc]
+        for name in self._auto_caps:
+            if params.get(name) == AUTO:
+                params[name] = self._auto_values().get(name)
+        return params
+
+
+class AutoXGBRegressor(_AutoXGBMixin, XGBRegressor):
+    """``XGBRegressor`` whose ``min_child_weight`` may be ``"auto"``.
+
+    ``"auto"`` is ``min(50, max(1, n_rows // 10))`` at fit time; the value used is in
+    ``auto_params_``. Everything else is XGBoost's.
+    """
+
+    def fit(self, X: Any, y: Any, **fit_params: Any) -> AutoXGBRegressor:
+        """Resolve ``"auto"`` for the rows of ``X``, then ``XGBRegressor.fit``."""
+        self._resolve_auto(X)
+        super().fit(X, y, **fit_params)
+        return self
+
+
+class LabelEncodedXGBClassifier(_AutoXGBMixin, XGBClassifier):
     """``XGBClassifier`` that accepts any class labels, not only ``0..k-1``.
 
     Labels are encoded before fitting; ``classes_`` holds the original labels and
-    ``predict`` returns them. Everything else is ``XGBClassifier``'s.
+    ``predict`` returns them. ``min_child_weight`` may be ``"auto"``: a child weight
+    is a sum of hessians, at most 1/4 per row for the logistic loss, so ``"auto"`` is
+    ``min(50, max(1, (n_rows / 4) // 10))`` (50 from 2,000 rows on). Everything else
+    is ``XGBClassifier``'s.
     """
+
+    def _rows_per_tree(self, n_rows: int) -> int:
+        # in hessian units: a row weighs at most p (1 - p) <= 1/4 in the logistic loss
+        return n_rows // 4
 
     def fit(self, X: Any, y: Any, **fit_params: Any) -> LabelEncodedXGBClassifier:
         """Encode the labels of ``y`` and fit ``XGBClassifier`` on them."""
@@ -48,7 +134,14 @@ class LabelEncodedXGBClassifier(XGBClassifier):
             y_arr = y_arr.ravel()
         labels, codes = np.unique(y_arr, return_inverse=True)
         self.__dict__.pop("_original_classes", None)
-        super().fit(X, codes.reshape(y_arr.shape), **fit_params)
+        self._resolve_auto(X)
+        objective = self.objective
+        try:
+            super().fit(X, codes.reshape(y_arr.shape), **fit_params)
+        finally:
+            # XGBClassifier.fit rewrites ``objective`` (multi:softprob for > 2 classes);
+            # a parameter must not change in fit, and predictions do not depend on it.
+            self.objective = objective
         self._original_classes = labels
         return self
 
@@ -68,6 +161,78 @@ class LabelEncodedXGBClassifier(XGBClassifier):
         return self.classes_[np.asarray(codes, dtype=np.intp)]
 
 
+# ----------------------------------------------------------------------- forests
+def _with_auto(constraints: dict[str, list[Any]], name: str) -> dict[str, list[Any]]:
+    return {**constraints, name: [*constraints[name], StrOptions({AUTO})]}
+
+
+class _AutoForestMixin(AutoLeafMixin):
+    """``min_samples_leaf="auto"`` for the scikit-learn forests (listed first in the bases)."""
+
+    _auto_caps = {"min_samples_leaf": FOREST_MIN_SAMPLES_LEAF}
+
+    def fit(self, X: Any, y: Any, sample_weight: Any = None) -> Any:
+        """Resolve ``"auto"`` for the rows of ``X``, then fit the forest."""
+        self._resolve_auto(X)
+        return super().fit(X, y, sample_weight=sample_weight)  # type: ignore[misc]
+
+    def _rows_per_tree(self, n_rows: int) -> int:
+        # A tree is grown on its bootstrap sample when there is one.
+        max_samples = getattr(self, "max_samples", None)
+        if not getattr(self, "bootstrap", False) or max_samples is None:
+            return n_rows
+        if isinstance(max_samples, float):
+            return max(round(n_rows * max_samples), 1)
+        return min(int(max_samples), n_rows)
+
+    def _make_estimator(self, append: bool = True, random_state: Any = None) -> Any:
+        tree = super()._make_estimator(append=append, random_state=random_state)  # type: ignore[misc]
+        resolved = self.__dict__.get("auto_params_")
+        if resolved:
+            tree.set_params(**resolved)
+        return tree
+
+
+class AutoRandomForestRegressor(_AutoForestMixin, RandomForestRegressor):
+    """``RandomForestRegressor`` whose ``min_samples_leaf`` may be ``"auto"``.
+
+    ``"auto"`` is ``min(50, max(1, n_tree_rows // 10))`` at fit time, with
+    ``n_tree_rows`` the rows of one bootstrap sample; the value used is in
+    ``auto_params_``. Everything else is scikit-learn's.
+    """
+
+    _parameter_constraints = _with_auto(
+        RandomForestRegressor._parameter_constraints, "min_samples_leaf"
+    )
+
+
+class AutoRandomForestClassifier(_AutoForestMixin, RandomForestClassifier):
+    """``RandomForestClassifier`` whose ``min_samples_leaf`` may be ``"auto"`` (see the
+    regressor)."""
+
+    _parameter_constraints = _with_auto(
+        RandomForestClassifier._parameter_constraints, "min_samples_leaf"
+    )
+
+
+class AutoExtraTreesRegressor(_AutoForestMixin, ExtraTreesRegressor):
+    """``ExtraTreesRegressor`` whose ``min_samples_leaf`` may be ``"auto"`` (see
+    :class:`AutoRandomForestRegressor`)."""
+
+    _parameter_constraints = _with_auto(
+        ExtraTreesRegressor._parameter_constraints, "min_samples_leaf"
+    )
+
+
+class AutoExtraTreesClassifier(_AutoForestMixin, ExtraTreesClassifier):
+    """``ExtraTreesClassifier`` whose ``min_samples_leaf`` may be ``"auto"`` (see
+    :class:`AutoRandomForestRegressor`)."""
+
+    _parameter_constraints = _with_auto(
+        ExtraTreesClassifier._parameter_constraints, "min_samples_leaf"
+    )
+
+
 def build_xgboost(
     task: str,
     params: dict[str, Any],
@@ -76,9 +241,9 @@ def build_xgboost(
     n_jobs: int | None,
     cpu_only: bool = False,
 ) -> Any:
-    """Build an ``XGBRegressor``/``XGBClassifier`` with ``tree_method="hist"`` on CPU."""
+    """Build an ``AutoXGBRegressor``/``LabelEncodedXGBClassifier`` (``hist`` on CPU)."""
     kwargs = {"tree_method": "hist", "device": "cpu", "verbosity": 0, **params}
-    cls = LabelEncodedXGBClassifier if _is_classification(task) else XGBRegressor
+    cls = LabelEncodedXGBClassifier if _is_classification(task) else AutoXGBRegressor
     return cls(random_state=random_state, n_jobs=resolve_n_jobs(n_jobs), **kwargs)
 
 
@@ -90,10 +255,8 @@ def build_random_forest(
     n_jobs: int | None,
     cpu_only: bool = False,
 ) -> Any:
-    """Build a ``RandomForestRegressor``/``RandomForestClassifier``."""
-    from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
-
-    cls = RandomForestClassifier if _is_classification(task) else RandomForestRegressor
+    """Build an ``AutoRandomForestRegressor``/``AutoRandomForestClassifier``."""
+    cls = AutoRandomForestClassifier if _is_classification(task) else AutoRandomForestRegressor
     return cls(random_state=random_state, n_jobs=resolve_n_jobs(n_jobs), **params)
 
 
@@ -105,8 +268,6 @@ def build_extra_trees(
     n_jobs: int | None,
     cpu_only: bool = False,
 ) -> Any:
-    """Build an ``ExtraTreesRegressor``/``ExtraTreesClassifier``."""
-    from sklearn.ensemble import ExtraTreesClassifier, ExtraTreesRegressor
-
-    cls = ExtraTreesClassifier if _is_classification(task) else ExtraTreesRegressor
+    """Build an ``AutoExtraTreesRegressor``/``AutoExtraTreesClassifier``."""
+    cls = AutoExtraTreesClassifier if _is_classification(task) else AutoExtraTreesRegressor
     return cls(random_state=random_state, n_jobs=resolve_n_jobs(n_jobs), **params)

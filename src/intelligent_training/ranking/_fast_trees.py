@@ -27,12 +27,25 @@ from typing import Any
 
 import numpy as np
 
+from intelligent_training.exceptions import FamilyError
+from intelligent_training.families import split_runtime_params
+from intelligent_training.families._threads import resolve_n_jobs
+
 __all__ = ["FAST_FAMILIES", "FoldBins", "lightgbm_native_params", "xgboost_native_params"]
 
 FAST_FAMILIES = ("lightgbm", "xgboost")
 
 # scikit-learn-wrapper-only keys that the native LightGBM API does not take.
 _LGB_SKLEARN_ONLY = ("importance_type", "class_weight", "n_estimators", "objective")
+
+
+def _check_resolved(params: dict[str, Any]) -> None:
+    auto = sorted(k for k, v in params.items() if isinstance(v, str) and v == "auto")
+    if auto:
+        raise FamilyError(
+            f"Parameters {auto} are still 'auto': resolve them for the training rows with "
+            "family_params(..., n_rows=...) before mapping them to the native API."
+        )
 
 
 def lightgbm_native_params(
@@ -56,6 +69,12 @@ def lightgbm_native_params(
     num_boost_round : int
         ``n_estimators`` (100, the wrapper's default, when absent).
     """
+    # the user's random_state / n_jobs win over the stage's (one precedence rule)
+    params, random_state, n_jobs = split_runtime_params(
+        params, random_state=random_state, n_jobs=n_threads
+    )
+    n_threads = resolve_n_jobs(n_jobs)
+    _check_resolved(params)
     native = {k: v for k, v in params.items() if k not in _LGB_SKLEARN_ONLY}
     num_boost_round = int(params.get("n_estimators", 100))
     if task == "regression":
@@ -87,6 +106,11 @@ def xgboost_native_params(
     """
     from xgboost import XGBRegressor
 
+    params, random_state, n_jobs = split_runtime_params(
+        params, random_state=random_state, n_jobs=n_threads
+    )
+    n_threads = resolve_n_jobs(n_jobs)
+    _check_resolved(params)
     kwargs = {"tree_method": "hist", "device": "cpu", "verbosity": 0, **params}
     kwargs.pop("objective", None)
     est = XGBRegressor(**kwargs, random_state=random_state, n_jobs=int(n_threads))

@@ -475,7 +475,7 @@ class TargetRanker(BaseEstimator):
         threads = max(1, budget // n_workers)
 
         # -------- build the grid
-        fast_params: dict[tuple[str, str, int], tuple[dict[str, Any], int]] = {}
+        fast_params: dict[tuple[str, str, int, int], tuple[dict[str, Any], int]] = {}
         bins: dict[tuple[Any, ...], FoldBins] = {}
         cells: list[_Cell] = []
         for t in eligible_targets:
@@ -637,16 +637,18 @@ class TargetRanker(BaseEstimator):
     @staticmethod
     def _attach_fast_path(
         cell: _Cell,
-        fast_params: dict[tuple[str, str, int], tuple[dict[str, Any], int]],
+        fast_params: dict[tuple[str, str, int, int], tuple[dict[str, Any], int]],
         bins: dict[tuple[Any, ...], FoldBins],
         base: tuple[Any, np.ndarray],
         X_np: np.ndarray,
     ) -> None:
         from intelligent_training.families import family_params
 
-        key = (cell.family, cell.task, cell.n_classes)
+        # "auto" leaf sizes depend on the training rows, as in the estimator's fit
+        n_rows = len(cell.train_rows)
+        key = (cell.family, cell.task, cell.n_classes, n_rows)
         if key not in fast_params:
-            params = family_params(cell.family, cell.task, cell.overrides)
+            params = family_params(cell.family, cell.task, cell.overrides, n_rows=n_rows)
             mapper = lightgbm_native_params if cell.family == "lightgbm" else xgboost_native_params
             fast_params[key] = mapper(
                 params, cell.task, cell.n_classes, random_state=cell.seed, n_threads=cell.threads
@@ -806,6 +808,15 @@ class TargetRanker(BaseEstimator):
         ]
         rest = [c for c in frame.columns if c not in front]
         return frame[front + rest]
+
+    def __sklearn_tags__(self) -> Any:
+        # transform(Y) keeps target columns: a transformer of the targets, not of X.
+        from sklearn.utils import TransformerTags
+
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags = TransformerTags()
+        tags.target_tags.required = True
+        return tags
 
     # ------------------------------------------------------------------ transform
     def transform(self, Y: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,7 @@ import copy
 import logging
 import numbers
 import warnings
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.exceptions import DataConversionWarning
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training.exceptions import ConfigError, DataError
@@ -48,6 +50,7 @@ from intelligent_training.families.torch._runtime import (
     torch_threads,
 )
 from intelligent_training.families.torch._windows import row_time_keys
+from intelligent_training.utils._param_validation import PositiveSizes, ValidatedParamsMixin
 
 logger = logging.getLogger(__name__)
 
@@ -153,6 +156,35 @@ def effective_batch_size(batch_size: int, n_train: int) -> int:
     return max(1, min(batch_size, per_step))
 
 
+#: Constraints of the parameters every torch family shares (checked in ``fit``).
+COMMON_CONSTRAINTS: dict[str, list[Any]] = {
+    "max_epochs": [Interval(Integral, 1, None, closed="left")],
+    "batch_size": [Interval(Integral, 1, None, closed="left")],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "weight_decay": [Interval(Real, 0, None, closed="left")],
+    "patience": [Interval(Integral, 0, None, closed="left")],
+    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
+    "validation_gap": [Interval(Integral, 0, None, closed="left")],
+    "dropout": [Interval(Real, 0, 1, closed="left")],
+    "missing_indicators": ["boolean"],
+    "device": [str, None],
+    "n_jobs": [Integral, None],
+    "random_state": ["random_state"],
+    "verbose": ["verbose"],
+}
+
+
+def family_constraints(**extra: list[Any]) -> dict[str, list[Any]]:
+    """The common constraints plus a family's own (``name=[constraint, ...]``)."""
+    return {**COMMON_CONSTRAINTS, **extra}
+
+
+#: Constraint shorthands for the families.
+POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
+NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
+SIZES = [PositiveSizes()]
+
+
 def _check_sizes(name: str, value: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
     if isinstance(value, numbers.Integral):
         value = (value,)
@@ -165,17 +197,23 @@ def _check_sizes(name: str, value: Any, *, allow_empty: bool = True) -> tuple[in
     return sizes
 
 
-class TorchEstimatorBase(BaseEstimator):
-    """Shared fit/predict logic; not used directly (see the family classes)."""
+class TorchEstimatorBase(ValidatedParamsMixin, BaseEstimator):
+    """Shared fit/predict logic; not used directly (see the family classes).
+
+    The parameters every family shares are checked at the start of ``fit`` by
+    ``_parameter_constraints`` (a family adds its own with :func:`family_constraints`);
+    a violation is a :class:`~intelligent_training.exceptions.ParameterError`.
+    """
 
     _is_classifier = False
+    _parameter_constraints: dict[str, list[Any]] = COMMON_CONSTRAINTS
 
     # ----------------------------------------------------------------- hooks
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         raise NotImplementedError
 
     def _validate_family_params(self) -> None:
-        """Check family-specific parameters (called at the start of ``fit``)."""
+        """Check what constraints cannot say, e.g. between two parameters (in ``fit``)."""
 
     def _n_module_inputs(self, n_columns: int) -> int:
         return n_columns
@@ -217,36 +255,6 @@ class TorchEstimatorBase(BaseEstimator):
     def _supervised_loss(self, out: Any, yb: Any) -> Any:
         raise NotImplementedError
 
-    # ---------------------------------------------------------- validation
-    def _validate_common_params(self) -> None:
-        def positive_int(name: str) -> None:
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ConfigError(f"{name}={value!r} must be a positive integer.")
-
-        positive_int("max_epochs")
-        positive_int("batch_size")
-        if not isinstance(self.patience, numbers.Integral) or self.patience < 0:
-            raise ConfigError(f"patience={self.patience!r} must be an integer >= 0.")
-
-        def real_in(name: str, low: float, high: float, *, open_low: bool = False) -> None:
-            value = getattr(self, name, 0.0)
-            ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
-            if ok:
-                x = float(value)
-                ok = (x > low if open_low else x >= low) and x < high
-            if not ok:
-                bracket = "(" if open_low else "["
-                raise ConfigError(f"{name}={value!r} must be in {bracket}{low}, {high}).")
-
-        gap = self.validation_gap
-        if not isinstance(gap, numbers.Integral) or gap < 0:
-            raise ConfigError(f"validation_gap={gap!r} must be an integer >= 0.")
-        real_in("learning_rate", 0.0, np.inf, open_low=True)
-        real_in("weight_decay", 0.0, np.inf)
-        real_in("validation_fraction", 0.0, 1.0)
-        real_in("dropout", 0.0, 1.0)
-
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, y: Any) -> TorchEstimatorBase:
         """Fit the network.
@@ -264,7 +272,7 @@ class TorchEstimatorBase(BaseEstimator):
         self
         """
         torch = import_torch()
-        self._validate_common_params()
+        self._validate_params()
         self._validate_family_params()
         if y is None:
             raise DataError(

@@ -9,11 +9,12 @@ missing installation fails early with
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from intelligent_training.exceptions import FamilyError
+from intelligent_training.families._registry import split_runtime_params
+from intelligent_training.families._validation import validate_family_params
 from intelligent_training.families.torch._gan import GANClassifier, GANRegressor
 from intelligent_training.families.torch._mlp import MLPClassifier, MLPRegressor
 from intelligent_training.families.torch._multi_task import MultiTaskNetwork
@@ -27,8 +28,6 @@ from intelligent_training.families.torch._sequence import (
     TransformerRegressor,
 )
 from intelligent_training.families.torch._vae import VAEClassifier, VAERegressor
-
-_RUNTIME_KEYS = ("random_state", "n_jobs", "device")
 
 
 def _build(
@@ -50,20 +49,16 @@ def _build(
             f"Family {family!r} does not support task {task!r}; use one of {', '.join(tasks)}."
         )
     cls = regressor if task == "regression" or classifier is None else classifier
-    params = dict(params or {})
-    valid = set(inspect.signature(cls).parameters)
-    unknown = sorted(set(params) - valid)
-    if unknown:
-        raise FamilyError(
-            f"Unknown parameter(s) {unknown} for family {family!r}; valid parameters: "
-            f"{', '.join(sorted(valid - set(_RUNTIME_KEYS)))}."
-        )
+    validate_family_params(family, params, task)
+    params, random_state, n_jobs = split_runtime_params(
+        dict(params or {}), random_state=random_state, n_jobs=n_jobs
+    )
     for key, value in params.items():
         if key.endswith("_sizes") and isinstance(value, list):
             params[key] = tuple(value)  # YAML lists -> tuples (hashable, clone-stable)
     params["random_state"] = random_state
     params["n_jobs"] = n_jobs
-    if cpu_only:
+    if cpu_only and "device" not in params:
         params["device"] = "cpu"
     return cls(**params)
 

@@ -13,15 +13,17 @@ targets the generator emits a logit, the discriminator sees its sigmoid, and
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-from intelligent_training.exceptions import ConfigError
 from intelligent_training.families.torch._base import (
+    NON_NEGATIVE,
+    POSITIVE_INT,
+    SIZES,
     TorchClassifierMixin,
     TorchEstimatorBase,
     TorchRegressorMixin,
     _check_sizes,
+    family_constraints,
     family_doc,
 )
 from intelligent_training.families.torch._runtime import import_torch
@@ -44,6 +46,14 @@ _PARAMS = """generator_sizes : tuple of int, default=(64, 64)
 
 class _GANBase(TorchEstimatorBase):
     _supports_multiclass = False
+    _parameter_constraints = family_constraints(
+        generator_sizes=SIZES,
+        discriminator_sizes=SIZES,
+        noise_dim=POSITIVE_INT,
+        n_draws=POSITIVE_INT,
+        adversarial_weight=NON_NEGATIVE,
+        supervised_weight=NON_NEGATIVE,
+    )
 
     def __init__(
         self,
@@ -86,18 +96,6 @@ class _GANBase(TorchEstimatorBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_family_params(self) -> None:
-        _check_sizes("generator_sizes", self.generator_sizes)
-        _check_sizes("discriminator_sizes", self.discriminator_sizes)
-        for name in ("noise_dim", "n_draws"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Integral) or value < 1:
-                raise ConfigError(f"{name}={value!r} must be a positive integer.")
-        for name in ("adversarial_weight", "supervised_weight"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or value < 0:
-                raise ConfigError(f"{name}={value!r} must be a number >= 0.")
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         from intelligent_training.families.torch._nets import ConditionalGAN

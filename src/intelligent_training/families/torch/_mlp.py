@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from intelligent_training.families.torch._base import (
+    SIZES,
     TorchClassifierMixin,
     TorchEstimatorBase,
     TorchRegressorMixin,
     _check_sizes,
+    family_constraints,
     family_doc,
 )
 
@@ -19,6 +21,8 @@ _PARAMS = """hidden_sizes : tuple of int, default=(128, 64)
 
 
 class _MLPBase(TorchEstimatorBase):
+    _parameter_constraints = family_constraints(hidden_sizes=SIZES)
+
     def __init__(
         self,
         hidden_sizes: tuple[int, ...] = (128, 64),
@@ -50,9 +54,6 @@ class _MLPBase(TorchEstimatorBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_family_params(self) -> None:
-        _check_sizes("hidden_sizes", self.hidden_sizes)
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         from intelligent_training.families.torch._nets import MLPNet

@@ -15,8 +15,10 @@ import pandas as pd
 
 from intelligent_training.exceptions import ConfigError, DataError
 from intelligent_training.families.torch._base import (
+    SIZES,
     TorchEstimatorBase,
     _check_sizes,
+    family_constraints,
     family_doc,
 )
 from intelligent_training.families.torch._runtime import import_torch
@@ -63,6 +65,7 @@ def _infer_task(values: np.ndarray) -> str:
 
 
 class MultiTaskNetwork(TorchEstimatorBase):
+    _parameter_constraints = family_constraints(trunk_sizes=SIZES, head_sizes=SIZES)
     __doc__ = family_doc(
         "Multi-task network: shared trunk and one head per target (``multi_task`` family).",
         _PARAMS,
@@ -105,10 +108,6 @@ class MultiTaskNetwork(TorchEstimatorBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_family_params(self) -> None:
-        _check_sizes("trunk_sizes", self.trunk_sizes)
-        _check_sizes("head_sizes", self.head_sizes)
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         from intelligent_training.families.torch._nets import MultiTaskNet

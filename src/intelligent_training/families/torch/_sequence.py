@@ -15,16 +15,17 @@ should see their real history rather than padding.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 
 from intelligent_training.exceptions import ConfigError
 from intelligent_training.families.torch._base import (
+    POSITIVE_INT,
     TorchClassifierMixin,
     TorchEstimatorBase,
     TorchRegressorMixin,
+    family_constraints,
     family_doc,
 )
 from intelligent_training.families.torch._runtime import import_torch
@@ -32,13 +33,6 @@ from intelligent_training.families.torch._windows import gather_windows, lookbac
 
 _LOOKBACK_DOC = """lookback : int, default=16
         Window length in rows of the same symbol, the current row included."""
-
-
-def _positive_int(owner: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(owner, name)
-        if not isinstance(value, numbers.Integral) or value < 1:
-            raise ConfigError(f"{name}={value!r} must be a positive integer.")
 
 
 class _SequenceBase(TorchEstimatorBase):
@@ -75,6 +69,13 @@ _CNN_PARAMS = (
 
 
 class _CNN1DBase(_SequenceBase):
+    _parameter_constraints = family_constraints(
+        lookback=POSITIVE_INT,
+        channels=POSITIVE_INT,
+        kernel_size=POSITIVE_INT,
+        n_layers=POSITIVE_INT,
+    )
+
     def __init__(
         self,
         lookback: int = 16,
@@ -112,9 +113,6 @@ class _CNN1DBase(_SequenceBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_family_params(self) -> None:
-        _positive_int(self, "lookback", "channels", "kernel_size", "n_layers")
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         from intelligent_training.families.torch._nets import CNN1DNet
@@ -155,6 +153,10 @@ _LSTM_PARAMS = (
 
 
 class _LSTMBase(_SequenceBase):
+    _parameter_constraints = family_constraints(
+        lookback=POSITIVE_INT, hidden_size=POSITIVE_INT, num_layers=POSITIVE_INT
+    )
+
     def __init__(
         self,
         lookback: int = 16,
@@ -190,9 +192,6 @@ class _LSTMBase(_SequenceBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_family_params(self) -> None:
-        _positive_int(self, "lookback", "hidden_size", "num_layers")
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         from intelligent_training.families.torch._nets import LSTMNet
@@ -233,6 +232,14 @@ _TRANSFORMER_PARAMS = (
 
 
 class _TransformerBase(_SequenceBase):
+    _parameter_constraints = family_constraints(
+        lookback=POSITIVE_INT,
+        d_model=POSITIVE_INT,
+        n_heads=POSITIVE_INT,
+        n_layers=POSITIVE_INT,
+        dim_feedforward=POSITIVE_INT,
+    )
+
     def __init__(
         self,
         lookback: int = 16,
@@ -274,7 +281,6 @@ class _TransformerBase(_SequenceBase):
         self.verbose = verbose
 
     def _validate_family_params(self) -> None:
-        _positive_int(self, "lookback", "d_model", "n_heads", "n_layers", "dim_feedforward")
         if self.d_model % self.n_heads:
             raise ConfigError(
                 f"n_heads={self.n_heads} must divide d_model={self.d_model}; change one of them."

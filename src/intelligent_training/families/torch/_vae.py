@@ -9,15 +9,17 @@ uses the latent mean, so it is deterministic.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-from intelligent_training.exceptions import ConfigError
 from intelligent_training.families.torch._base import (
+    NON_NEGATIVE,
+    POSITIVE_INT,
+    SIZES,
     TorchClassifierMixin,
     TorchEstimatorBase,
     TorchRegressorMixin,
     _check_sizes,
+    family_constraints,
     family_doc,
 )
 from intelligent_training.families.torch._runtime import import_torch
@@ -37,6 +39,14 @@ _PARAMS = """encoder_sizes : tuple of int, default=(64,)
 
 
 class _VAEBase(TorchEstimatorBase):
+    _parameter_constraints = family_constraints(
+        encoder_sizes=SIZES,
+        latent_dim=POSITIVE_INT,
+        head_sizes=SIZES,
+        reconstruction_weight=NON_NEGATIVE,
+        kl_weight=NON_NEGATIVE,
+    )
+
     def __init__(
         self,
         encoder_sizes: tuple[int, ...] = (64,),
@@ -76,16 +86,6 @@ class _VAEBase(TorchEstimatorBase):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
-
-    def _validate_family_params(self) -> None:
-        _check_sizes("encoder_sizes", self.encoder_sizes)
-        _check_sizes("head_sizes", self.head_sizes)
-        if not isinstance(self.latent_dim, numbers.Integral) or self.latent_dim < 1:
-            raise ConfigError(f"latent_dim={self.latent_dim!r} must be a positive integer.")
-        for name in ("reconstruction_weight", "kl_weight"):
-            value = getattr(self, name)
-            if not isinstance(value, numbers.Real) or value < 0:
-                raise ConfigError(f"{name}={value!r} must be a number >= 0.")
 
     def _build_module(self, n_inputs: int, n_outputs: int) -> Any:
         from intelligent_training.families.torch._nets import SupervisedVAE
