@@ -80,7 +80,7 @@ def family_colors(families: Sequence[str]) -> dict[str, str]:
 
 def _svg(fig: Figure, label: str) -> str:
     buffer = io.StringIO()
-    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
     plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
@@ -96,7 +96,7 @@ def _svg(fig: Figure, label: str) -> str:
 
 def _figure(width: float, height: float) -> tuple[Figure, Any]:
     with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(width, height))
+        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
     return fig, ax
 
 
@@ -155,20 +155,18 @@ def skill_over_time_figure(target: str, entry: dict[str, Any], colors: dict[str,
         ax.axvspan(start, end, color="#1f6fb2" if i % 2 == 0 else "#e0712c", alpha=0.06, lw=0)
         ax.annotate(f"fold {fold['fold']}", (start, 1.0), xycoords=("data", "axes fraction"),
                     va="top", fontsize=7, color="#555555")
-    windows = set()
     for family, series in entry["families"].items():
         t = _times(series["t"])
         color = colors.get(family, "#333333")
         ax.plot(t, _nan(series["value"]), color=color, lw=0.6, alpha=0.35)
         ax.plot(t, _nan(series["rolling"]), color=color, lw=1.8,
                 label=f"{family} (mean {series['mean']:.3g})" if series["mean"] is not None else family)
-        windows.add(series["window"] * series.get("bucket", 1))
     if entry.get("baseline") is not None:
         ax.axhline(entry["baseline"], color="#333333", lw=0.8, ls="--")
     ax.set_ylabel(entry["metric"])
     ax.set_title(f"{target}: out-of-fold {entry['metric']} per timestamp", loc="left")
     if np.issubdtype(np.asarray(_times(next(iter(entry["families"].values()))["t"])).dtype, np.datetime64):
-        locator = mdates.AutoDateLocator(maxticks=8)
+        locator = mdates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     ax.legend(loc="lower left", frameon=False, fontsize=7.5, ncol=4)
@@ -190,7 +188,7 @@ def skill_by_fold_figure(target: str, entry: dict[str, Any], colors: dict[str, s
     ax.set_ylabel("skill")
     ax.set_title(target, loc="left")
     ax.grid(axis="x", visible=False)
-    ax.legend(frameon=False, fontsize=7, loc="lower right")
+    ax.legend(frameon=False, fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     return _svg(fig, f"skill of {target} per fold")
 
 

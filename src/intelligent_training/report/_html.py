@@ -18,7 +18,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        if value != 0 and (abs(value) < 10 ** -(digits - 1) or abs(value) >= 1e5):
+        if value != 0 and (abs(value) < 10**-digits or abs(value) >= 1e5):
             return f"{value:.{digits - 1}e}"
         return f"{value:.{digits}f}"
     return str(value)
