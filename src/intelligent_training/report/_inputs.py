@@ -246,5 +246,5 @@ def inputs_from_directory(path: str | Path) -> ReportInputs:
         cv_metrics=_read_csv(root / layout.CV_METRICS, index_col=0),
         run=manifest,
         config=config_file.read_text(encoding="utf-8") if config_file.is_file() else None,
-        source=str(root),
+        source="output directory",
     )

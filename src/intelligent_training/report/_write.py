@@ -111,9 +111,9 @@ def write_report(source: Any, directory: str | Path | None = None, *, html: bool
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError("write_report(pipeline, directory): pass the directory to write to")
         directory = source
+    data = build_report(source)  # first: a bad source creates nothing
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
-    data = build_report(source)
     page = None
     if html is not False:
         try:
