@@ -32,13 +32,22 @@ def run_dir(tmp_path_factory):
     from intelligent_training.datasets import write_synthetic_data_dir
 
     root = tmp_path_factory.mktemp("report_cli")
-    write_synthetic_data_dir(root / "data", n_symbols=4, n_timestamps=300, n_features=12,
-                             random_state=0)
+    write_synthetic_data_dir(
+        root / "data", n_symbols=4, n_timestamps=300, n_features=12, random_state=0
+    )
     config = root / "fast.yaml"
     config.write_text(yaml.safe_dump(CONFIG))
     out = root / "out"
-    argv = ["--data-dir", str(root / "data" / "interval=5m"), "--config", str(config),
-            "--output-dir", str(out), "--no-cache", "-q"]
+    argv = [
+        "--data-dir",
+        str(root / "data" / "interval=5m"),
+        "--config",
+        str(config),
+        "--output-dir",
+        str(out),
+        "--no-cache",
+        "-q",
+    ]
     assert main(argv) == 0
     return out
 
@@ -68,9 +77,21 @@ def test_report_subcommand_rerenders_from_the_files(run_dir, tmp_path, capsys):
 def test_report_subcommand_json_only_through_python_m(run_dir, tmp_path):
     out = tmp_path / "json"
     result = subprocess.run(
-        [sys.executable, "-m", "intelligent_training", "report", str(run_dir), "--out", str(out),
-         "--json-only", "-q"],
-        capture_output=True, text=True, timeout=300, check=False,
+        [
+            sys.executable,
+            "-m",
+            "intelligent_training",
+            "report",
+            str(run_dir),
+            "--out",
+            str(out),
+            "--json-only",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == ""

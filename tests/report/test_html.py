@@ -109,7 +109,9 @@ def test_pipeline_report_method_is_deterministic(fitted, page, tmp_path, monkeyp
     # without a path the page is returned (rendering stubbed: it was checked above)
     import intelligent_training.report as package
 
-    monkeypatch.setattr(package, "render_html", lambda source: f"<html>{len(source.selected_targets_)}")
+    monkeypatch.setattr(
+        package, "render_html", lambda source: f"<html>{len(source.selected_targets_)}"
+    )
     assert fitted.report() == f"<html>{len(fitted.selected_targets_)}"
 
 

@@ -9,9 +9,8 @@ import pandas as pd
 import pytest
 
 from intelligent_training.report import build_report
-from intelligent_training.report._data import SIGNIFICANCE_COLUMNS
+from intelligent_training.report._data import SIGNIFICANCE_COLUMNS, _stability
 from intelligent_training.report._inputs import Selection
-from intelligent_training.report._data import _stability
 
 REL = 1e-5  # report.json keeps 6 significant digits
 
@@ -107,8 +106,16 @@ def test_training_rows_hold_the_cv_metrics_and_the_ensemble(fitted):
 def test_directory_and_pipeline_give_the_same_numbers(fitted, saved_dir):
     from_pipe = build_report(fitted)
     from_dir = build_report(saved_dir)
-    for key in ("leaderboard", "skill_over_time", "skill_by_fold", "skill_by_horizon",
-                "selections", "training", "selected_targets", "figures"):
+    for key in (
+        "leaderboard",
+        "skill_over_time",
+        "skill_by_fold",
+        "skill_by_horizon",
+        "selections",
+        "training",
+        "selected_targets",
+        "figures",
+    ):
         assert from_dir[key] == from_pipe[key], key
     assert from_dir["run"]["warnings"] == from_pipe["run"]["warnings"]
     written = json.loads((saved_dir / "report.json").read_text())

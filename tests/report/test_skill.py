@@ -84,7 +84,9 @@ def test_fitted_pipeline_keeps_the_skill_of_both_stages(fitted):
 
 def test_the_ensemble_skill_is_that_of_the_mean_prediction(fitted, panel_xy):
     _, Y, _ = panel_xy
-    target = next(t for t in fitted.selected_targets_ if fitted.trainers_[t].tasks_[t] == "regression")
+    target = next(
+        t for t in fitted.selected_targets_ if fitted.trainers_[t].tasks_[t] == "regression"
+    )
     oof = fitted.trainers_[target].oof_predictions_[target]
     mean = oof.mean(axis=1, skipna=False).dropna()
     stamps = mean.index.get_level_values("timestamp")

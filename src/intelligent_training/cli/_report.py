@@ -23,12 +23,20 @@ def build_report_parser() -> argparse.ArgumentParser:
             "behind every figure) from a finished output directory, without refitting."
         ),
     )
-    parser.add_argument("output_dir", metavar="OUTPUT_DIR", type=Path,
-                        help="output directory of an intelligent-train run")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="write the report here instead of into OUTPUT_DIR")
-    parser.add_argument("--json-only", action="store_true",
-                        help="write report.json only (needs no plotting library)")
+    parser.add_argument(
+        "output_dir",
+        metavar="OUTPUT_DIR",
+        type=Path,
+        help="output directory of an intelligent-train run",
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="write the report here instead of into OUTPUT_DIR"
+    )
+    parser.add_argument(
+        "--json-only",
+        action="store_true",
+        help="write report.json only (needs no plotting library)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="print nothing on success")
     return parser
 

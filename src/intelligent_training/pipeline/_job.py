@@ -383,7 +383,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             (tmp / "training_results" / "logs" / "run.log").write_text(
                 buffer.stream.getvalue(), encoding="utf-8"
             )
-            write_report(tmp, tmp, html=None)  # report.json (+ report.html with [report])
+            write_report(tmp, tmp, html=None, memory=memory)  # report.json, report.html
         return JobResult(output_dir=output_dir, manifest=manifest)
     finally:
         package_logger.removeHandler(buffer)

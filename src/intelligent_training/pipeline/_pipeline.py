@@ -454,7 +454,6 @@ class IntelligentPipeline(BaseEstimator):
             ``output_dir``.
         """
         from intelligent_training.pipeline._outputs import staging, write_layout
-
         from intelligent_training.report import write_report
 
         check_is_fitted(self, "trainers_")
@@ -486,7 +485,8 @@ class IntelligentPipeline(BaseEstimator):
         check_is_fitted(self, "trainers_")
         if path is None:
             return render_html(self)
-        return write_report(self, path)
+        written = write_report(self, path)  # html=True: a path or an error, never None
+        return written if written is not None else Path(path)
 
     @classmethod
     def load(cls, output_dir: str | Path) -> IntelligentPipeline:

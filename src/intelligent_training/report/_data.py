@@ -180,10 +180,11 @@ def _leaderboard(inputs: ReportInputs, families: list[str]) -> dict[str, Any]:
         for i, target in enumerate(inputs.selected_targets, 1):
             rows.append({"target": target, "rank": i, "status": "given", "status_reason": None})
         return {"families": [], "significance": [], "rows": rows, "ranked": False}
-    for target, row in rankings.iterrows():
-        status, why = _status(row, str(target), inputs)
+    for name, row in rankings.iterrows():
+        target = str(name)
+        status, why = _status(row, target, inputs)
         entry: dict[str, Any] = {
-            "target": str(target),
+            "target": target,
             "rank": _num(row.get("rank")),
             "score": _num(row.get("score")),
             "status": status,
@@ -212,9 +213,7 @@ def _series(frame: pd.DataFrame) -> dict[str, Any]:
     values = frame["value"].to_numpy(dtype=np.float64)
     n = len(values)
     window = int(max(5, min(100, n // 20)))
-    rolling = (
-        pd.Series(values).rolling(window, min_periods=max(1, window // 2)).mean().to_numpy()
-    )
+    rolling = pd.Series(values).rolling(window, min_periods=max(1, window // 2)).mean().to_numpy()
     bucket = max(1, math.ceil(n / MAX_POINTS))
     ends = np.minimum(np.arange(bucket, n + bucket, bucket), n) - 1
     codes = np.arange(n) // bucket
@@ -246,21 +245,25 @@ def _skill_over_time(inputs: ReportInputs, order: list[str], tasks: dict[str, st
         entry: dict[str, Any] = {
             "metric": metric,
             "baseline": _BASELINE.get(metric),
-            "families": {
-                str(f): _series(g) for f, g in part.groupby("family", sort=False)
-            },
+            "families": {str(f): _series(g) for f, g in part.groupby("family", sort=False)},
             "folds": [],
         }
         with_fold = part[part["fold"] >= 0]
         for fold, g in with_fold.groupby("fold"):
             entry["folds"].append(
-                {"fold": int(fold), "start": _stamp(g["timestamp"].min()), "end": _stamp(g["timestamp"].max())}
+                {
+                    "fold": int(str(fold)),
+                    "start": _stamp(g["timestamp"].min()),
+                    "end": _stamp(g["timestamp"].max()),
+                }
             )
         out[target] = entry
     return out
 
 
-def _skill_by_fold(rankings: pd.DataFrame, families: list[str], n_folds: int, order: list[str]) -> dict:
+def _skill_by_fold(
+    rankings: pd.DataFrame, families: list[str], n_folds: int, order: list[str]
+) -> dict:
     out = {}
     for target in order:
         row = rankings.loc[target]
@@ -284,6 +287,8 @@ def _stem(target: str) -> str | None:
 
 def _skill_by_horizon(rankings: pd.DataFrame, families: list[str]) -> list[dict[str, Any]]:
     groups: dict[str, list[str]] = {}
+    if "score" not in rankings or "horizon_bars" not in rankings:
+        return []
     for target in rankings.index:
         if _num(rankings.loc[target, "score"]) is None:
             continue
@@ -327,7 +332,9 @@ def _importance(selection: Selection) -> dict[str, Any] | None:
     columns = [c for c in table.columns if "/" in str(c)]
     consensus = table["consensus_importance"].astype(np.float64)
     chosen = [f for f in selection.features if f in table.index]
-    others = consensus.drop(index=chosen, errors="ignore").sort_values(ascending=False, kind="stable")
+    others = consensus.drop(index=chosen, errors="ignore").sort_values(
+        ascending=False, kind="stable"
+    )
     rows = (chosen + list(others.index[:CONTEXT_FEATURES]))[:MAX_FEATURES]
     votes = table["votes"] if "votes" in table else None
     return {
@@ -380,7 +387,7 @@ def _stability(selection: Selection) -> dict[str, Any] | None:
         "folds": [int(k) for k in score.columns],
         "features": order,
         "selected": [f in selection.features for f in order],
-        "rank": [[int(r) for r in ranks.loc[f]] for f in order],
+        "rank": [[int(r) for r in ranks.loc[f].to_numpy()] for f in order],
         "in_top": [[bool(v) for v in in_top.loc[f]] for f in order],
         "frequency": [_num(frequency[f], 4) for f in order],
         "top_m": top_m,
@@ -404,10 +411,13 @@ def _training(inputs: ReportInputs, tasks: dict[str, str]) -> dict[str, Any]:
     skill = inputs.skill
     if skill is not None and len(skill):
         part = skill[skill["stage"] == "training"]
-        per_ts = {k: float(v) for k, v in part.groupby(["target", "family"])["value"].mean().items()}
+        means = part.groupby(["target", "family"])["value"].mean()
+        per_ts = {(str(t), str(f)): float(v) for (t, f), v in zip(means.index, means.to_numpy())}
     targets = [t for t in inputs.selected_targets]
-    if cv is not None and len(cv):
+    if cv is not None and len(cv) and {"target", "family", "fold"} <= set(cv.columns):
         cv = cv.assign(fold=cv["fold"].astype(str))
+        if "status" not in cv:
+            cv = cv.assign(status="ok")
         for (target, family), g in cv.groupby(["target", "family"], sort=False):
             if family not in families:
                 families.append(str(family))
@@ -421,7 +431,9 @@ def _training(inputs: ReportInputs, tasks: dict[str, str]) -> dict[str, Any]:
                 "status": _text(first.get("status")),
                 "error": _text(first.get("error")),
                 "n_folds": int(len(folds)),
-                "skill_std": _num(folds["skill"].std(ddof=0)) if len(folds) else None,
+                "skill_std": _num(folds["skill"].std(ddof=0))
+                if len(folds) and "skill" in folds
+                else None,
                 "oof_per_timestamp": _num(per_ts.get((str(target), str(family)))),
             }
             for metric in _TRAINING_METRICS:
@@ -430,7 +442,9 @@ def _training(inputs: ReportInputs, tasks: dict[str, str]) -> dict[str, Any]:
             if str(target) not in targets:
                 targets.append(str(target))
     for (target, family), value in per_ts.items():
-        if family == "ensemble" or not any(r["target"] == target and r["family"] == family for r in rows):
+        if family == "ensemble" or not any(
+            r["target"] == target and r["family"] == family for r in rows
+        ):
             if family not in families:
                 families.append(family)
             rows.append(
@@ -456,7 +470,18 @@ def _run(inputs: ReportInputs) -> dict[str, Any]:
     return {
         "created_utc": run.get("created_utc"),
         "command": run.get("command"),
-        "data": {k: data.get(k) for k in ("data_dir", "fingerprint", "symbols", "n_rows", "n_features", "n_candidate_targets") if k in data},
+        "data": {
+            k: data.get(k)
+            for k in (
+                "data_dir",
+                "fingerprint",
+                "symbols",
+                "n_rows",
+                "n_features",
+                "n_candidate_targets",
+            )
+            if k in data
+        },
         "versions": run.get("versions") or {},
         "cache": run.get("cache") or {},
         "timings_s": run.get("timings_s") or {},
@@ -471,7 +496,9 @@ def _run(inputs: ReportInputs) -> dict[str, Any]:
 def _tasks(rankings: pd.DataFrame | None, cv: pd.DataFrame | None) -> dict[str, str]:
     tasks: dict[str, str] = {}
     if cv is not None and "task" in cv:
-        tasks.update({str(t): str(k) for t, k in zip(cv["target"], cv["task"]) if isinstance(k, str)})
+        tasks.update(
+            {str(t): str(k) for t, k in zip(cv["target"], cv["task"]) if isinstance(k, str)}
+        )
     if rankings is not None and "task" in rankings:
         tasks.update({str(t): str(k) for t, k in rankings["task"].items() if isinstance(k, str)})
     return tasks
@@ -523,7 +550,11 @@ def build_report_data(inputs: ReportInputs) -> dict[str, Any]:
         "n_leakage_flags": sum(1 for r in leaderboard["rows"] if r.get("leakage_flag")),
         "best_target": inputs.selected_targets[0] if inputs.selected_targets else None,
         "best_score": next(
-            (r.get("score") for r in leaderboard["rows"] if r["target"] in inputs.selected_targets[:1]),
+            (
+                r.get("score")
+                for r in leaderboard["rows"]
+                if r["target"] in inputs.selected_targets[:1]
+            ),
             None,
         ),
         "n_warnings": len(inputs.warnings),

@@ -1,42 +1,43 @@
-"""The report's figures: matplotlib (Agg) drawn to inline SVG from ``report.json`` data.
+"""The report's figures: matplotlib drawn to inline SVG from ``report.json`` data.
+
+Figures are built with :class:`matplotlib.figure.Figure` directly, never through
+``pyplot``: no global figure state, and a notebook's backend is left alone.
 
 Every function takes a part of the report dictionary and returns an ``<svg>`` string
-ready to inline in HTML5: no XML prolog, no metadata, no namespace URLs, ids made
-unique per figure, text kept as text (searchable, small), deterministic output.
+ready to inline in HTML5: no XML prolog, no metadata, no namespace URLs, text kept as
+text (searchable, small), deterministic output. :func:`prefix_ids` makes the ids of
+several figures on one page unique.
 """
 
 from __future__ import annotations
 
 import io
-import itertools
 import re
 from collections.abc import Sequence
 from typing import Any
 
 import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.dates as mdates  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.colors import LinearSegmentedColormap, TwoSlopeNorm
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 __all__ = [
     "agreement_figure",
+    "family_colors",
     "horizon_figure",
     "importance_figure",
     "leaderboard_figure",
+    "prefix_ids",
     "skill_by_fold_figure",
     "skill_over_time_figure",
     "stability_figure",
     "training_figure",
 ]
 
-_RC = {
+_RC: Any = {
     "svg.fonttype": "none",
     "svg.hashsalt": "intelligent-training-report",
     "font.family": "DejaVu Sans",
@@ -62,18 +63,20 @@ STATUS_COLORS = {
 }
 _BLUES = LinearSegmentedColormap.from_list("it_blues", ["#f7fbff", "#6baed6", "#08306b"])
 _DIVERGING = "RdBu"
-_counter = itertools.count()
 
 
-def reset_ids() -> None:
-    """Restart the per-figure id prefixes (one render gives the same ids every time)."""
-    global _counter
-    _counter = itertools.count()
+def prefix_ids(svg: str, prefix: str) -> str:
+    """Prefix every id of ``svg`` (and the references to them) so figures can share a page."""
+    svg = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', svg)
+    svg = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", svg)
+    return re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', svg)
 
 
 def family_colors(families: Sequence[str]) -> dict[str, str]:
     """One color per family (the ensemble is black), stable for a given order."""
-    out = {f: _PALETTE[i % len(_PALETTE)] for i, f in enumerate(f for f in families if f != "ensemble")}
+    out = {
+        f: _PALETTE[i % len(_PALETTE)] for i, f in enumerate(f for f in families if f != "ensemble")
+    }
     out["ensemble"] = "#111111"
     return out
 
@@ -81,28 +84,24 @@ def family_colors(families: Sequence[str]) -> dict[str, str]:
 def _svg(fig: Figure, label: str) -> str:
     buffer = io.StringIO()
     fig.savefig(buffer, format="svg", metadata={"Date": None, "Creator": None})
-    plt.close(fig)
     text = buffer.getvalue()
     text = text[text.index("<svg") :]
     text = re.sub(r"<metadata>.*?</metadata>\s*", "", text, flags=re.S)
     text = re.sub(r'\s+xmlns(:\w+)?="[^"]*"', "", text)
-    prefix = f"f{next(_counter)}-"
-    text = re.sub(r'\bid="([^"]+)"', lambda m: f'id="{prefix}{m.group(1)}"', text)
-    text = re.sub(r"url\(#([^)]+)\)", lambda m: f"url(#{prefix}{m.group(1)})", text)
-    text = re.sub(r'href="#([^"]+)"', lambda m: f'href="#{prefix}{m.group(1)}"', text)
     label = label.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
     return text.replace("<svg", f'<svg role="img" aria-label="{label}"', 1)
 
 
 def _figure(width: float, height: float) -> tuple[Figure, Any]:
-    with plt.rc_context(_RC):
-        fig, ax = plt.subplots(figsize=(width, height), layout="constrained")
+    with matplotlib.rc_context(_RC):
+        fig = Figure(figsize=(width, height), layout="constrained")
+        ax = fig.subplots()
     return fig, ax
 
 
 def _rc(func: Any) -> Any:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with plt.rc_context(_RC):
+        with matplotlib.rc_context(_RC):
             return func(*args, **kwargs)
 
     wrapper.__name__ = func.__name__
@@ -153,19 +152,32 @@ def skill_over_time_figure(target: str, entry: dict[str, Any], colors: dict[str,
     for i, fold in enumerate(entry.get("folds", [])):
         start, end = _times([fold["start"], fold["end"]])
         ax.axvspan(start, end, color="#1f6fb2" if i % 2 == 0 else "#e0712c", alpha=0.06, lw=0)
-        ax.annotate(f"fold {fold['fold']}", (start, 1.0), xycoords=("data", "axes fraction"),
-                    va="top", fontsize=7, color="#555555")
+        ax.annotate(
+            f"fold {fold['fold']}",
+            (start, 1.0),
+            xycoords=("data", "axes fraction"),
+            va="top",
+            fontsize=7,
+            color="#555555",
+        )
     for family, series in entry["families"].items():
         t = _times(series["t"])
         color = colors.get(family, "#333333")
         ax.plot(t, _nan(series["value"]), color=color, lw=0.6, alpha=0.35)
-        ax.plot(t, _nan(series["rolling"]), color=color, lw=1.8,
-                label=f"{family} (mean {series['mean']:.3g})" if series["mean"] is not None else family)
+        ax.plot(
+            t,
+            _nan(series["rolling"]),
+            color=color,
+            lw=1.8,
+            label=f"{family} (mean {series['mean']:.3g})" if series["mean"] is not None else family,
+        )
     if entry.get("baseline") is not None:
         ax.axhline(entry["baseline"], color="#333333", lw=0.8, ls="--")
     ax.set_ylabel(entry["metric"])
     ax.set_title(f"{target}: out-of-fold {entry['metric']} per timestamp", loc="left")
-    if np.issubdtype(np.asarray(_times(next(iter(entry["families"].values()))["t"])).dtype, np.datetime64):
+    if np.issubdtype(
+        np.asarray(_times(next(iter(entry["families"].values()))["t"])).dtype, np.datetime64
+    ):
         locator = mdates.AutoDateLocator()
         ax.xaxis.set_major_locator(locator)
         ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
@@ -182,7 +194,9 @@ def skill_by_fold_figure(target: str, entry: dict[str, Any], colors: dict[str, s
     width = 0.8 / max(len(families), 1)
     for i, family in enumerate(families):
         x = np.arange(len(folds)) + (i - (len(families) - 1) / 2) * width
-        ax.bar(x, _nan(entry["families"][family]), width=width, color=colors.get(family), label=family)
+        ax.bar(
+            x, _nan(entry["families"][family]), width=width, color=colors.get(family), label=family
+        )
     ax.axhline(0, color="#333333", lw=0.8)
     ax.set_xticks(range(len(folds)), [f"fold {k}" for k in folds])
     ax.set_ylabel("skill")
@@ -267,7 +281,9 @@ def stability_figure(target: str, stability: dict[str, Any]) -> str:
     ax.set_xticks(range(n_cols), [f"fold {k}" for k in stability["folds"]])
     labels = [
         f"{f}{'' if sel else ' (not selected)'}  {freq:.0%}"
-        for f, sel, freq in zip(stability["features"], stability["selected"], stability["frequency"])
+        for f, sel, freq in zip(
+            stability["features"], stability["selected"], stability["frequency"]
+        )
     ]
     ax.set_yticks(range(n_rows), labels)
     ax.xaxis.tick_top()
@@ -288,12 +304,24 @@ def training_figure(training: dict[str, Any]) -> str:
     excess = values - baselines[:, None]
     fig, ax = _figure(1.8 + 0.8 * len(families), 0.8 + 0.32 * len(targets))
     vmax = float(np.nanmax(np.abs(excess))) if np.isfinite(excess).any() else 1.0
-    ax.imshow(excess, cmap=_DIVERGING, norm=TwoSlopeNorm(0.0, -max(vmax, 1e-9), max(vmax, 1e-9)), aspect="auto")
+    ax.imshow(
+        excess,
+        cmap=_DIVERGING,
+        norm=TwoSlopeNorm(0.0, -max(vmax, 1e-9), max(vmax, 1e-9)),
+        aspect="auto",
+    )
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v):
             dark = abs(excess[i, j]) > 0.6 * vmax
-            ax.text(j, i, f"{v:.3f}", ha="center", va="center", fontsize=7,
-                    color="white" if dark else "#222222")
+            ax.text(
+                j,
+                i,
+                f"{v:.3f}",
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="white" if dark else "#222222",
+            )
     ax.set_xticks(range(len(families)), families, rotation=20, ha="left")
     ax.set_yticks(range(len(targets)), [f"{t} ({training['metric'].get(t, '')})" for t in targets])
     ax.xaxis.tick_top()

@@ -165,13 +165,15 @@ def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame | None:
 
 
 def _read_skill(root: Path) -> pd.DataFrame | None:
-    parts = [pd.read_parquet(root / rel) for rel in layout.SKILL_FILES.values() if (root / rel).is_file()]
+    parts = [
+        pd.read_parquet(root / rel) for rel in layout.SKILL_FILES.values() if (root / rel).is_file()
+    ]
     return pd.concat(parts, ignore_index=True) if parts else None
 
 
-def _selected_from(root: Path, rankings: pd.DataFrame | None, manifest: dict[str, Any]) -> tuple[
-    list[str], dict[str, str]
-]:
+def _selected_from(
+    root: Path, rankings: pd.DataFrame | None, manifest: dict[str, Any]
+) -> tuple[list[str], dict[str, str]]:
     import yaml
 
     if "selected_targets" in manifest:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -125,9 +125,7 @@ def skill_by_timestamp(
 def _auc_by_group(codes: np.ndarray, n_points: int, yt: np.ndarray, yp: np.ndarray) -> np.ndarray:
     """ROC-AUC of every group by the rank-sum (Mann-Whitney) identity; no Python loop."""
     positive = (yt == np.max(yt)).astype(np.float64) if yt.size else yt
-    ranks = (
-        pd.Series(yp).groupby(codes, sort=False).rank(method="average").to_numpy(np.float64)
-    )
+    ranks = pd.Series(yp).groupby(codes, sort=False).rank(method="average").to_numpy(np.float64)
     n = np.bincount(codes, minlength=n_points).astype(np.float64)
     n1 = np.bincount(codes, weights=positive, minlength=n_points)
     n0 = n - n1
@@ -181,7 +179,7 @@ def _ranking_rows(pipe: Any, Y: pd.DataFrame) -> list[pd.DataFrame]:
     for target, table in oof.items():
         if target not in Y.columns or not isinstance(table, pd.DataFrame):
             continue
-        labels = Y[target]
+        labels = cast(pd.Series, Y[target])
         folds = None
         if cv is not None and hasattr(cv, "split"):
             key = np.packbits(labels.notna().to_numpy()).tobytes()

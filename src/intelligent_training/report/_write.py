@@ -21,7 +21,7 @@ def _inputs(source: Any) -> Any:
     from intelligent_training.report._inputs import inputs_from_directory, inputs_from_pipeline
 
     if isinstance(source, (str, os.PathLike)):
-        return inputs_from_directory(source)
+        return inputs_from_directory(Path(source))
     return inputs_from_pipeline(source)
 
 
@@ -46,13 +46,15 @@ def build_report(source: Any) -> dict[str, Any]:
     return build_report_data(_inputs(source))
 
 
-def render_html(source: Any) -> str:
+def render_html(source: Any, *, memory: Any = None) -> str:
     """The self-contained HTML report.
 
     Parameters
     ----------
     source : IntelligentPipeline, str, Path or dict
         What :func:`build_report` takes, or its result.
+    memory : DiskCacheMemory, optional
+        Caches every figure by its data, so re-rendering an unchanged run is fast.
 
     Returns
     -------
@@ -71,7 +73,7 @@ def render_html(source: Any) -> str:
             f"the HTML report needs matplotlib and jinja2 ({exc.name or exc} is missing); "
             "install them with: pip install 'intelligent-training[report]'"
         ) from exc
-    return render(data)
+    return render(data, memory)
 
 
 def _atomic_write(path: Path, text: str) -> None:
@@ -88,7 +90,13 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def write_report(source: Any, directory: str | Path | None = None, *, html: bool | None = True) -> Path:
+def write_report(
+    source: Any,
+    directory: str | Path | None = None,
+    *,
+    html: bool | None = True,
+    memory: Any = None,
+) -> Path | None:
     """Write ``report.json`` and ``report.html``.
 
     Parameters
@@ -99,25 +107,37 @@ def write_report(source: Any, directory: str | Path | None = None, *, html: bool
         Where to write; default: ``source`` when it is a directory.
     html : bool or None, default=True
         ``True``: write the HTML (a :class:`MissingDependencyError` without the
-        ``report`` extra); ``None``: write it when the extra is installed, else log a
-        warning (what a run does); ``False``: ``report.json`` only.
+        ``report`` extra); ``False``: ``report.json`` only; ``None`` (what a run and
+        ``IntelligentPipeline.save`` do): best effort, the HTML when the extra is
+        installed, and a logged warning instead of an error when the report cannot be
+        built.
+    memory : DiskCacheMemory, optional
+        Caches every figure by its data (a run passes its cache).
 
     Returns
     -------
-    Path
-        ``report.html`` (or ``report.json`` when no HTML was written).
+    Path or None
+        ``report.html`` (or ``report.json`` when no HTML was written); ``None`` when
+        ``html=None`` and nothing could be written.
     """
     if directory is None:
         if not isinstance(source, (str, os.PathLike)):
             raise TypeError("write_report(pipeline, directory): pass the directory to write to")
-        directory = source
-    data = build_report(source)  # first: a bad source creates nothing
+        directory = Path(source)
+    try:
+        data = build_report(source)  # first: a bad source creates nothing
+    except Exception as exc:
+        if html is not None:
+            raise
+        # policy: inside a run or a save the report is best effort; the results are not
+        logger.warning("report not written (%s: %s)", type(exc).__name__, exc)
+        return None
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     page = None
     if html is not False:
         try:
-            page = render_html(data)
+            page = render_html(data, memory=memory)
         except MissingDependencyError as exc:
             if html:
                 raise
