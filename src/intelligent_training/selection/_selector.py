@@ -104,17 +104,17 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
 
     Attributes
     ----------
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Consensus score in ``[0, 1]`` of every input feature: its mean rank score over
         the families (1 = ranked first by every family).
-    importances_ : DataFrame of shape (n_features_in_, n_families * n_methods)
+    importances_ : DataFrame of shape (n_features, n_families * n_methods)
         Normalised importance (summing to 1 per column), averaged over folds, indexed
         by feature, with ``(family, method)`` columns.
-    agreement_matrix_ : DataFrame of shape (n_families_, n_families_)
+    agreement_matrix_ : DataFrame of shape (n_families, n_families)
         Spearman rank correlation between the families' importances.
     selected_features_ : list of str
         Selected features, best first.
-    support_ : ndarray of bool of shape (n_features_in_,)
+    support_ : ndarray of bool of shape (n_features,)
         Mask of the selected features.
     feature_clusters_ : Series of int
         Correlation cluster of every feature (index: feature names).
