@@ -245,11 +245,13 @@ def _skill_over_time(inputs: ReportInputs, order: list[str], tasks: dict[str, st
         entry: dict[str, Any] = {
             "metric": metric,
             "baseline": _BASELINE.get(metric),
-            "families": {str(f): _series(g) for f, g in part.groupby("family", sort=False)},
+            "families": {
+                str(f): _series(g) for f, g in part.groupby("family", sort=False, observed=True)
+            },
             "folds": [],
         }
         with_fold = part[part["fold"] >= 0]
-        for fold, g in with_fold.groupby("fold"):
+        for fold, g in with_fold.groupby("fold", observed=True):
             entry["folds"].append(
                 {
                     "fold": int(str(fold)),
@@ -411,7 +413,7 @@ def _training(inputs: ReportInputs, tasks: dict[str, str]) -> dict[str, Any]:
     skill = inputs.skill
     if skill is not None and len(skill):
         part = skill[skill["stage"] == "training"]
-        means = part.groupby(["target", "family"])["value"].mean()
+        means = part.groupby(["target", "family"], observed=True)["value"].mean()
         per_ts = {(str(t), str(f)): float(v) for (t, f), v in zip(means.index, means.to_numpy())}
     targets = [t for t in inputs.selected_targets]
     if cv is not None and len(cv) and {"target", "family", "fold"} <= set(cv.columns):

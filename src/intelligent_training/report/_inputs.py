@@ -168,7 +168,11 @@ def _read_skill(root: Path) -> pd.DataFrame | None:
     parts = [
         pd.read_parquet(root / rel) for rel in layout.SKILL_FILES.values() if (root / rel).is_file()
     ]
-    return pd.concat(parts, ignore_index=True) if parts else None
+    if not parts:
+        return None
+    columns = ("stage", "target", "family")
+    skill = pd.concat([p.astype({c: str for c in columns}) for p in parts], ignore_index=True)
+    return skill.astype({c: "category" for c in columns})
 
 
 def _selected_from(

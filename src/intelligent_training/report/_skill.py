@@ -236,12 +236,23 @@ def pipeline_skill_by_timestamp(pipe: Any, Y: pd.DataFrame) -> pd.DataFrame:
     Returns
     -------
     DataFrame
-        Columns :data:`SKILL_COLUMNS`; ``fold`` is the ranker's test fold (``-1``
-        where unknown, and always for the training stage).
+        Columns :data:`SKILL_COLUMNS` (``stage``, ``target`` and ``family`` categorical,
+        ``value`` float32); ``fold`` is the ranker's test fold (``-1`` where unknown, and
+        always for the training stage).
     """
     frames = _ranking_rows(pipe, Y) + _training_rows(pipe, Y)
     frames = [f for f in frames if len(f)]
     if not frames:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in SKILL_COLUMNS})
     out = pd.concat(frames, ignore_index=True)[list(SKILL_COLUMNS)]
-    return out.astype({"value": np.float64, "n": np.int64, "fold": np.int64})
+    # compact: one row per target x family x timestamp can be millions of rows
+    return out.astype(
+        {
+            "stage": "category",
+            "target": "category",
+            "family": "category",
+            "value": np.float32,
+            "n": np.int32,
+            "fold": np.int16,
+        }
+    )
