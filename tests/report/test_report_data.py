@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 
 from intelligent_training.report import build_report
-from intelligent_training.report._data import SIGNIFICANCE_COLUMNS, _stability
+from intelligent_training.report._data import SIGNIFICANCE_COLUMNS
 from intelligent_training.report._inputs import Selection
+from intelligent_training.report._selection_data import _stability
 
 REL = 1e-5  # report.json keeps 6 significant digits
 

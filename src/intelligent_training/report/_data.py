@@ -10,13 +10,18 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable
-from itertools import combinations
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from intelligent_training.report._format import as_flag as _flag
+from intelligent_training.report._format import as_number as _num
+from intelligent_training.report._format import as_stamp as _stamp
+from intelligent_training.report._format import as_text as _text
+from intelligent_training.report._format import horizon_label as _horizon_label
 from intelligent_training.report._inputs import ReportInputs, Selection
+from intelligent_training.report._selection_data import selection_data
 from intelligent_training.report._skill import metric_name
 
 __all__ = ["FIGURES", "SCHEMA", "SIGNIFICANCE_COLUMNS", "build_report_data"]
@@ -26,10 +31,6 @@ SCHEMA = "intelligent-training-report/1"
 SIGNIFICANCE_COLUMNS = ("t_stat", "p_value", "q_value", "significant", "stopped_after_folds")
 #: Points per skill-over-time series at most (longer series are averaged in buckets).
 MAX_POINTS = 400
-#: Rows of an importance heatmap at most.
-MAX_FEATURES = 30
-#: Unselected features shown below the selected ones in an importance heatmap.
-CONTEXT_FEATURES = 5
 _BASELINE = {"rank IC": 0.0, "AUC": 0.5, "accuracy": None}
 
 #: Figure id -> (title, one-line caption saying how to read it).
@@ -78,68 +79,6 @@ FIGURES: dict[str, tuple[str, str]] = {
         "darker = more skill than the baseline.",
     ),
 }
-
-
-# ------------------------------------------------------------------ small helpers
-def _num(value: Any, digits: int = 6) -> float | int | None:
-    """A JSON number rounded to ``digits`` significant digits (None for NaN/inf/None)."""
-    if value is None or isinstance(value, str):
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return int(value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return None
-    if not math.isfinite(x):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if x == 0:
-        return 0.0
-    return float(f"{x:.{digits}g}")
-
-
-def _text(value: Any) -> str | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    text = str(value)
-    return text if text and text.lower() != "nan" else None
-
-
-def _flag(value: Any) -> bool | None:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, str):
-        return value.strip().lower() in ("true", "1", "yes")
-    return bool(value)
-
-
-def _stamp(value: Any) -> str | float | None:
-    if isinstance(value, (pd.Timestamp, np.datetime64)):
-        return pd.Timestamp(value).isoformat()
-    if isinstance(value, (int, float, np.integer, np.floating)):
-        return _num(value)
-    return str(value)
-
-
-def _horizon_label(value: Any, bars: Any) -> str:
-    text = _text(value)
-    if text is None:
-        return "none"
-    try:
-        return f"{int(text)} bars"
-    except ValueError:
-        pass
-    try:
-        delta = pd.Timedelta(text)
-    except (ValueError, TypeError):
-        return text
-    seconds = int(delta.total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _families_and_folds(rankings: pd.DataFrame) -> tuple[list[str], int]:
@@ -320,87 +259,6 @@ def _skill_by_horizon(rankings: pd.DataFrame, families: list[str]) -> list[dict[
     return out
 
 
-# ----------------------------------------------------------------- selections
-def _matrix(frame: pd.DataFrame) -> list[list[float | None]]:
-    return [[_num(v, 4) for v in row] for row in frame.to_numpy(dtype=np.float64)]
-
-
-def _importance(selection: Selection) -> dict[str, Any] | None:
-    table = selection.importance
-    if table is None or not len(table):
-        return None
-    table = table.copy()
-    table.index = table.index.map(str)
-    columns = [c for c in table.columns if "/" in str(c)]
-    consensus = table["consensus_importance"].astype(np.float64)
-    chosen = [f for f in selection.features if f in table.index]
-    others = consensus.drop(index=chosen, errors="ignore").sort_values(
-        ascending=False, kind="stable"
-    )
-    rows = (chosen + list(others.index[:CONTEXT_FEATURES]))[:MAX_FEATURES]
-    votes = table["votes"] if "votes" in table else None
-    return {
-        "features": rows,
-        "n_selected": min(len(chosen), MAX_FEATURES),
-        "n_candidates": len(table),
-        "columns": [str(c) for c in columns],
-        "values": _matrix(table.loc[rows, columns]) if columns else [],
-        "consensus": [_num(consensus[f], 4) for f in rows],
-        "votes": None if votes is None else [_num(votes[f]) for f in rows],
-    }
-
-
-def _agreement(selection: Selection) -> dict[str, Any] | None:
-    frame = selection.agreement
-    if frame is None or not len(frame):
-        return None
-    return {"families": [str(c) for c in frame.columns], "values": _matrix(frame)}
-
-
-def _jaccard(sets: list[set[str]]) -> float | None:
-    pairs = [len(a & b) / len(a | b) for a, b in combinations(sets, 2) if a | b]
-    return _num(float(np.mean(pairs))) if pairs else None
-
-
-def _stability(selection: Selection) -> dict[str, Any] | None:
-    folds = selection.fold_importances
-    if folds is None or not len(folds) or not selection.features:
-        return None
-    folds = folds.assign(feature=folds["feature"].astype(str))
-    score = folds.groupby(["fold", "feature"])["importance"].mean().unstack("fold").fillna(0.0)
-    if score.shape[1] < 2:
-        return None
-    top_m = len(selection.features)
-    ranks = score.rank(ascending=False, method="min")
-    in_top = ranks <= top_m
-    frequency = in_top.mean(axis=1)
-    candidates = set(selection.features) | set(in_top.index[in_top.any(axis=1)])
-    order = sorted(
-        candidates & set(score.index),
-        key=lambda f: (
-            f not in selection.features,
-            -frequency[f],
-            selection.features.index(f) if f in selection.features else 0,
-            f,
-        ),
-    )[:MAX_FEATURES]
-    sets = [set(in_top.index[in_top[k]]) for k in in_top.columns]
-    return {
-        "folds": [int(k) for k in score.columns],
-        "features": order,
-        "selected": [f in selection.features for f in order],
-        "rank": [[int(r) for r in ranks.loc[f].to_numpy()] for f in order],
-        "in_top": [[bool(v) for v in in_top.loc[f]] for f in order],
-        "frequency": [_num(frequency[f], 4) for f in order],
-        "top_m": top_m,
-        "n_features": int(score.shape[0]),
-        "mean_jaccard": _jaccard(sets),
-        "selected_in_every_fold": _num(
-            float(np.mean([frequency.get(f, 0.0) == 1.0 for f in selection.features]))
-        ),
-    }
-
-
 # ------------------------------------------------------------------- training
 _TRAINING_METRICS = ("skill", "r2", "ic_mean", "auc", "logloss", "accuracy")
 
@@ -535,13 +393,7 @@ def build_report_data(inputs: ReportInputs) -> dict[str, Any]:
     leaderboard = _leaderboard(inputs, families)
     selections = {}
     for target in inputs.selected_targets:
-        selection = inputs.selections.get(target) or Selection(features=[])
-        selections[target] = {
-            "features": selection.features,
-            "importance": _importance(selection),
-            "agreement": _agreement(selection),
-            "stability": _stability(selection),
-        }
+        selections[target] = selection_data(inputs.selections.get(target) or Selection([]))
     run = _run(inputs)
     data = run["data"]
     summary = {
