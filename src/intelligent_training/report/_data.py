@@ -60,7 +60,8 @@ FIGURES: dict[str, tuple[str, str]] = {
     "importance": (
         "Feature importance by family and method",
         "Rows are features (selected ones above the line, best first), columns are "
-        "family/method pairs; darker cells carry more of that column's normalised importance.",
+        "family/method pairs; darker cells carry more of that column's normalised importance "
+        "(values below 0.005 are left blank).",
     ),
     "agreement": (
         "Family agreement",

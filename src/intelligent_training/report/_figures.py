@@ -223,11 +223,14 @@ def horizon_figure(group: dict[str, Any], colors: dict[str, str]) -> str:
     return _svg(fig, f"skill by horizon of {group['stem']}")
 
 
-def _annotate(ax: Any, values: np.ndarray, fmt: str, threshold: float, vmax: float) -> None:
+def _annotate(
+    ax: Any, values: np.ndarray, fmt: str, threshold: float, vmax: float, hide_below: float = 0.0
+) -> None:
+    """Write each cell's value (dark cells in white); cells below ``hide_below`` stay blank."""
     if values.size > 400:
         return
     for (i, j), v in np.ndenumerate(values):
-        if np.isfinite(v):
+        if np.isfinite(v) and abs(v) >= hide_below:
             color = "white" if abs(v) > threshold * vmax else "#222222"
             ax.text(j, i, format(v, fmt), ha="center", va="center", fontsize=6.5, color=color)
 
@@ -240,7 +243,7 @@ def importance_figure(target: str, imp: dict[str, Any]) -> str:
     fig, ax = _figure(1.6 + 0.62 * n_cols, 0.9 + 0.22 * n_rows)
     vmax = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
     image = ax.imshow(values, cmap=_BLUES, vmin=0, vmax=max(vmax, 1e-12), aspect="auto")
-    _annotate(ax, values, ".2f", 0.55, vmax)
+    _annotate(ax, values, ".2f", 0.55, vmax, hide_below=0.005)
     ax.set_xticks(range(n_cols), [c.replace("/", "\n") for c in imp["columns"]], fontsize=7)
     ax.set_yticks(range(n_rows), imp["features"])
     ax.xaxis.tick_top()
