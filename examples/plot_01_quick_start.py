@@ -36,11 +36,12 @@ ranker.rankings_[["rank", "score", "selected", "task", "horizon", "lightgbm_scor
 # %%
 # Select the features of the best target
 # --------------------------------------
-# Importances per family and method, measured on the test folds, combined by consensus.
+# Importances per family and method (here the models' native importance; SHAP and
+# permutation importance on the test folds are the other methods), combined by consensus.
 best = ranker.selected_targets_[0]
 selector = FeatureSelector(
     families={"lightgbm": FAST["lightgbm"], "linear": {}},
-    importance=("native", "permutation"),
+    importance=("native",),
     top_m=5,
     random_state=0,
 ).fit(X, Y[best])
@@ -58,10 +59,10 @@ trainer.cv_metrics_.query("fold == 'mean'")[["family", "r2", "ic_mean", "skill"]
 # All three steps in one estimator, and its report
 # ------------------------------------------------
 pipe = IntelligentPipeline(
-    TargetRanker(families=FAST, top_n=3, random_state=0),
+    TargetRanker(families=FAST, top_n=2, random_state=0),
     FeatureSelector(
         families={"lightgbm": FAST["lightgbm"], "linear": {}},
-        importance=("native", "permutation"),
+        importance=("native",),
         top_m=5,
         random_state=0,
     ),
