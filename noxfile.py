@@ -1,4 +1,5 @@
-"""Developer sessions: ``nox`` (tests), ``nox -s lint``, ``nox -s typecheck``, ``nox -s bench``."""
+"""Developer sessions: ``nox`` (tests), ``nox -s lint``, ``nox -s typecheck``, ``nox -s bench``,
+``nox -s docs``."""
 
 from __future__ import annotations
 
@@ -39,3 +40,17 @@ def bench(session: nox.Session) -> None:
     session.install(*INSTALL)
     for script in ("bench_split.py", "bench_families.py", "bench_rank.py", "bench_select.py"):
         session.run("python", f"benchmarks/{script}", *session.posargs)
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site into ``docs/_build/html``; warnings are errors.
+
+    The gallery examples (``examples/plot_*.py``) run during the build; pass
+    ``-- -D plot_gallery=0`` (or set ``INTELLIGENT_TRAINING_DOCS_FAST=1``) to skip them.
+    """
+    session.install("-c", "constraints.txt", "-e", ".[dask,docs]")
+    session.run(
+        "python", "-m", "sphinx", "-W", "--keep-going", "-b", "html", "docs", "docs/_build/html",
+        *session.posargs,
+    )  # fmt: skip

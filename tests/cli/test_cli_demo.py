@@ -17,6 +17,7 @@ def test_demo_end_to_end_and_cached_rerun(tmp_path):
     out = tmp_path / "demo"
     assert main(["--demo", "--output-dir", str(out), "-q"]) == 0
     assert (out / "demo_data" / "interval=5m").is_dir()
+    assert (out / "report.html").is_file() and (out / "report.json").is_file()
     manifest = json.loads((out / "manifest.json").read_text())
     _, truth = make_synthetic_panel(random_state=0)
     selected = manifest["selected_targets"]

@@ -56,6 +56,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         0 on success, 1 for data/config/model errors, 2 for usage errors,
         130 when interrupted.
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["report"]:  # `intelligent-train report OUTPUT_DIR`
+        from intelligent_training.cli._report import report_main
+
+        return report_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

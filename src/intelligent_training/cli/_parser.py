@@ -37,6 +37,7 @@ def _positive_int(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     """The ``intelligent-train`` argument parser."""
     p = argparse.ArgumentParser(prog="intelligent-train", description=_DESCRIPTION)
+    p.epilog = "intelligent-train report OUTPUT_DIR re-renders the report of a finished run."
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     data = p.add_argument_group("data")

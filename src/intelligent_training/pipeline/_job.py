@@ -320,6 +320,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     from intelligent_training.cache import DiskCacheMemory, fingerprint
     from intelligent_training.data import load_panel, split_features_targets
     from intelligent_training.pipeline._outputs import staging
+    from intelligent_training.report import write_report
 
     if cfg.data.data_dir is None:
         raise ConfigError("no data directory: pass --data-dir (or data.data_dir in the config)")
@@ -404,6 +405,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             (tmp / "training_results" / "logs" / "run.log").write_text(
                 buffer.stream.getvalue(), encoding="utf-8"
             )
+            write_report(tmp, tmp, html=None, memory=memory)  # report.json, report.html
         return JobResult(output_dir=output_dir, manifest=manifest)
     finally:
         package_logger.removeHandler(buffer)

@@ -13,6 +13,9 @@
       training_results/metrics/cv_metrics.csv, <target>.csv
       training_results/predictions/<target>.parquet   (out-of-fold predictions)
       training_results/logs/warnings.txt (+ run.log from the CLI)
+      target_rankings/skill_by_timestamp.parquet, training_results/metrics/skill_by_timestamp.parquet
+      feature_selections/<target>/fold_importances.csv   (the report's evidence)
+      report.html, report.json                 (intelligent_training.report.write_report)
       resolved_config.yaml, manifest.json      (written by the CLI job)
 """
 
@@ -34,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from intelligent_training.exceptions import DataError
+from intelligent_training.report._layout import write_report_evidence
 
 __all__ = ["publish", "read_pipeline", "safe_name", "staging", "write_layout"]
 
@@ -241,6 +245,7 @@ def write_layout(pipe: Any, root: str | Path) -> None:
     _write_rankings(pipe, root)
     _write_selections(pipe, root)
     _write_training(pipe, root)
+    write_report_evidence(pipe, root)  # per-timestamp skill, per-fold importances
 
 
 def read_pipeline(output_dir: str | Path) -> Any:

@@ -53,6 +53,17 @@ def _unusable(y: pd.Series) -> str | None:
     return None
 
 
+def _skill_by_timestamp(pipe: IntelligentPipeline, Y: pd.DataFrame) -> pd.DataFrame | None:
+    """Per-timestamp out-of-fold skill of both stages (see ``report._skill``); never fails fit."""
+    from intelligent_training.report._skill import pipeline_skill_by_timestamp
+
+    try:
+        return pipeline_skill_by_timestamp(pipe, Y)
+    except Exception as exc:  # policy: the report's evidence is optional, the fit is not
+        logger.warning("per-timestamp skill for the report not computed: %s", exc)
+        return None
+
+
 class IntelligentPipeline(BaseEstimator):
     """Rank candidate targets, select features per target and train model families.
 
@@ -110,6 +121,11 @@ class IntelligentPipeline(BaseEstimator):
         Fingerprint of ``X`` and ``Y``.
     timings_ : dict
         Seconds spent per step.
+    skill_by_timestamp_ : DataFrame or None
+        Out-of-fold skill per timestamp of the ranking and training stages (long
+        format: ``stage``, ``target``, ``family``, ``timestamp``, ``value``, ``n``,
+        ``fold``); rank IC for regression, AUC for binary, accuracy for multiclass
+        targets. Measured in ``fit`` (the estimators keep no labels) for :meth:`report`.
 
     Examples
     --------
@@ -226,6 +242,7 @@ class IntelligentPipeline(BaseEstimator):
         start = time.perf_counter()
         self._train(X, Y, targets, cached_fit, x_key, y_keys)
         self.timings_["training"] = time.perf_counter() - start
+        self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
         return self
 
     def _rank(self, X, Y, cached_fit, memory, x_key) -> list[str]:
@@ -437,11 +454,39 @@ class IntelligentPipeline(BaseEstimator):
             ``output_dir``.
         """
         from intelligent_training.pipeline._outputs import staging, write_layout
+        from intelligent_training.report import write_report
 
         check_is_fitted(self, "trainers_")
         with staging(output_dir) as tmp:
             write_layout(self, tmp)
+            write_report(self, tmp, html=None)  # report.json; report.html with [report]
         return Path(output_dir)
+
+    def report(self, path: str | Path | None = None) -> str | Path:
+        """The HTML report of this fitted pipeline (rankings, skill, importances, metrics).
+
+        Built from the fitted attributes, without refitting; needs the ``report``
+        extra (``pip install 'intelligent-training[report]'``). In a notebook,
+        ``IPython.display.HTML(pipe.report())`` shows it inline.
+
+        Parameters
+        ----------
+        path : str or Path, optional
+            A directory: ``report.html`` and ``report.json`` (the numbers behind every
+            figure) are written there. ``None``: nothing is written.
+
+        Returns
+        -------
+        str or Path
+            The HTML when ``path`` is None, else the path of ``report.html``.
+        """
+        from intelligent_training.report import render_html, write_report
+
+        check_is_fitted(self, "trainers_")
+        if path is None:
+            return render_html(self)
+        written = write_report(self, path)  # html=True: a path or an error, never None
+        return written if written is not None else Path(path)
 
     @classmethod
     def load(cls, output_dir: str | Path) -> IntelligentPipeline:

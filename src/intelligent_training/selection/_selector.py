@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import numbers
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
@@ -103,17 +104,17 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
 
     Attributes
     ----------
-    feature_importances_ : ndarray of shape (n_features_in_,)
+    feature_importances_ : ndarray of shape (n_features,)
         Consensus score in ``[0, 1]`` of every input feature: its mean rank score over
         the families (1 = ranked first by every family).
-    importances_ : DataFrame of shape (n_features_in_, n_families * n_methods)
+    importances_ : DataFrame of shape (n_features, n_families * n_methods)
         Normalised importance (summing to 1 per column), averaged over folds, indexed
         by feature, with ``(family, method)`` columns.
-    agreement_matrix_ : DataFrame of shape (n_families_, n_families_)
+    agreement_matrix_ : DataFrame of shape (n_families, n_families)
         Spearman rank correlation between the families' importances.
     selected_features_ : list of str
         Selected features, best first.
-    support_ : ndarray of bool of shape (n_features_in_,)
+    support_ : ndarray of bool of shape (n_features,)
         Mask of the selected features.
     feature_clusters_ : Series of int
         Correlation cluster of every feature (index: feature names).
@@ -123,6 +124,10 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         Families that succeeded (their importances were used).
     family_errors_ : dict of str to str
         Family -> reason, for every family that failed and was skipped.
+    fold_importances_ : DataFrame
+        Long format, one row per (feature, family, method, fold): the importance of
+        that fold alone, normalised like ``importances_`` (averaged over symbols when
+        ``aggregate_symbols=True``); what the report's selection stability is built on.
     fold_report_ : DataFrame
         One row per (family, fold): training and test rows, out-of-sample test loss
         (squared error or log-loss), wall seconds spent fitting, wall seconds in all,
@@ -547,6 +552,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
             )
 
         self.families_ = list(family_scores)
+        self.fold_importances_ = _fold_importances(by_family, self.families_, methods, names)
         columns = pd.MultiIndex.from_tuples(list(table), names=["family", "method"])
         self.importances_ = pd.DataFrame(
             np.column_stack(list(table.values())),
@@ -600,3 +606,42 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.input_tags.allow_nan = True
         return tags
+
+
+def _fold_importances(
+    by_family: dict[str, list[FoldResult]],
+    families: list[str],
+    methods: tuple[str, ...],
+    names: np.ndarray,
+) -> pd.DataFrame:
+    """Per-fold normalised importances (long format) of the families that were used."""
+    frames = []
+    for family in families:
+        for result in by_family.get(family, []):
+            if result.error is not None:
+                continue
+            for method in methods:
+                if method not in result.importances:
+                    continue
+                raw = np.asarray(result.importances[method], dtype=np.float64)
+                raw = raw.reshape(-1, len(names))
+                values = normalise_importance(raw)
+                values[np.isnan(raw).all(axis=-1)] = np.nan  # a symbol absent from the fold
+                with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                    warnings.simplefilter("ignore", RuntimeWarning)
+                    mean = np.nan_to_num(np.nanmean(values, axis=0), nan=0.0)
+                frames.append(
+                    pd.DataFrame(
+                        {
+                            "feature": [str(n) for n in names],
+                            "family": family,
+                            "method": method,
+                            "fold": int(result.fold),
+                            "importance": mean,
+                        }
+                    )
+                )
+    columns = ["feature", "family", "method", "fold", "importance"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

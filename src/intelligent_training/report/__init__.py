@@ -1,0 +1,17 @@
+"""The run report: ``report.json`` (every number) and a self-contained ``report.html``.
+
+>>> from intelligent_training.report import build_report, render_html, write_report
+
+- :func:`build_report` — the ``report.json`` dictionary of a fitted pipeline or of a
+  finished output directory (no refit, no unpickling);
+- :func:`render_html` — one HTML page with inline SVG figures, CSS and a few lines of
+  JavaScript; it fetches nothing and opens offline;
+- :func:`write_report` — both files, written atomically.
+
+Building ``report.json`` needs only the core dependencies; the HTML needs the
+``report`` extra (matplotlib, jinja2): ``pip install 'intelligent-training[report]'``.
+"""
+
+from intelligent_training.report._write import build_report, render_html, write_report
+
+__all__ = ["build_report", "render_html", "write_report"]
