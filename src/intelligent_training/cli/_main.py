@@ -102,8 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args) -> int:
+    from intelligent_training.app import run_job
     from intelligent_training.config import load_config
-    from intelligent_training.pipeline._job import run_job
 
     overrides = overrides_from_args(args)
     cfg = load_config(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from intelligent_training.app import run_job
 from intelligent_training.config import load_config
-from intelligent_training.pipeline._job import run_job
 
 MINIMAL = {
     "target_ranking": {"enabled": False},
