@@ -17,7 +17,12 @@ from intelligent_training.data._horizon import (
     parse_horizon,
     resolve_horizons,
 )
-from intelligent_training.data._loading import TIME_COLUMN_CANDIDATES, discover_tables, load_panel
+from intelligent_training.data._loading import (
+    TIME_COLUMN_CANDIDATES,
+    discover_tables,
+    load_panel,
+    load_xy,
+)
 from intelligent_training.data._tasks import infer_task
 from intelligent_training.data._validation import validate_panel
 
@@ -31,6 +36,7 @@ __all__ = [
     "infer_task",
     "is_target",
     "load_panel",
+    "load_xy",
     "parse_horizon",
     "resolve_horizons",
     "split_features_targets",
