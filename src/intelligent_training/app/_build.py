@@ -103,4 +103,8 @@ def build_pipeline(
         memory=memory,
         target_patterns=cfg.data.target_patterns,
         verbose=verbose,
+        max_samples_per_symbol={
+            "ranking": tr.max_samples_per_symbol,
+            "selection": fs.max_samples_per_symbol,
+        },
     )

@@ -53,6 +53,8 @@ class TargetRankingConfig(_Section):
     embargo: Duration = 0
     horizons: dict[str, Duration] = Field(default_factory=dict)
     default_horizon: Duration | None = None
+    #: Rank on at most this many most recent rows per symbol (whole timestamps).
+    max_samples_per_symbol: int | None = Field(default=None, ge=1)
 
 
 class FeatureSelectionConfig(_Section):
@@ -65,6 +67,8 @@ class FeatureSelectionConfig(_Section):
     require_min_models: int = Field(default=2, ge=1)
     n_splits: int = Field(default=3, ge=2)
     aggregate_symbols: bool = False
+    #: Select on at most this many most recent rows per symbol (whole timestamps).
+    max_samples_per_symbol: int | None = Field(default=None, ge=1)
 
 
 class TrainingConfig(_Section):

@@ -23,6 +23,7 @@ from intelligent_training.data._loading import (
     load_panel,
     load_xy,
 )
+from intelligent_training.data._recent import recent_rows
 from intelligent_training.data._tasks import infer_task
 from intelligent_training.data._validation import validate_panel
 
@@ -38,6 +39,7 @@ __all__ = [
     "load_panel",
     "load_xy",
     "parse_horizon",
+    "recent_rows",
     "resolve_horizons",
     "split_features_targets",
     "validate_panel",
