@@ -243,7 +243,12 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         With a message naming the problem; when the ranking selects no target the
         rankings are published first and the message gives each target's reason.
     """
-    from intelligent_training.cache import DiskCacheMemory, dependency_versions, fingerprint
+    from intelligent_training.cache import (
+        DiskCacheMemory,
+        dependency_versions,
+        fingerprint,
+        private_files,
+    )
     from intelligent_training.data import load_xy
 
     check_config(cfg)
@@ -253,7 +258,8 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         location = Path(cfg.cache.directory) if cfg.cache.directory else output_dir / "cache"
     with collect_logs() as log, OutputLock(output_dir):
         if location is not None:
-            writable_dir(location, "cache directory")
+            with private_files():  # the cache directory is never world-writable
+                writable_dir(location, "cache directory")
         check_symbols(cfg)
         clean_leftovers(output_dir)
         timings: dict[str, float] = {}

@@ -18,9 +18,10 @@ link: a single atomic rename, so a reader (or a crash at any instant) sees the o
 run or the new one in full. The user-facing names resolve through ``current``;
 readers that open several files resolve ``current`` once (:func:`resolve_run`).
 
-Leftovers of dead runs (``runs/.incomplete-*``, runs older than the previous one)
-are removed by the next run while it holds the lock. The previous run is kept so that
-a reader that resolved ``current`` just before the switch can finish.
+Leftovers of dead runs (``runs/.incomplete-*``) are removed by the next run while it
+holds the lock; after a switch, runs older than the previous one are removed. The
+previous run is kept so that a reader that resolved ``current`` just before the
+switch can finish.
 """
 
 from __future__ import annotations
@@ -189,6 +190,9 @@ def publishing(output_dir: str | os.PathLike[str], run_id: str | None = None) ->
     _switch(output_dir, final)
     for link in stale:
         link.unlink(missing_ok=True)
+    finished = sorted(p for p in runs.iterdir() if _RUN_ID.match(p.name) and p.name < run_id)
+    for old in finished[:-1]:  # keep the run before this one for readers in flight
+        shutil.rmtree(old, ignore_errors=True)
     logger.info("published run %s in %s", run_id, output_dir)
 
 
