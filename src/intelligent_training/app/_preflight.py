@@ -67,7 +67,7 @@ def check_config(cfg: PipelineConfig) -> None:
             "the folder holding one table per symbol (<SYM>.parquet, <SYM>.csv[.gz] or "
             "symbol=<SYM>/*.parquet)."
         )
-    from intelligent_training.families import available_families, get_family
+    from intelligent_training.families import available_families, get_family, resolve_families
 
     known = set(available_families())
     stages = (
@@ -88,6 +88,7 @@ def check_config(cfg: PipelineConfig) -> None:
                     f"unknown model family {name!r} in {section}.families{hint}; available: "
                     f"{', '.join(sorted(known))}"
                 )
+        resolve_families(spec)  # the registry's own checks of names and parameters
         usable = [n for n in _families(spec) if get_family(n).is_available()]
         if _families(spec) and not usable:
             hints = "; ".join(get_family(n).install_hint for n in _families(spec))

@@ -54,7 +54,7 @@ def parallel_backend(scheduler: str | None) -> Iterator[None]:
         yield
         return
     try:
-        from dask.distributed import Client
+        from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         raise MissingDependencyError(
             "runtime.dask_scheduler needs dask.distributed; install "
@@ -62,8 +62,24 @@ def parallel_backend(scheduler: str | None) -> Iterator[None]:
         ) from exc
     import joblib
 
+    cluster = None
     try:
-        client = Client(scheduler, timeout="10s")
+        if scheduler.startswith("local:"):  # a cluster of N local worker processes
+            try:
+                n_workers = int(scheduler.split(":", 1)[1])
+            except ValueError:
+                n_workers = 0
+            if n_workers < 1:
+                raise ConfigError(
+                    f"runtime.dask_scheduler={scheduler!r}: 'local:N' needs a positive number "
+                    "of workers, e.g. local:4"
+                )
+            cluster = LocalCluster(
+                n_workers=n_workers, threads_per_worker=1, dashboard_address=None
+            )
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="10s")
     except OSError as exc:
         raise ConfigError(
             f"cannot reach the Dask scheduler at runtime.dask_scheduler={scheduler!r} ({exc}); "
@@ -75,3 +91,5 @@ def parallel_backend(scheduler: str | None) -> Iterator[None]:
             yield
     finally:
         client.close()
+        if cluster is not None:
+            cluster.close()
