@@ -38,7 +38,13 @@ def typecheck(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Run every benchmark in ``benchmarks/`` (each prints its ratios against its baseline)."""
     session.install(*INSTALL)
-    for script in ("bench_split.py", "bench_families.py", "bench_rank.py", "bench_select.py"):
+    for script in (
+        "bench_split.py",
+        "bench_families.py",
+        "bench_rank.py",
+        "bench_select.py",
+        "bench_memory.py",
+    ):
         session.run("python", f"benchmarks/{script}", *session.posargs)
 
 

@@ -43,6 +43,18 @@ class MissingDependencyError(IntelligentTrainingError, ImportError):
     """An optional dependency (torch, dask, ngboost, ...) is needed but not installed."""
 
 
+class ArtefactError(DataError):
+    """A saved artefact is missing, truncated, modified or points outside its directory."""
+
+
+class CacheError(IntelligentTrainingError, RuntimeError):
+    """The on-disk cache is damaged or unusable (the message names its path)."""
+
+
+class OutputLockedError(IntelligentTrainingError, RuntimeError):
+    """Another run holds the output directory (the message names its process and host)."""
+
+
 class DataWarning(UserWarning):
     """Something in the data was suspicious and was handled (e.g. a column dropped)."""
 
@@ -52,6 +64,8 @@ class LeakageWarning(UserWarning):
 
 
 __all__ = [
+    "ArtefactError",
+    "CacheError",
     "ConfigError",
     "DataError",
     "DataWarning",
@@ -59,6 +73,7 @@ __all__ = [
     "IntelligentTrainingError",
     "LeakageWarning",
     "MissingDependencyError",
+    "OutputLockedError",
     "ParameterError",
     "SplitError",
 ]

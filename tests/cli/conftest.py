@@ -62,3 +62,12 @@ def copy_data(data_dir: Path, dest: Path, edit=None) -> Path:
         if frame is not None:
             frame.to_parquet(target, index=False)
     return dest
+
+
+def assert_nothing_published(out: Path) -> None:
+    """A failed run leaves no results: at most the lock, the cache and an empty runs/."""
+    if not out.exists():
+        return
+    assert {p.name for p in out.iterdir()} <= {".lock", "cache", "runs"}, list(out.iterdir())
+    assert not (out / "runs").exists() or not any((out / "runs").iterdir())
+    assert not list(out.parent.glob(f".{out.name}.partial-*"))

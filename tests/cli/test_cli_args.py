@@ -41,7 +41,7 @@ def test_every_flag_maps_to_a_config_key():
             "--no-auto-features", "--top-m-features", "7", "--families", "lightgbm,linear",
             "--strategy", "cascade", "--output-dir", "o", "--force-refresh", "--min-cs", "2",
             "--max-rows-train", "100", "--threads", "2", "--cpu-only", "--time-column", "ts",
-            "-q",
+            "--seed", "7", "--dask-scheduler", "tcp://h:8786", "-q",
         ]
     )  # fmt: skip
     assert overrides_from_args(args) == {
@@ -60,7 +60,14 @@ def test_every_flag_maps_to_a_config_key():
             "strategy": "cascade",
             "max_rows_train": 100,
         },
-        "runtime": {"output_dir": "o", "threads": 2, "cpu_only": True, "verbose": 0},
+        "runtime": {
+            "output_dir": "o",
+            "threads": 2,
+            "cpu_only": True,
+            "random_state": 7,
+            "dask_scheduler": "tcp://h:8786",
+            "verbose": 0,
+        },
         "cache": {"force_refresh": True},
     }
 
@@ -88,3 +95,64 @@ def test_import_does_not_pull_heavy_modules():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["AAPL", "MSFT", "GOOGL"],
+        ["AAPL,MSFT,GOOGL"],
+        ["AAPL,", "MSFT", "GOOGL"],
+        ["AAPL, MSFT", "GOOGL"],
+    ],
+)
+def test_list_flags_take_spaces_and_commas(values):
+    """The seed writes --symbols AAPL MSFT GOOGL; commas work too, and mixed."""
+    for flag, key in (
+        ("--symbols", ("data", "symbols")),
+        ("--targets", ("data", "targets")),
+        ("--features", ("data", "features")),
+        ("--families", ("training", "families")),
+    ):
+        args = build_parser().parse_args([flag, *values, "--data-dir", "d"])
+        assert overrides_from_args(args)[key[0]][key[1]] == ["AAPL", "MSFT", "GOOGL"]
+
+
+def test_an_empty_list_flag_is_a_usage_error(capsys):
+    assert main(["--data-dir", "d", "--symbols", ","]) == 2
+    assert "--symbols expects one or more names" in capsys.readouterr().err
+
+
+def test_data_dir_from_the_config_file_alone(tmp_path, capsys):
+    """The CLI reads the config before it asks for --data-dir (here the dir is missing)."""
+    config = tmp_path / "run.yaml"
+    config.write_text(f"data:\n  data_dir: {tmp_path / 'nope'}\n")
+    rc = main(["--config", str(config), "--output-dir", str(tmp_path / "o"), "-q"])
+    err = capsys.readouterr().err
+    assert rc == 1 and "nope" in err and "--data-dir" not in err.split("error:")[0]
+
+
+def test_warnings_print_one_line_without_source_paths(tmp_path, capsys):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    for symbol in ("AAA", "BBB"):
+        frame = pd.DataFrame(
+            {
+                "ts": pd.date_range("2024-01-01", periods=120, freq="5min"),
+                "f1": rng.normal(size=120),
+                "sector": "tech",
+                "fwd_ret_5m": rng.normal(size=120),
+            }
+        )
+        frame.to_parquet(tmp_path / f"{symbol}.parquet", index=False)
+    argv = [
+        "--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "o"), "--no-cache",
+        "--no-auto-targets", "--no-auto-features", "--families", "linear",
+    ]  # fmt: skip
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if "sector" in line]
+    assert lines == [lines[0]] and lines[0].startswith("WARNING: DataWarning: dropping")
+    assert ".py:" not in err and "warnings.warn" not in err

@@ -10,7 +10,7 @@ import pytest
 
 from intelligent_training.cli import main
 
-from .conftest import copy_data
+from .conftest import assert_nothing_published, copy_data
 
 #: Flags that keep the runs that get past loading short.
 FAST = ["--no-auto-features", "--families", "linear", "--no-cache", "-q"]
@@ -38,8 +38,7 @@ def _fail(capsys, data_dir, out, *flags):
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, err
-    assert not out.exists() or not any(p.name != "cache" for p in out.iterdir())
-    assert not list(out.parent.glob(f".{out.name}.partial-*"))
+    assert_nothing_published(out)
     return lines[0]
 
 
@@ -160,9 +159,9 @@ def test_empty_data_dir(tmp_path, capsys):
 
 def test_config_typo(data_dir, tmp_path, capsys):
     bad = tmp_path / "c.yaml"
-    bad.write_text("target_ranking:\n  top_n_targets: 3\n")
+    bad.write_text("target_ranking:\n  top_n_target: 3\n")  # the seed's alias is top_n_targets
     msg = _fail(capsys, data_dir, tmp_path / "o", "--config", str(bad))
-    assert "target_ranking.top_n_targets" in msg and "c.yaml" in msg
+    assert "target_ranking.top_n_target" in msg and "c.yaml" in msg and "top_n" in msg
 
 
 def test_horizon_longer_than_the_data(data_dir, tmp_path, capsys):

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from intelligent_training.exceptions import SplitError
+from intelligent_training.exceptions import DataWarning, SplitError
 from intelligent_training.model_selection import PurgedTimeSeriesSplit, get_timestamps
 
 TIMES = pd.date_range("2024-03-01", periods=4, freq="h")
@@ -49,8 +49,10 @@ def test_datetime_index_named_index_and_plain_arrays() -> None:
     assert np.array_equal(get_timestamps(series), TIMES.to_numpy())
     named = pd.DataFrame({"f": range(4)}, index=pd.Index([5, 5, 7, 9], name="timestamp"))
     assert np.array_equal(get_timestamps(named), [5, 5, 7, 9])
-    assert np.array_equal(get_timestamps(np.zeros((3, 2))), [0, 1, 2])
-    assert np.array_equal(get_timestamps([[1], [2]]), [0, 1])
+    with pytest.warns(DataWarning, match="no timestamps"):  # rows become bars, said aloud
+        assert np.array_equal(get_timestamps(np.zeros((3, 2))), [0, 1, 2])
+    with pytest.warns(DataWarning, match="not .values"):
+        assert np.array_equal(get_timestamps([[1], [2]]), [0, 1])
 
 
 def test_tz_aware_becomes_naive_utc() -> None:

@@ -214,19 +214,30 @@ def test_save_layout_and_load_predicts_identically(xy, tmp_path):
     assert not list(tmp_path.glob(".out.partial-*"))
 
 
-def test_save_failure_leaves_nothing_half_written(xy, tmp_path, monkeypatch):
+def test_save_failure_leaves_the_published_results(xy, tmp_path, monkeypatch):
+    """A save that fails midway publishes nothing: the previous results stay whole."""
     from intelligent_training.pipeline import _outputs
 
-    pipe = _pipe().fit(*xy)
+    X, Y = xy
+    out = tmp_path / "out"
+    first = _pipe().fit(X, Y).save(out)
+    before = (out / "manifest.json").read_text()
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
     monkeypatch.setattr(_outputs, "_write_training", boom)
     with pytest.raises(OSError, match="disk full"):
-        pipe.save(tmp_path / "out")
-    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
-    assert not list(tmp_path.glob(".out.partial-*"))
+        _pipe(selector=StubSelector(top_m=1)).fit(X, Y).save(first)
+    assert (out / "manifest.json").read_text() == before
+    assert not list((out / "runs").glob(".incomplete-*"))
+    pd.testing.assert_frame_equal(
+        IntelligentPipeline.load(out).predict(X), _pipe().fit(X, Y).predict(X)
+    )
+    fresh = tmp_path / "fresh"
+    with pytest.raises(OSError, match="disk full"):
+        _pipe().fit(X, Y).save(fresh)
+    assert not (fresh / "current").exists() and not (fresh / "manifest.json").exists()
 
 
 def test_load_of_a_missing_directory(tmp_path):

@@ -5,7 +5,17 @@ from intelligent_training.cache._memory import (
     CachedFunction,
     DiskCacheMemory,
     as_memory,
+    dependency_versions,
     parse_ttl,
+    private_files,
 )
 
-__all__ = ["CachedFunction", "DiskCacheMemory", "as_memory", "fingerprint", "parse_ttl"]
+__all__ = [
+    "CachedFunction",
+    "DiskCacheMemory",
+    "as_memory",
+    "dependency_versions",
+    "fingerprint",
+    "parse_ttl",
+    "private_files",
+]

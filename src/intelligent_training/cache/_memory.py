@@ -1,25 +1,116 @@
-"""``DiskCacheMemory``: a ``joblib.Memory`` stand-in backed by diskcache."""
+"""``DiskCacheMemory``: a ``joblib.Memory`` stand-in backed by diskcache.
+
+Keys combine the function (module, name, a hash of its source), the library version,
+the versions of the libraries that compute the results (:data:`KEYED_DEPENDENCIES`)
+and a hash of the arguments. Values are pickles: a cache directory must only be
+shared with people you trust. Files are created with the user's umask, but never
+world-writable. A damaged store is a :class:`~intelligent_training.exceptions.CacheError`
+naming its path; ``refresh=True`` (``--force-refresh``) rebuilds it instead.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import inspect
+import json
 import logging
 import os
-from collections.abc import Callable, Iterable
+import re
+import shutil
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from intelligent_training._version import __version__
-from intelligent_training.exceptions import ConfigError
+from intelligent_training.exceptions import CacheError, ConfigError
 
-__all__ = ["CachedFunction", "DiskCacheMemory", "as_memory", "parse_ttl"]
+__all__ = [
+    "KEYED_DEPENDENCIES",
+    "CachedFunction",
+    "DiskCacheMemory",
+    "as_memory",
+    "dependency_versions",
+    "parse_ttl",
+    "private_files",
+]
 
 logger = logging.getLogger(__name__)
 
 _MISSING = object()
+
+#: Libraries whose versions are part of every cache key: a result computed with
+#: another version of one of them is recomputed.
+KEYED_DEPENDENCIES = (
+    "numpy",
+    "pandas",
+    "scipy",
+    "scikit-learn",
+    "lightgbm",
+    "xgboost",
+    "torch",
+    "shap",
+    "ngboost",
+)
+_STORE_FILES = re.compile(r"^(cache\.db(-wal|-shm|-journal)?|[0-9a-f]{2})$")
+
+
+@functools.lru_cache(maxsize=1)
+def dependency_versions() -> dict[str, str | None]:
+    """Installed versions of :data:`KEYED_DEPENDENCIES` (without importing them)."""
+    from importlib import metadata
+
+    out: dict[str, str | None] = {}
+    for name in KEYED_DEPENDENCIES:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _versions_digest() -> str:
+    text = json.dumps(dependency_versions(), sort_keys=True)
+    return hashlib.blake2b(text.encode(), digest_size=6).hexdigest()
+
+
+_UMASK_LOCK = threading.Lock()
+_UMASK_DEPTH = 0
+_UMASK_SAVED = 0
+
+
+@contextlib.contextmanager
+def private_files() -> Iterator[None]:
+    """Create files in the block with the user's umask plus ``o-w`` (never world-writable).
+
+    The umask is process-wide; tightening it only ever removes write permission for
+    others from files created meanwhile, and nested or concurrent blocks restore it
+    once, when the last one ends.
+    """
+    global _UMASK_DEPTH, _UMASK_SAVED
+    with _UMASK_LOCK:
+        if _UMASK_DEPTH == 0:
+            _UMASK_SAVED = os.umask(0o022)
+            os.umask(_UMASK_SAVED | 0o002)
+        _UMASK_DEPTH += 1
+    try:
+        yield
+    finally:
+        with _UMASK_LOCK:
+            _UMASK_DEPTH -= 1
+            if _UMASK_DEPTH == 0:
+                os.umask(_UMASK_SAVED)
+
+
+def _damaged(location: Any, exc: BaseException) -> CacheError:
+    return CacheError(
+        f"the cache at {location} is damaged ({type(exc).__name__}: {exc}); rerun with "
+        f"--force-refresh (DiskCacheMemory(refresh=True)) to rebuild it, or delete {location}"
+    )
 
 
 def parse_ttl(ttl: str | int | float | timedelta | None) -> float | None:
@@ -120,13 +211,12 @@ class CachedFunction:
         bound = self._signature.bind(*args, **kwargs)
         bound.apply_defaults()
         kept = {k: v for k, v in bound.arguments.items() if k not in self.ignore}
-        return f"{self._identity}:{__version__}:{joblib.hash(kept)}"
+        return f"{self._identity}:{__version__}:{_versions_digest()}:{joblib.hash(kept)}"
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         key = self.key(*args, **kwargs)
-        cache = self.memory._open()
         if not self.memory.refresh:
-            value = cache.get(key, default=_MISSING, retry=True)
+            value = self.memory._get(key)
             if value is not _MISSING:
                 self.memory._hits += 1
                 logger.debug("cache hit %s", key)
@@ -134,10 +224,7 @@ class CachedFunction:
         self.memory._misses += 1
         logger.debug("cache miss %s", key)
         result = self.func(*args, **kwargs)
-        try:
-            cache.set(key, result, expire=self.memory.ttl_seconds_, retry=True)
-        except Exception as exc:  # an unpicklable result is still a valid result
-            logger.warning("could not cache the result of %s: %s", self.func.__qualname__, exc)
+        self.memory._set(key, result, self.func.__qualname__)
         return result
 
     def clear(self) -> None:
@@ -211,9 +298,69 @@ class DiskCacheMemory:
             import diskcache
 
             assert self.location is not None
-            Path(self.location).mkdir(parents=True, exist_ok=True)
-            self._cache = diskcache.Cache(self.location, size_limit=2**40, eviction_policy="none")
+            try:
+                with private_files():
+                    Path(self.location).mkdir(parents=True, exist_ok=True)
+                    self._cache = diskcache.Cache(
+                        self.location, size_limit=2**40, eviction_policy="none"
+                    )
+            except OSError as exc:  # permissions, space, a file in the way
+                raise CacheError(
+                    f"cannot open the cache at {self.location} ({exc}); check the path and "
+                    "its permissions, or pass --no-cache"
+                ) from None
+            except sqlite3.DatabaseError as exc:
+                if not self.refresh:
+                    raise _damaged(self.location, exc) from None
+                self._rebuild(exc)
         return self._cache
+
+    def _rebuild(self, exc: BaseException) -> None:
+        """Remove the store's own files (nothing else) and open an empty one."""
+        import diskcache
+
+        logger.warning("the cache at %s is damaged (%s); rebuilding it", self.location, exc)
+        if self._cache is not None:
+            with contextlib.suppress(Exception):
+                self._cache.close()
+            self._cache = None
+        root = Path(str(self.location))
+        for entry in root.iterdir():
+            if _STORE_FILES.match(entry.name):
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+        with private_files():
+            self._cache = diskcache.Cache(self.location, size_limit=2**40, eviction_policy="none")
+
+    def _get(self, key: str) -> Any:
+        cache = self._open()
+        try:
+            return cache.get(key, default=_MISSING, retry=True)
+        except Exception as exc:  # a value that cannot be read back: the store is damaged
+            raise _damaged(self.location, exc) from None
+
+    def _set(self, key: str, value: Any, name: str) -> None:
+        cache = self._open()
+        for attempt in (0, 1):
+            try:
+                with private_files():
+                    cache.set(key, value, expire=self.ttl_seconds_, retry=True)
+                return
+            except sqlite3.DatabaseError as exc:
+                if not self.refresh or attempt:
+                    raise _damaged(self.location, exc) from None
+                self._rebuild(exc)
+                cache = self._cache
+            except OSError as exc:
+                raise CacheError(
+                    f"cannot write to the cache at {self.location} ({exc}); free space, fix "
+                    "the permissions or pass --no-cache"
+                ) from None
+            except Exception as exc:  # an unpicklable result is still a valid result
+                logger.warning("could not cache the result of %s: %s", name, exc)
+                return
 
     def cache(
         self,

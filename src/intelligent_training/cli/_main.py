@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import sys
 import warnings
@@ -15,7 +16,21 @@ __all__ = ["main"]
 logger = logging.getLogger("intelligent_training.cli")
 
 
-def _setup_logging(verbosity: int, debug: bool) -> logging.Handler:
+class _OneLineWarnings:
+    """Show warnings as one log line: ``WARNING: DataWarning: message``, no source path."""
+
+    def __init__(self) -> None:
+        self._saved = warnings.showwarning
+
+    def __call__(self, message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+        text = " ".join(str(message).split())
+        logging.getLogger("py.warnings").warning("%s: %s", category.__name__, text)
+
+    def restore(self) -> None:
+        warnings.showwarning = self._saved
+
+
+def _setup_logging(verbosity: int, debug: bool) -> tuple[logging.Handler, _OneLineWarnings]:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     level = logging.DEBUG if debug or verbosity >= 2 else logging.INFO
@@ -24,22 +39,29 @@ def _setup_logging(verbosity: int, debug: bool) -> logging.Handler:
     package.addHandler(handler)
     package.setLevel(min(level, logging.INFO))
     package.propagate = False
-    logging.captureWarnings(True)
+    shower = _OneLineWarnings()
+    warnings.showwarning = shower
     warnings_logger = logging.getLogger("py.warnings")
     warnings_logger.addHandler(handler)
     warnings_logger.propagate = False
-    return handler
+    return handler, shower
 
 
-def _teardown_logging(handler: logging.Handler) -> None:
+def _teardown_logging(handler: logging.Handler, shower: _OneLineWarnings) -> None:
     package = logging.getLogger("intelligent_training")
     package.removeHandler(handler)
     package.setLevel(logging.NOTSET)
     package.propagate = True
-    logging.captureWarnings(False)
+    shower.restore()
     warnings_logger = logging.getLogger("py.warnings")
     warnings_logger.removeHandler(handler)
     warnings_logger.propagate = True
+
+
+def _usage_error(parser: argparse.ArgumentParser, message: str) -> int:
+    parser.print_usage(sys.stderr)
+    sys.stderr.write(f"intelligent-train: error: {message}\n")
+    return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,27 +88,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # --help / --version (0) and usage errors (2)
         return int(exc.code or 0)
-    if args.data_dir is None and not args.demo:
-        parser.print_usage(sys.stderr)
-        sys.stderr.write("intelligent-train: error: pass --data-dir DIR (or --demo)\n")
-        return 2
     if args.force_refresh and args.no_cache:
-        parser.print_usage(sys.stderr)
-        sys.stderr.write(
-            "intelligent-train: error: --force-refresh and --no-cache exclude each other\n"
-        )
-        return 2
+        return _usage_error(parser, "--force-refresh and --no-cache exclude each other")
 
     verbosity = 0 if args.quiet else 1 + args.verbose
-    handler = _setup_logging(verbosity, args.debug)
+    handler, shower = _setup_logging(verbosity, args.debug)
     try:
         with warnings.catch_warnings():
             # Deprecation notices from dependencies are for developers, not users.
             for category in (DeprecationWarning, PendingDeprecationWarning, FutureWarning):
                 warnings.simplefilter("ignore", category)
-            return _run(args)
+            cfg = _config(args)
+            if cfg.data.data_dir is None:
+                return _usage_error(
+                    parser, "pass --data-dir DIR (or data.data_dir in --config, or --demo)"
+                )
+            return _run(args, cfg)
     except KeyboardInterrupt:
-        sys.stderr.write("error: interrupted; no outputs were written\n")
+        sys.stderr.write("error: interrupted; nothing was published\n")
         return 130
     except Exception as exc:
         from intelligent_training.exceptions import IntelligentTrainingError
@@ -103,25 +122,30 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
         return 1
     finally:
-        _teardown_logging(handler)
+        _teardown_logging(handler, shower)
 
 
-def _run(args) -> int:
+def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    """The resolved configuration: flags over --config over the section files and defaults."""
     from intelligent_training.config import load_config
-    from intelligent_training.pipeline._job import run_job
 
-    overrides = overrides_from_args(args)
     cfg = load_config(
         args.config,
         target_ranking_config=args.target_ranking_config,
         multi_model_config=args.multi_model_config,
-        overrides=overrides,
+        overrides=overrides_from_args(args),
         profile="demo" if args.demo else None,
     )
-    if args.demo and args.data_dir is None:
+    if args.demo and cfg.data.data_dir is None:
         cfg.data.data_dir = str(_write_demo_data(Path(cfg.runtime.output_dir)))
-    if args.no_cache and (Path(cfg.runtime.output_dir) / "cache").exists():
-        logger.info("--no-cache: the existing cache directory is neither read nor written")
+    return cfg
+
+
+def _run(args: argparse.Namespace, cfg) -> int:  # type: ignore[no-untyped-def]
+    from intelligent_training.app import run_job
+
+    if not cfg.cache.enabled and (Path(cfg.runtime.output_dir) / "cache").exists():
+        logger.info("caching is off: the existing cache directory is neither read nor written")
     result = run_job(cfg)
     from intelligent_training.cli._summary import format_summary
 

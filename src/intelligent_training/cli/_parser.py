@@ -13,15 +13,19 @@ _DESCRIPTION = (
     "Rank candidate targets by out-of-sample predictability, select features per target by "
     "multi-model consensus and train model families, under purged time-series CV. "
     "Settings come from (highest first): these flags, --config, --target-ranking-config / "
-    "--multi-model-config, the packaged defaults."
+    "--multi-model-config, the packaged defaults; every flag has a config key. List flags "
+    "take names separated by spaces or commas (--symbols AAPL MSFT or --symbols AAPL,MSFT)."
 )
 
 
-def _csv(value: str) -> list[str]:
-    items = [v.strip() for v in value.split(",") if v.strip()]
-    if not items:
-        raise argparse.ArgumentTypeError("expected a comma-separated list of names")
-    return items
+class _Names(argparse.Action):
+    """A list flag: space-separated (``--symbols A B``), comma-separated (``A,B``) or both."""
+
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        items = [v.strip() for value in values for v in str(value).split(",") if v.strip()]
+        if not items:
+            parser.error(f"{option_string} expects one or more names")
+        setattr(namespace, self.dest, list(dict.fromkeys(items)))
 
 
 def _positive_int(value: str) -> int:
@@ -41,14 +45,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     data = p.add_argument_group("data")
-    data.add_argument("--data-dir", help="directory with one table per symbol")
-    data.add_argument("--symbols", type=_csv, help="comma-separated symbols (default: all)")
+    data.add_argument(
+        "--data-dir", help="directory with one table per symbol (or data.data_dir in --config)"
+    )
+    data.add_argument(
+        "--symbols", nargs="+", action=_Names, metavar="SYM", help="symbols (default: all)"
+    )
     data.add_argument("--time-column", help="name of the time column (default: auto-detect)")
     data.add_argument(
         "--min-cs", type=_positive_int, help="drop timestamps with fewer symbols than this"
     )
-    data.add_argument("--targets", type=_csv, help="candidate targets (default: all)")
-    data.add_argument("--features", type=_csv, help="candidate features (default: all)")
+    data.add_argument(
+        "--targets", nargs="+", action=_Names, metavar="NAME", help="candidate targets"
+    )
+    data.add_argument(
+        "--features", nargs="+", action=_Names, metavar="NAME", help="candidate features"
+    )
 
     steps = p.add_argument_group("steps")
     steps.add_argument(
@@ -67,7 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     steps.add_argument("--top-m-features", type=_positive_int, help="features per target")
     steps.add_argument(
-        "--families", type=_csv, help="model families to train, e.g. lightgbm,xgboost,linear"
+        "--families",
+        nargs="+",
+        action=_Names,
+        metavar="FAMILY",
+        help="model families to train, e.g. lightgbm xgboost mlp",
     )
     steps.add_argument("--strategy", choices=["single_task", "multi_task", "cascade"])
 
@@ -86,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--max-rows-train", type=_positive_int, help="cap on training rows")
     run.add_argument("--threads", type=_positive_int, help="threads per model")
     run.add_argument("--cpu-only", action="store_true", default=None, help="never use a GPU")
+    run.add_argument("--seed", type=int, help="random_state of every model (default: 0)")
+    run.add_argument(
+        "--dask-scheduler",
+        metavar="ADDRESS",
+        help="run the model grid on this Dask scheduler, e.g. tcp://host:8786",
+    )
     run.add_argument(
         "--demo",
         action="store_true",
@@ -118,6 +140,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "output_dir": ("runtime", "output_dir"),
         "threads": ("runtime", "threads"),
         "cpu_only": ("runtime", "cpu_only"),
+        "seed": ("runtime", "random_state"),
+        "dask_scheduler": ("runtime", "dask_scheduler"),
     }
     out: dict[str, dict[str, Any]] = {}
     for attr, (section, key) in mapping.items():

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from intelligent_training.config._aliases import normalize_layer
 from intelligent_training.config._models import (
     FeatureSelectionConfig,
     PipelineConfig,
@@ -105,7 +106,11 @@ def _validate_layer(layer: dict, where: str) -> None:
 
 
 def _section_layer(data: dict, section_model: type[BaseModel], sections: set[str]) -> dict:
-    """A section file holds either its sections by name or one section's keys bare."""
+    """A section file holds either its sections by name or one section's keys bare.
+
+    The seed's ``multi_model_feature_selection.yaml`` (top-level ``model_families`` and
+    ``aggregation``) is the feature-selection keys bare.
+    """
     if data and set(data) <= sections:
         return data
     name = {TargetRankingConfig: "target_ranking", FeatureSelectionConfig: "feature_selection"}[
@@ -158,7 +163,10 @@ def load_config(
     Priority, highest first: ``overrides`` (the CLI flags) > ``config`` (the
     ``--config`` file) > ``target_ranking_config`` / ``multi_model_config`` >
     the packaged default YAML files > the code defaults of the pydantic models.
-    Sections are merged key by key; a key's value is replaced as a whole.
+    Sections are merged key by key; a key's value is replaced as a whole. The seed
+    design's keys (``top_n_targets``, ``model_families``, ``cv_folds``, ...) are
+    accepted in every layer as aliases of ours (see ``config/_aliases.py`` and
+    docs/configuration.md).
 
     Parameters
     ----------
@@ -224,6 +232,7 @@ def load_config(
 
     merged: dict = {}
     for layer, where in layers:
+        layer = normalize_layer(layer, where)
         _validate_layer(layer, where)
         merged = _deep_merge(merged, layer)
     try:

@@ -80,6 +80,8 @@ class TargetRankingConfig(_FamiliesSection):
     embargo: Duration = 0
     horizons: dict[str, Duration] = Field(default_factory=dict)
     default_horizon: Duration | None = None
+    #: Rank on at most this many most recent rows per symbol (whole timestamps).
+    max_samples_per_symbol: int | None = Field(default=None, ge=1)
 
 
 class FeatureSelectionConfig(_FamiliesSection):
@@ -96,6 +98,8 @@ class FeatureSelectionConfig(_FamiliesSection):
     require_min_models: int | None = Field(default=None, ge=1)
     n_splits: int | None = Field(default=None, ge=2)
     aggregate_symbols: bool | None = None
+    #: Select on at most this many most recent rows per symbol (whole timestamps).
+    max_samples_per_symbol: int | None = Field(default=None, ge=1)
 
 
 class TrainingConfig(_FamiliesSection):

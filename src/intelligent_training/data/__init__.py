@@ -17,7 +17,13 @@ from intelligent_training.data._horizon import (
     parse_horizon,
     resolve_horizons,
 )
-from intelligent_training.data._loading import TIME_COLUMN_CANDIDATES, discover_tables, load_panel
+from intelligent_training.data._loading import (
+    TIME_COLUMN_CANDIDATES,
+    discover_tables,
+    load_panel,
+    load_xy,
+)
+from intelligent_training.data._recent import recent_rows
 from intelligent_training.data._tasks import infer_task
 from intelligent_training.data._validation import validate_panel
 
@@ -31,7 +37,9 @@ __all__ = [
     "infer_task",
     "is_target",
     "load_panel",
+    "load_xy",
     "parse_horizon",
+    "recent_rows",
     "resolve_horizons",
     "split_features_targets",
     "validate_panel",

@@ -1,12 +1,25 @@
-"""Read a data directory (one table per symbol) into a panel."""
+"""Read a data directory (one table per symbol) into a panel, or straight into ``(X, Y)``.
+
+Memory: the loader reads every file twice, first only its time column (the row order
+of the panel is decided from all timestamps), then the kept columns in record
+batches, each converted right away (features to float32, targets to float64) and
+written into its final place. So the process holds one copy of the features plus one
+record batch at a time, never the Arrow tables of the whole directory; Arrow's freed
+buffers are handed back to the system at the end. CSV files cannot be read column by
+column: their numeric columns are converted as they are parsed and held until placed
+(about two copies at the peak); convert large CSV data to parquet.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 import warnings
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -14,246 +27,359 @@ import pandas as pd
 import pyarrow as pa
 
 from intelligent_training.data._columns import DEFAULT_TARGET_PATTERNS, _compile
+from intelligent_training.data._sources import (
+    TIME_COLUMN_CANDIDATES,
+    Unit,
+    discover_tables,
+    is_numeric_type,
+    open_unit,
+    select_symbols,
+)
 from intelligent_training.exceptions import DataError, DataWarning
 
-__all__ = ["TIME_COLUMN_CANDIDATES", "discover_tables", "load_panel"]
+__all__ = ["TIME_COLUMN_CANDIDATES", "discover_tables", "load_panel", "load_xy"]
 
 logger = logging.getLogger(__name__)
 
-#: Column names tried, in this order (case-insensitive), when ``time_column`` is not given.
-TIME_COLUMN_CANDIDATES: tuple[str, ...] = ("ts", "timestamp", "date", "datetime", "time")
-_SUFFIXES: tuple[tuple[str, str], ...] = (
-    (".parquet", "parquet"),
-    (".csv.gz", "csv"),
-    (".csv", "csv"),
-)
-_PANDAS_INDEX = "__index_level_0__"
+_F32 = np.dtype(np.float32)
+_F64 = np.dtype(np.float64)
 
 
-def _table_symbol(name: str) -> str | None:
-    for suffix, _ in _SUFFIXES:
-        if name.endswith(suffix) and len(name) > len(suffix):
-            return name[: -len(suffix)]
-    return None
+@dataclass
+class _Loaded:
+    """The assembled data: the index and one 2-D block per kind (columns x rows)."""
+
+    index: pd.MultiIndex
+    features: list[str]
+    X: np.ndarray  # (n_features, n_rows) float32
+    targets: list[str]
+    Y: np.ndarray  # (n_targets, n_rows) float64
+    columns: list[str]  # every kept column in the order of the files
 
 
-def _hidden(path: Path) -> bool:
-    return path.name.startswith((".", "_"))
+def _workers(n_units: int) -> int:
+    return max(1, min(4, os.cpu_count() or 1, n_units // 2))
 
 
-def _scan(folder: Path) -> tuple[dict[str, list[Path]], list[Path]]:
-    """Tables of ``folder`` (symbol -> files) and its ``interval=*`` sub-folders."""
-    tables: dict[str, list[Path]] = {}
-    intervals: list[Path] = []
-    for entry in sorted(folder.iterdir()):
-        if _hidden(entry):
-            continue
-        if entry.is_dir() and entry.name.startswith("interval="):
-            intervals.append(entry)
-            continue
-        if entry.is_dir() and entry.name.startswith("symbol="):
-            symbol = entry.name[len("symbol=") :]
-            files = [p for p in sorted(entry.iterdir()) if p.is_file() and not _hidden(p)]
-            files = [p for p in files if _table_symbol(p.name) is not None]
-            if not files:
+def _map(func, items: list) -> list:
+    """``func`` over ``items``, a few at a time in threads (pyarrow releases the GIL)."""
+    if _workers(len(items)) == 1:
+        return [func(item) for item in items]
+    with ThreadPoolExecutor(max_workers=_workers(len(items))) as pool:
+        return list(pool.map(func, items))
+
+
+def _restrict(
+    names: Sequence[str] | None, available: list[str], other: list[str], what: str
+) -> list[str]:
+    """``names`` checked against the ``available`` columns of their kind (None: all)."""
+    if names is None:
+        return available
+    wanted = list(dict.fromkeys(str(n) for n in names))
+    missing = [n for n in wanted if n not in available]
+    if missing:
+        wrong_kind = [n for n in missing if n in other]
+        hint = (
+            f" ({wrong_kind} exist but are not {what}: target names must match the target patterns)"
+            if wrong_kind
+            else ""
+        )
+        raise DataError(
+            f"unknown {what} {missing} (not columns of the data){hint}; available {what}: "
+            f"{', '.join(available[:30])}{' ...' if len(available) > 30 else ''}"
+        )
+    return wanted
+
+
+def _columns(units: list[Unit], is_target) -> list[str]:
+    """The numeric columns in order of appearance; non-numeric features are dropped."""
+    order: dict[str, None] = {}
+    dropped: dict[str, Path] = {}
+    for unit in units:
+        for name in unit.data_columns:
+            if is_numeric_type(unit.schema.field(name).type):
+                order.setdefault(name, None)
+            elif is_target(name):
                 raise DataError(
-                    f"folder {entry} holds no .parquet/.csv files; put the table of symbol "
-                    f"{symbol!r} in it or remove the folder."
+                    f"target column {name!r} in {unit.path} is not numeric "
+                    f"({unit.schema.field(name).type}); encode labels as numbers (e.g. 0/1)."
                 )
-        elif entry.is_file() and _table_symbol(entry.name) is not None:
-            symbol = str(_table_symbol(entry.name))
-            files = [entry]
-        else:
-            continue
-        if symbol in tables:
+            else:
+                dropped.setdefault(name, unit.path)
+    if dropped:
+        warnings.warn(
+            "dropping non-numeric feature column(s) "
+            + ", ".join(f"{c!r} (e.g. in {p})" for c, p in dropped.items())
+            + "; encode them as numbers to use them as features.",
+            DataWarning,
+            stacklevel=4,
+        )
+    return [c for c in order if c not in dropped]
+
+
+def _warn_partial(units: list[Unit], kept: list[str], columns: list[str]) -> None:
+    """Warn about kept columns that some symbols lack (they are NaN there)."""
+    present: dict[str, set[str]] = {s: set() for s in kept}
+    for unit in units:
+        present[unit.symbol].update(unit.data_columns)
+    partial = {c: [s for s in kept if c not in present[s]] for c in columns}
+    partial = {c: s for c, s in partial.items() if s}
+    if partial:
+        warnings.warn(
+            "column(s) missing for some symbols are filled with NaN: "
+            + "; ".join(f"{c!r} missing for {s[:5]}" for c, s in list(partial.items())[:5]),
+            DataWarning,
+            stacklevel=4,
+        )
+
+
+def _order(
+    stamps: list[np.ndarray], symbol_of_unit: list[int], kept: list[str], origin, min_cs
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Panel order: ``(source row of every panel row, ts codes, ts levels, symbol codes)``.
+
+    Source rows are the rows of the files concatenated in unit order.
+    """
+    timestamps = np.concatenate(stamps)
+    counts = np.array([len(s) for s in stamps])
+    stamps.clear()  # the caller's list: one copy of the timestamps at a time
+    symbol_codes = np.repeat(np.asarray(symbol_of_unit, dtype=np.int32), counts)
+    order = np.lexsort((symbol_codes, timestamps.view(np.int64)))
+    timestamps, symbol_codes = timestamps[order], symbol_codes[order]
+    same = (timestamps[1:] == timestamps[:-1]) & (symbol_codes[1:] == symbol_codes[:-1])
+    if same.any():
+        first = int(np.argmax(same))
+        symbol = kept[symbol_codes[first]]
+        raise DataError(
+            f"{int(same.sum())} duplicate (timestamp, symbol) row(s), e.g. symbol {symbol!r} "
+            f"at {pd.Timestamp(timestamps[first])} in {origin[symbol]}; keep one row per "
+            "timestamp."
+        )
+    ts_codes, ts_levels = pd.factorize(timestamps)  # sorted input: levels come out sorted
+    del timestamps
+    keep = None
+    if min_cs is not None:
+        per_ts = np.bincount(ts_codes)
+        keep = per_ts[ts_codes] >= int(min_cs)
+        if not keep.any():
             raise DataError(
-                f"symbol {symbol!r} has two tables in {folder}: {tables[symbol][0].name} and "
-                f"{files[0].name}; keep one of them."
+                f"min_cs={min_cs} drops every timestamp: at most {int(per_ts.max())} symbols "
+                "share a timestamp. Lower min_cs or load more symbols."
             )
-        tables[symbol] = files
-    return tables, intervals
+        n_dropped = int((per_ts < int(min_cs)).sum())
+        if n_dropped:
+            logger.info("min_cs=%d drops %d of %d timestamps", min_cs, n_dropped, len(per_ts))
+    source = order if keep is None else order[keep]
+    if keep is not None:
+        ts_codes, symbol_codes = ts_codes[keep], symbol_codes[keep]
+    del order
+    return source, ts_codes, np.asarray(ts_levels), symbol_codes
 
 
-def discover_tables(data_dir: str | Path) -> tuple[Path, dict[str, list[Path]]]:
-    """Find the per-symbol tables of a data directory.
+def _release_memory() -> None:
+    """Hand freed memory back to the system: Arrow's pool, and glibc's heap where present.
 
-    Layouts: ``<SYM>.parquet``, ``<SYM>.csv``, ``<SYM>.csv.gz`` and hive-style
-    ``symbol=<SYM>/*.parquet``. A directory holding no tables but exactly one
-    ``interval=*`` folder is descended into.
+    The loader frees many small buffers; glibc keeps them in its arenas (about 15% of
+    the features' size here) unless asked to trim.
+    """
+    pa.default_memory_pool().release_unused()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
+            pass
+
+
+def _group_size(n_source_rows: int, n_features: int, itemsize: int) -> int:
+    """Columns per read: the source-order buffer stays under 1/8 of the features."""
+    budget = max(16 * 2**20, n_source_rows * n_features * 4 // 8)
+    return max(1, budget // max(1, n_source_rows * itemsize))
+
+
+def _place(
+    units: list[Unit],
+    starts: np.ndarray,
+    source: np.ndarray,
+    names: list[str],
+    out: np.ndarray,
+    dtype_of,
+    group: int,
+) -> None:
+    """Read ``names`` a group at a time and gather them into panel order in ``out``.
+
+    Each group is read from every file into a buffer in file order (contiguous
+    writes), then gathered row by row into ``out`` (``out[j] = buffer[source]``).
+    """
+    n_source = int(starts[-1])
+    pool = pa.default_memory_pool()
+    for first in range(0, len(names), group):
+        chunk = names[first : first + group]
+        buffer = np.empty((len(chunk), n_source), dtype=out.dtype)
+
+        def read(k: int, chunk: list[str] = chunk, buffer: np.ndarray = buffer) -> None:
+            unit = units[k]
+            lo, hi = int(starts[k]), int(starts[k + 1])
+            values = unit.read_columns(chunk, dtype_of)
+            for g, name in enumerate(chunk):
+                column = values.pop(name, None)
+                if column is None:  # a column this file lacks: NaN on its rows
+                    buffer[g, lo:hi] = np.nan
+                    continue
+                bad = np.isinf(column)
+                if bad.any():
+                    raise DataError(
+                        f"column {name!r} has {int(bad.sum())} infinite value(s) for "
+                        f"symbol(s) [{unit.symbol!r}] (e.g. in {unit.path}); replace inf "
+                        "with NaN or a finite value."
+                    )
+                buffer[g, lo:hi] = column
+            pool.release_unused()  # Arrow keeps freed buffers for reuse: hand them back
+
+        _map(read, list(range(len(units))))
+        for g in range(len(chunk)):
+            np.take(buffer[g], source, out=out[first + g])
+        del buffer
+
+
+def _load(
+    data_dir: str | Path,
+    symbols: str | Iterable[str] | None,
+    time_column: str | None,
+    min_cs: int | None,
+    target_patterns: str | Sequence[str] | None,
+    features: Sequence[str] | None,
+    targets: Sequence[str] | None,
+) -> _Loaded:
+    started = time.perf_counter()
+    if min_cs is not None and (isinstance(min_cs, bool) or int(min_cs) != min_cs or min_cs < 1):
+        raise DataError(f"min_cs must be a positive integer or None, got {min_cs!r}.")
+    folder, tables = discover_tables(data_dir)
+    tables = select_symbols(tables, symbols, folder)
+    regexes = _compile(DEFAULT_TARGET_PATTERNS if target_patterns is None else target_patterns)
+
+    def is_target(name: str) -> bool:
+        return any(p.search(name) for p in regexes)
+
+    def dtype_of(name: str) -> np.dtype:
+        return _F64 if is_target(name) else _F32
+
+    files = [(s, p) for s, paths in tables.items() for p in paths]
+    opened = _map(lambda sp: open_unit(sp[0], sp[1], time_column, dtype_of), files)
+    rows_of: dict[str, int] = {}
+    for unit, _ in opened:
+        rows_of[unit.symbol] = rows_of.get(unit.symbol, 0) + unit.n_rows
+    origin = {s: (paths[0] if len(paths) == 1 else paths[0].parent) for s, paths in tables.items()}
+    for symbol, n in rows_of.items():
+        if n == 0:
+            warnings.warn(
+                f"{origin[symbol]} is empty; symbol {symbol!r} skipped.", DataWarning, stacklevel=3
+            )
+    kept = [s for s in tables if rows_of.get(s, 0) > 0]
+    if not kept:
+        raise DataError(f"every table in {folder} is empty; nothing to load.")
+    opened = [(u, st) for u, st in opened if u.n_rows > 0]
+    units = [u for u, _ in opened]
+
+    columns = _columns(units, is_target)
+    all_targets = [c for c in columns if is_target(c)]
+    all_features = [c for c in columns if not is_target(c)]
+    feature_names = _restrict(features, all_features, all_targets, "features")
+    target_names = _restrict(targets, all_targets, all_features, "targets")
+    _warn_partial(units, kept, [c for c in columns if c in {*feature_names, *target_names}])
+
+    code = {s: k for k, s in enumerate(kept)}
+    stamps = [st for _, st in opened]
+    del opened
+    source, ts_codes, ts_levels, symbol_codes = _order(
+        stamps, [code[u.symbol] for u in units], kept, origin, min_cs
+    )
+    n_rows = len(source)
+    index = pd.MultiIndex(
+        levels=[pd.DatetimeIndex(ts_levels, name="timestamp"), pd.Index(kept, dtype=object)],  # type: ignore[list-item]
+        codes=[ts_codes, symbol_codes],  # type: ignore[list-item]
+        names=["timestamp", "symbol"],
+        verify_integrity=False,
+    ).remove_unused_levels()
+    del ts_codes, symbol_codes  # the index keeps them in the smallest integer type
+    starts = np.concatenate([[0], np.cumsum([u.n_rows for u in units])])
+    n_source = int(starts[-1])
+    X = np.empty((len(feature_names), n_rows), dtype=np.float32)
+    Y = np.empty((len(target_names), n_rows), dtype=np.float64)
+    for names, out in ((feature_names, X), (target_names, Y)):
+        group = _group_size(n_source, len(feature_names), out.itemsize)
+        _place(units, starts, source, names, out, dtype_of, group)
+    del source
+    for unit in units:
+        unit.values.clear()
+    _release_memory()
+
+    wanted = set(feature_names) | set(target_names)
+    logger.info(
+        "loaded %d rows x %d columns for %d symbols from %s in %.2fs",
+        n_rows,
+        len(wanted),
+        len(kept),
+        folder,
+        time.perf_counter() - started,
+    )
+    return _Loaded(index, feature_names, X, target_names, Y, [c for c in columns if c in wanted])
+
+
+def load_xy(
+    data_dir: str | Path,
+    symbols: str | Iterable[str] | None = None,
+    *,
+    time_column: str | None = None,
+    min_cs: int | None = None,
+    target_patterns: str | Sequence[str] | None = None,
+    features: Sequence[str] | None = None,
+    targets: Sequence[str] | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Load a data directory straight into features ``X`` and candidate targets ``Y``.
+
+    The same data and checks as ``split_features_targets(load_panel(...))`` without the
+    intermediate panel: only the requested columns are read, features go straight
+    into one float32 block, and the process never holds a second copy of them.
+
+    Parameters
+    ----------
+    data_dir, symbols, time_column, min_cs, target_patterns
+        As in :func:`load_panel`.
+    features : sequence of str, optional
+        Feature columns to read (default: every numeric non-target column).
+    targets : sequence of str, optional
+        Target columns to read (default: every column matching the target patterns).
 
     Returns
     -------
-    folder : pathlib.Path
-        The folder the tables were found in.
-    tables : dict of str to list of pathlib.Path
-        Symbol -> its file(s), symbols sorted.
+    X : pandas.DataFrame
+        Features, float32, one block, panel index.
+    Y : pandas.DataFrame
+        Targets, float64, same index.
+
+    Raises
+    ------
+    DataError
+        Everything :func:`load_panel` raises; a name in ``features`` / ``targets``
+        that is not a column of that kind; no feature or no target column.
     """
-    folder = Path(data_dir).expanduser()
-    if not folder.exists():
+    loaded = _load(data_dir, symbols, time_column, min_cs, target_patterns, features, targets)
+    if not loaded.targets:
         raise DataError(
-            f"data directory {folder} does not exist; pass the folder holding one table per "
-            "symbol (<SYM>.parquet, <SYM>.csv[.gz] or symbol=<SYM>/*.parquet)."
+            f"no target columns in {data_dir}; target names must match one of "
+            f"{list(DEFAULT_TARGET_PATTERNS) if target_patterns is None else target_patterns}. "
+            "Rename the label columns (e.g. 'fwd_ret_15m') or pass target_patterns."
         )
-    if not folder.is_dir():
+    if not loaded.features:
         raise DataError(
-            f"{folder} is a file, not a data directory; pass the folder that holds one table "
-            "per symbol."
+            f"no numeric feature columns in {data_dir} (targets: {loaded.targets[:10]}); add "
+            "feature columns whose names do not match a target pattern."
         )
-    tables, intervals = _scan(folder)
-    if not tables and len(intervals) == 1:
-        logger.info("descending into %s", intervals[0])
-        folder = intervals[0]
-        tables, intervals = _scan(folder)
-    if not tables and len(intervals) > 1:
-        names = [p.name for p in intervals]
-        raise DataError(
-            f"data directory {folder} holds several interval folders {names}; pass the one "
-            f"to load, e.g. {folder / names[0]}."
-        )
-    if not tables:
-        found = sorted(p.name for p in folder.iterdir() if not _hidden(p))[:10]
-        raise DataError(
-            f"no tables in data directory {folder} (found: {found or 'nothing'}); expected one "
-            "table per symbol named <SYM>.parquet, <SYM>.csv, <SYM>.csv.gz or "
-            "symbol=<SYM>/*.parquet."
-        )
-    return folder, dict(sorted(tables.items()))
-
-
-def _select_symbols(
-    tables: dict[str, list[Path]], symbols: str | Iterable[str] | None, folder: Path
-) -> dict[str, list[Path]]:
-    if symbols is None:
-        return tables
-    wanted = symbols.split(",") if isinstance(symbols, str) else list(symbols)
-    wanted = list(dict.fromkeys(str(s).strip() for s in wanted if str(s).strip()))
-    if not wanted:
-        raise DataError("symbols is empty; pass at least one symbol or None for all.")
-    unknown = [s for s in wanted if s not in tables]
-    if unknown:
-        available = list(tables)
-        raise DataError(
-            f"unknown symbol(s) {unknown} in {folder}; available: {available[:8]}"
-            f"{' ...' if len(available) > 8 else ''} ({len(available)} in all). Check the "
-            "spelling or drop them from symbols."
-        )
-    return {s: tables[s] for s in sorted(wanted)}
-
-
-def _read_file(path: Path) -> pa.Table:
-    kind = "parquet" if path.name.endswith(".parquet") else "csv"
-    try:
-        if kind == "parquet":
-            import pyarrow.parquet as pq
-
-            return pq.read_table(path)
-        import pyarrow.csv as pcsv
-
-        return pcsv.read_csv(path)
-    except (pa.ArrowException, OSError, ValueError, EOFError) as exc:
-        raise DataError(
-            f"cannot read {path} as {kind}: {exc}. The file may be corrupt or truncated; "
-            "fix or remove it."
-        ) from None
-
-
-def _read_symbol(files: Sequence[Path]) -> pa.Table:
-    tables = [_read_file(p) for p in files]
-    if len(tables) == 1:
-        return tables[0]
-    try:
-        return pa.concat_tables(tables, promote_options="permissive")
-    except (pa.ArrowException, ValueError) as exc:
-        raise DataError(
-            f"the part files {[p.name for p in files]} in {files[0].parent} have "
-            f"incompatible columns ({exc}); give them the same schema."
-        ) from None
-
-
-def _read_all(sources: list[list[Path]]) -> list[pa.Table]:
-    """Read every symbol's table, a few files at a time (pyarrow releases the GIL)."""
-    if len(sources) < 8:
-        return [_read_symbol(files) for files in sources]
-    from concurrent.futures import ThreadPoolExecutor
-
-    workers = min(8, os.cpu_count() or 1)
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(_read_symbol, sources))
-
-
-def _find_time_column(table: pa.Table, path: Path, time_column: str | None) -> str:
-    names = table.column_names
-    if time_column is not None:
-        if time_column in names:
-            return time_column
-        raise DataError(
-            f"time column {time_column!r} not found in {path}; its columns are "
-            f"{names[:12]}{' ...' if len(names) > 12 else ''}. Pass the right time_column."
-        )
-    lower = {name.lower(): name for name in names}
-    for candidate in TIME_COLUMN_CANDIDATES:
-        if candidate in lower:
-            return lower[candidate]
-    # A datetime index written by pandas is stored as a column (its name, or __index_level_0__).
-    metadata = table.schema.pandas_metadata or {}
-    index_columns = [c for c in metadata.get("index_columns", []) if isinstance(c, str)]
-    for name in [*index_columns, _PANDAS_INDEX]:
-        if name in names and pa.types.is_temporal(table.schema.field(name).type):
-            return name
-    raise DataError(
-        f"no time column in {path}: expected one of {list(TIME_COLUMN_CANDIDATES)} or a "
-        f"datetime index; its columns are {names[:12]}{' ...' if len(names) > 12 else ''}. "
-        "Pass time_column= (CLI: --time-column)."
-    )
-
-
-def _to_datetime_ns(column: pa.ChunkedArray, name: str, path: Path) -> np.ndarray:
-    """Time values as tz-naive UTC ``datetime64[ns]``."""
-    typ = column.type
-    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_boolean(typ):
-        raise DataError(
-            f"time column {name!r} in {path} holds numbers ({typ}), not datetimes; store "
-            "datetimes (or ISO strings), or pass the right time_column."
-        )
-    if column.null_count:
-        raise DataError(
-            f"time column {name!r} in {path} has {column.null_count} missing value(s); drop "
-            "those rows."
-        )
-    if pa.types.is_timestamp(typ):
-        # Arrow stores zoned timestamps as UTC: the raw integers are already what we want.
-        scale = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[typ.unit]
-        raw = column.cast(pa.int64()).to_numpy()
-        return (raw * scale).view("datetime64[ns]")
-    series = column.to_pandas(date_as_object=False)
-    try:
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            series = series.dt.tz_convert("UTC").dt.tz_localize(None)
-        elif not pd.api.types.is_datetime64_dtype(series.dtype):
-            series = pd.to_datetime(series, utc=True).dt.tz_localize(None)
-        values = series.to_numpy(dtype="datetime64[ns]")
-    except (ValueError, TypeError, OverflowError) as exc:
-        raise DataError(
-            f"cannot read time column {name!r} in {path} as datetimes ({exc}); fix its "
-            "values or pass the right time_column."
-        ) from None
-    missing = np.isnat(values)
-    if missing.any():
-        raise DataError(
-            f"time column {name!r} in {path} has {int(missing.sum())} missing value(s); drop "
-            "those rows."
-        )
-    return values
-
-
-def _is_numeric_type(typ: pa.DataType) -> bool:
-    return (
-        pa.types.is_integer(typ)
-        or pa.types.is_floating(typ)
-        or pa.types.is_boolean(typ)
-        or pa.types.is_decimal(typ)
-        or pa.types.is_null(typ)
-    )
+    X = pd.DataFrame(loaded.X.T, index=loaded.index, columns=loaded.features, copy=False)
+    Y = pd.DataFrame(loaded.Y.T, index=loaded.index, columns=loaded.targets, copy=False)
+    return X, Y
 
 
 def load_panel(
@@ -289,7 +415,9 @@ def load_panel(
     pandas.DataFrame
         The panel: MultiIndex ``("timestamp", "symbol")`` (tz-naive UTC
         ``datetime64[ns]``, ``str``), sorted by timestamp then symbol; features
-        ``float32``, targets ``float64``. NaN values are kept.
+        ``float32``, targets ``float64``, columns in the order of the files. NaN
+        values are kept. For large data prefer :func:`load_xy` (no panel, no copy
+        in ``split_features_targets``).
 
     Raises
     ------
@@ -304,139 +432,9 @@ def load_panel(
         Non-numeric feature columns (dropped), columns missing for some symbols
         (filled with NaN), empty tables (skipped).
     """
-    started = time.perf_counter()
-    if min_cs is not None and (isinstance(min_cs, bool) or int(min_cs) != min_cs or min_cs < 1):
-        raise DataError(f"min_cs must be a positive integer or None, got {min_cs!r}.")
-    folder, tables = discover_tables(data_dir)
-    tables = _select_symbols(tables, symbols, folder)
-    target_regexes = _compile(
-        DEFAULT_TARGET_PATTERNS if target_patterns is None else target_patterns
+    loaded = _load(data_dir, symbols, time_column, min_cs, target_patterns, None, None)
+    arrays = {name: loaded.X[j] for j, name in enumerate(loaded.features)}
+    arrays.update({name: loaded.Y[j] for j, name in enumerate(loaded.targets)})
+    return pd.DataFrame(
+        {name: arrays[name] for name in loaded.columns}, index=loaded.index, copy=False
     )
-
-    def is_target(name: str) -> bool:
-        return any(p.search(name) for p in target_regexes)
-
-    parts: list[pa.Table] = []
-    stamps: list[np.ndarray] = []
-    kept: list[str] = []
-    origin: dict[str, Path] = {}
-    dropped: dict[str, Path] = {}
-    for symbol, table in zip(tables, _read_all(list(tables.values()))):
-        files = tables[symbol]
-        where = files[0] if len(files) == 1 else files[0].parent
-        origin[symbol] = where
-        if table.num_rows == 0:
-            warnings.warn(
-                f"{where} is empty; symbol {symbol!r} skipped.", DataWarning, stacklevel=2
-            )
-            continue
-        name = _find_time_column(table, where, time_column)
-        stamps.append(_to_datetime_ns(table.column(name), name, where))
-        drop = [name] + [
-            c for c in table.column_names if c.lower() == "symbol" or c == _PANDAS_INDEX
-        ]
-        table = table.drop_columns(list(dict.fromkeys(drop)))
-        for field in table.schema:
-            if _is_numeric_type(field.type):
-                continue
-            if is_target(field.name):
-                raise DataError(
-                    f"target column {field.name!r} in {where} is not numeric ({field.type}); "
-                    "encode labels as numbers (e.g. 0/1)."
-                )
-            dropped.setdefault(field.name, where)
-        parts.append(table)
-        kept.append(symbol)
-    if not parts:
-        raise DataError(f"every table in {folder} is empty; nothing to load.")
-    if dropped:
-        warnings.warn(
-            "dropping non-numeric feature column(s) "
-            + ", ".join(f"{c!r} (e.g. in {p})" for c, p in dropped.items())
-            + "; encode them as numbers to use them as features.",
-            DataWarning,
-            stacklevel=2,
-        )
-        parts = [t.drop_columns([c for c in dropped if c in t.column_names]) for t in parts]
-
-    all_columns = list(dict.fromkeys(c for t in parts for c in t.column_names))
-    present = [set(t.column_names) for t in parts]
-    partial = {c: [s for s, p in zip(kept, present) if c not in p] for c in all_columns}
-    partial = {c: s for c, s in partial.items() if s}
-    if partial:
-        warnings.warn(
-            "column(s) missing for some symbols are filled with NaN: "
-            + "; ".join(f"{c!r} missing for {s[:5]}" for c, s in list(partial.items())[:5]),
-            DataWarning,
-            stacklevel=2,
-        )
-    try:
-        combined = pa.concat_tables(parts, promote_options="permissive")
-    except (pa.ArrowException, ValueError) as exc:
-        raise DataError(
-            f"the symbol tables in {folder} have incompatible column types ({exc}); give the "
-            "same column the same type in every file."
-        ) from None
-    del parts
-
-    timestamps = np.concatenate(stamps)
-    counts = np.array([len(s) for s in stamps])
-    symbol_codes = np.repeat(np.arange(len(kept), dtype=np.int32), counts)
-    order = np.lexsort((symbol_codes, timestamps.view(np.int64)))
-    timestamps, symbol_codes = timestamps[order], symbol_codes[order]
-    same = (timestamps[1:] == timestamps[:-1]) & (symbol_codes[1:] == symbol_codes[:-1])
-    if same.any():
-        first = int(np.argmax(same))
-        symbol = kept[symbol_codes[first]]
-        raise DataError(
-            f"{int(same.sum())} duplicate (timestamp, symbol) row(s), e.g. symbol {symbol!r} "
-            f"at {pd.Timestamp(timestamps[first])} in {origin[symbol]}; keep one row per "
-            "timestamp."
-        )
-    ts_codes, ts_levels = pd.factorize(timestamps)  # sorted input: levels come out sorted
-    if min_cs is not None:
-        per_ts = np.bincount(ts_codes)
-        keep = per_ts[ts_codes] >= int(min_cs)
-        if not keep.any():
-            raise DataError(
-                f"min_cs={min_cs} drops every timestamp: at most {int(per_ts.max())} symbols "
-                "share a timestamp. Lower min_cs or load more symbols."
-            )
-        n_dropped = int((per_ts < int(min_cs)).sum())
-        if n_dropped:
-            logger.info("min_cs=%d drops %d of %d timestamps", min_cs, n_dropped, len(per_ts))
-            order, ts_codes, symbol_codes = order[keep], ts_codes[keep], symbol_codes[keep]
-    index = pd.MultiIndex(
-        levels=[pd.DatetimeIndex(ts_levels, name="timestamp"), pd.Index(kept, dtype=object)],  # type: ignore[list-item]
-        codes=[ts_codes, symbol_codes],  # type: ignore[list-item]
-        names=["timestamp", "symbol"],
-        verify_integrity=False,
-    ).remove_unused_levels()
-
-    # Cast in arrow (nulls become NaN), gather rows into panel order, hand over to numpy.
-    columns: dict[str, np.ndarray] = {}
-    take = pa.array(order)
-    for name in combined.column_names:
-        dtype = pa.float64() if is_target(name) else pa.float32()
-        column = combined.column(name).cast(dtype).take(take)
-        columns[name] = column.to_numpy(zero_copy_only=False)
-    del combined
-    panel = pd.DataFrame(columns, index=index, copy=False)
-    for column, values in columns.items():
-        bad = np.isinf(values)
-        if bad.any():
-            bad_symbols = sorted({kept[k] for k in np.unique(symbol_codes[bad])})
-            raise DataError(
-                f"column {column!r} has {int(bad.sum())} infinite value(s) for symbol(s) "
-                f"{bad_symbols[:5]} (e.g. in {origin[bad_symbols[0]]}); replace inf with NaN "
-                "or a finite value."
-            )
-    logger.info(
-        "loaded %d rows x %d columns for %d symbols from %s in %.2fs",
-        panel.shape[0],
-        panel.shape[1],
-        len(kept),
-        folder,
-        time.perf_counter() - started,
-    )
-    return panel

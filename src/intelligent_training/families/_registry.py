@@ -69,8 +69,13 @@ def available_families(*, installed_only: bool = False) -> list[str]:
 
 
 def _unknown_family(name: object) -> FamilyError:
+    import difflib
+
+    close = difflib.get_close_matches(str(name), available_families(), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
     return FamilyError(
-        f"Unknown model family {name!r}. Available families: {', '.join(available_families())}."
+        f"Unknown model family {name!r}{hint}. "
+        f"Available families: {', '.join(available_families())}."
     )
 
 

@@ -6,12 +6,13 @@ the metrics agree on which rows share a timestamp.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intelligent_training.exceptions import SplitError
+from intelligent_training.exceptions import DataWarning, SplitError
 
 __all__ = ["get_timestamps"]
 
@@ -85,7 +86,9 @@ def get_timestamps(X: Any, groups: Any = None) -> np.ndarray:
     2. the ``timestamp`` level of ``X.index`` (a panel's MultiIndex, or an index named
        ``timestamp``);
     3. ``X.index`` when it is a :class:`pandas.DatetimeIndex`;
-    4. otherwise consecutive rows are consecutive bars: ``0, 1, ..., n - 1``.
+    4. otherwise consecutive rows are consecutive bars: ``0, 1, ..., n - 1``, with a
+       :class:`~intelligent_training.exceptions.DataWarning` (a panel passed without
+       its index, e.g. ``fit(X.values, y.values)``, loses its timestamps).
 
     Parameters
     ----------
@@ -118,15 +121,34 @@ def get_timestamps(X: Any, groups: Any = None) -> np.ndarray:
     array(['2024-01-01T00:00:00.000000000', '2024-01-01T00:00:00.000000000',
            '2024-01-02T00:00:00.000000000', '2024-01-02T00:00:00.000000000'],
           dtype='datetime64[ns]')
-    >>> get_timestamps([[1.0], [2.0], [3.0]])
-    array([0, 1, 2])
+    >>> get_timestamps([[1.0], [2.0], [3.0]], groups=[7, 8, 9])
+    array([7, 8, 9])
     """
     keys, levels = _timestamp_keys(X, groups)
+    if groups is None and not _has_time_index(X) and len(keys) > 1:
+        warnings.warn(
+            "X has no timestamps (no 'timestamp' index level, no DatetimeIndex, no groups): "
+            "its rows are taken as consecutive bars, so rows of several symbols at one "
+            "timestamp are not kept together and the purge counts rows; pass X and y with "
+            "the panel's (timestamp, symbol) index (not .values)",
+            DataWarning,
+            stacklevel=2,
+        )
     if levels is None:
         return keys
     if len(keys) and keys.min() < 0:
         raise SplitError(_MISSING_LEVEL)
     return levels[keys]
+
+
+def _has_time_index(X: Any) -> bool:
+    """Whether ``X`` carries its own timestamps (see :func:`get_timestamps`)."""
+    index = getattr(X, "index", None)
+    return (
+        (isinstance(index, pd.MultiIndex) and "timestamp" in index.names)
+        or (isinstance(index, pd.Index) and index.name == "timestamp")
+        or isinstance(index, pd.DatetimeIndex)
+    )
 
 
 def _timestamp_keys(X: Any, groups: Any = None) -> tuple[np.ndarray, np.ndarray | None]:

@@ -1,7 +1,7 @@
 """``IntelligentPipeline`` (rank → select → train) and its output layout.
 
-Resolved lazily, so that the console script's cached path (``_job``) does not pay
-for importing scikit-learn.
+Resolved lazily, so that the console script's cached path (``intelligent_training.app``)
+does not pay for importing scikit-learn.
 """
 
 from __future__ import annotations

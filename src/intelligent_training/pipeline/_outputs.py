@@ -1,83 +1,71 @@
-"""The output directory layout and its atomic publication.
+"""The output layout of a fitted pipeline: what is written where, and loading it back.
 
 ::
 
-    <output_dir>/
-      cache/                                   (persistent; never written here)
+    <run>/                                   (published atomically, see app/_publish)
       target_rankings/target_predictability_rankings.{csv,yaml}
-      target_rankings/feature_importances/<target>.csv
-      feature_selections/<target>/selected_features.txt
-      feature_selections/<target>/feature_importance_multi_model.csv
-      feature_selections/<target>/model_agreement_matrix.csv
-      training_results/models/pipeline.joblib, <target>.joblib
-      training_results/metrics/cv_metrics.csv, <target>.csv
-      training_results/predictions/<target>.parquet   (out-of-fold predictions)
+      target_rankings/feature_importances/<stem>.csv
+      feature_selections/<stem>/selected_features.txt
+      feature_selections/<stem>/feature_importance_multi_model.csv
+      feature_selections/<stem>/model_agreement_matrix.csv
+      training_results/models/pipeline.joblib, <stem>/ (a saved ModelTrainer)
+      training_results/metrics/cv_metrics.csv, <stem>.csv
+      training_results/predictions/<stem>.parquet   (out-of-fold predictions)
       training_results/logs/warnings.txt (+ run.log from the CLI)
       target_rankings/skill_by_timestamp.parquet, training_results/metrics/skill_by_timestamp.parquet
-      feature_selections/<target>/fold_importances.csv   (the report's evidence)
+      feature_selections/<stem>/fold_importances.csv   (the report's evidence)
       report.html, report.json                 (intelligent_training.report.write_report)
-      resolved_config.yaml, manifest.json      (written by the CLI job)
+      resolved_config.yaml (CLI), manifest.json
+
+``<stem>`` is a target's file name (:func:`~intelligent_training._artefacts.file_stem`:
+the name itself when it is plain lower-case, else a slug plus a short hash), unique
+per target; ``manifest.json`` maps every target to its paths (``paths``) and lists
+every file with its SHA-256 (``artefacts``). :func:`read_pipeline` checks the
+checksums before it unpickles anything.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import json
-import logging
-import os
-import re
-import shutil
-import tempfile
-from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intelligent_training.exceptions import DataError
+from intelligent_training._artefacts import (
+    checksum_listing,
+    confined,
+    dump_json,
+    file_stem,
+    read_json,
+    require,
+    unique_stems,
+    verify_files,
+)
+from intelligent_training.exceptions import ArtefactError
 from intelligent_training.report._layout import write_report_evidence
 
-__all__ = ["publish", "read_pipeline", "safe_name", "staging", "write_layout"]
+__all__ = [
+    "MANIFEST",
+    "PIPELINE_FILE",
+    "finish_manifest",
+    "read_pipeline",
+    "safe_name",
+    "write_layout",
+]
 
-logger = logging.getLogger(__name__)
-
-PIPELINE_FILE = Path("training_results") / "models" / "pipeline.joblib"
-_UNSAFE = re.compile(r"[^A-Za-z0-9._=+-]")
+FORMAT_VERSION = 2
+MANIFEST = "manifest.json"
+PIPELINE_FILE = "training_results/models/pipeline.joblib"
+_MODELS = "training_results/models"
 
 
 def safe_name(name: str) -> str:
-    """A file-system safe version of a target name (``/`` and spaces become ``_``)."""
-    cleaned = _UNSAFE.sub("_", str(name)).strip(".")
-    return cleaned or "_"
-
-
-def publish(staged: Path, output_dir: Path) -> None:
-    """Move every entry of ``staged`` into ``output_dir``, replacing older ones."""
-    output_dir.mkdir(parents=True, exist_ok=True)
-    for entry in sorted(staged.iterdir()):
-        dest = output_dir / entry.name
-        if dest.is_dir() and not dest.is_symlink():
-            old = output_dir / f".{entry.name}.old-{os.getpid()}"
-            dest.rename(old)
-            entry.rename(dest)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(entry, dest)
-
-
-@contextlib.contextmanager
-def staging(output_dir: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling of ``output_dir``; publish it on success, drop it on error."""
-    output_dir = Path(output_dir).resolve()
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{output_dir.name}.partial-", dir=output_dir.parent))
-    try:
-        yield tmp
-        publish(tmp, output_dir)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """The file name of a target's artefacts (see :func:`file_stem`)."""
+    return file_stem(name)
 
 
 def _frame(obj: Any) -> pd.DataFrame | None:
@@ -96,50 +84,56 @@ def _json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return json.loads(df.reset_index().to_json(orient="records", date_format="iso"))
 
 
-def _write_rankings(pipe: Any, root: Path) -> None:
-    import yaml
-
-    out = root / "target_rankings"
-    (out / "feature_importances").mkdir(parents=True, exist_ok=True)
-    rankings = pipe.rankings_
+def rankings_frame(pipe: Any) -> pd.DataFrame:
+    """The rankings table written to ``target_predictability_rankings.csv``."""
+    rankings = getattr(pipe, "rankings_", None)
     if rankings is None:  # manual targets: record the choice instead of a ranking
+        chosen = list(getattr(pipe, "selected_targets_", None) or [])
         rankings = pd.DataFrame(
-            {"rank": np.arange(1, len(pipe.selected_targets_) + 1), "selected": True},
-            index=pd.Index(pipe.selected_targets_, name="target"),
+            {"rank": np.arange(1, len(chosen) + 1), "selected": True},
+            index=pd.Index(chosen, name="target"),
         )
     rankings = rankings.copy()
     if rankings.index.name is None:
         rankings.index.name = "target"
+    return rankings
+
+
+def write_rankings(pipe: Any, root: Path, stems: dict[str, str]) -> dict[str, str]:
+    """The ``target_rankings/`` folder; returns ``{target: importance file}``."""
+    import yaml
+
+    out = root / "target_rankings"
+    (out / "feature_importances").mkdir(parents=True, exist_ok=True)
+    rankings = rankings_frame(pipe)
     rankings.to_csv(out / "target_predictability_rankings.csv")
     doc = {
-        "selected_targets": list(pipe.selected_targets_),
-        "failed_targets": dict(pipe.failed_targets_),
+        "selected_targets": list(getattr(pipe, "selected_targets_", None) or []),
+        "failed_targets": dict(getattr(pipe, "failed_targets_", None) or {}),
         "rankings": _json_records(rankings),
     }
     (out / "target_predictability_rankings.yaml").write_text(
         yaml.safe_dump(doc, sort_keys=False), encoding="utf-8"
     )
-    written = _write_ranker_importances(pipe.ranker_, out / "feature_importances")
-    if not written:  # fall back to the selectors' consensus importances
-        for target, selector in pipe.selectors_.items():
-            imp = _consensus(selector)
-            if imp is not None:
-                imp.to_csv(out / "feature_importances" / f"{safe_name(target)}.csv")
-
-
-def _write_ranker_importances(ranker: Any, out: Path) -> bool:
-    imp = getattr(ranker, "feature_importances_", None) if ranker is not None else None
+    files: dict[str, str] = {}
+    imp = getattr(pipe.ranker_, "feature_importances_", None) if pipe.ranker_ is not None else None
     if isinstance(imp, dict):
         for target, table in imp.items():
             frame = _frame(table)
             if frame is not None:
-                frame.to_csv(out / f"{safe_name(target)}.csv")
-        return bool(imp)
-    frame = _frame(imp)
-    if frame is not None and isinstance(imp, pd.DataFrame):
-        frame.to_csv(out / "feature_importances.csv")
-        return True
-    return False
+                rel = f"target_rankings/feature_importances/{stems[str(target)]}.csv"
+                frame.to_csv(root / rel)
+                files[str(target)] = rel
+    elif isinstance(imp, pd.DataFrame):
+        imp.to_csv(out / "feature_importances" / "feature_importances.csv")
+    if not files and not isinstance(imp, pd.DataFrame):
+        for target, selector in getattr(pipe, "selectors_", {}).items():
+            table = _consensus(selector)
+            if table is not None:  # fall back to the selectors' consensus importances
+                rel = f"target_rankings/feature_importances/{stems[target]}.csv"
+                table.to_csv(root / rel)
+                files[target] = rel
+    return files
 
 
 def _consensus(selector: Any) -> pd.DataFrame | None:
@@ -175,58 +169,74 @@ def _importance_table(consensus: pd.DataFrame | None, per_family: Any) -> pd.Dat
     return per
 
 
-def _write_selections(pipe: Any, root: Path) -> None:
+def selection_table(pipe: Any, target: str) -> pd.DataFrame:
+    """``feature_importance_multi_model.csv`` of one target."""
+    features = pipe.selected_features_[target]
+    selector = pipe.selectors_.get(target)
+    table = _importance_table(_consensus(selector), getattr(selector, "importances_", None))
+    votes = getattr(selector, "votes_", None)
+    if table is not None and isinstance(votes, pd.Series) and votes.index.equals(table.index):
+        table = table.assign(votes=votes)
+    if table is None:  # selection skipped or failed: say so instead of an empty file
+        reason = "features given by the user" if selector is None else "no importances"
+        table = pd.DataFrame({"feature": features, "note": reason}).set_index("feature")
+    return table
+
+
+def _write_selections(pipe: Any, root: Path, stems: dict[str, str]) -> dict[str, str]:
+    folders = {}
     for target, features in pipe.selected_features_.items():
-        out = root / "feature_selections" / safe_name(target)
+        rel = f"feature_selections/{stems[target]}"
+        out = root / rel
         out.mkdir(parents=True, exist_ok=True)
         (out / "selected_features.txt").write_text("\n".join(features) + "\n", encoding="utf-8")
+        selection_table(pipe, target).to_csv(out / "feature_importance_multi_model.csv")
         selector = pipe.selectors_.get(target)
-        table = _importance_table(_consensus(selector), getattr(selector, "importances_", None))
-        votes = getattr(selector, "votes_", None)
-        if table is not None and isinstance(votes, pd.Series) and votes.index.equals(table.index):
-            table = table.assign(votes=votes)
-        if table is None:  # selection skipped or failed: say so instead of an empty file
-            reason = "features given by the user" if selector is None else "no importances"
-            table = pd.DataFrame({"feature": features, "note": reason}).set_index("feature")
-        table.to_csv(out / "feature_importance_multi_model.csv")
         agreement = _frame(getattr(selector, "agreement_matrix_", None))
         if agreement is None:
             agreement = pd.DataFrame()
         agreement.to_csv(out / "model_agreement_matrix.csv")
+        folders[target] = rel
+    return folders
 
 
-def _save_trainer(trainer: Any, models: Path, name: str) -> dict[str, str]:
+def _save_trainer(trainer: Any, root: Path, stem: str) -> dict[str, str]:
     """Write one trainer: its own native-format directory when it can, else joblib."""
     import joblib
 
     save = getattr(trainer, "save", None)
     if callable(save) and callable(getattr(type(trainer), "load", None)):
-        save(models / name)
-        return {"format": "trainer_dir", "path": name}
-    joblib.dump(trainer, models / f"{name}.joblib")
-    return {"format": "joblib", "path": f"{name}.joblib"}
+        save(root / _MODELS / stem)
+        return {"format": "trainer_dir", "path": f"{_MODELS}/{stem}"}
+    joblib.dump(trainer, root / _MODELS / f"{stem}.joblib")
+    return {"format": "joblib", "path": f"{_MODELS}/{stem}.joblib"}
 
 
-def _write_training(pipe: Any, root: Path) -> None:
+def _write_training(pipe: Any, root: Path, stems: dict[str, str]) -> dict[str, Any]:
     import joblib
 
     base = root / "training_results"
     for sub in ("models", "metrics", "predictions", "logs"):
         (base / sub).mkdir(parents=True, exist_ok=True)
     metrics = []
-    files: dict[str, dict[str, str]] = {}
+    trainers: dict[str, dict[str, str]] = {}
+    paths: dict[str, dict[str, str]] = {"metrics": {}, "predictions": {}}
     for key, trainer in pipe.trainers_.items():
-        name = safe_name(key)
-        files[key] = _save_trainer(trainer, base / "models", name)
+        stem = stems[key]
+        trainers[key] = _save_trainer(trainer, root, stem)
         cv = _frame(getattr(trainer, "cv_metrics_", None))
         if cv is not None:
-            cv.to_csv(base / "metrics" / f"{name}.csv")
+            rel = f"training_results/metrics/{stem}.csv"
+            cv.to_csv(root / rel)
+            paths["metrics"][key] = rel
             metrics.append(cv.assign(group=key))
         oof = _frame(getattr(trainer, "oof_predictions_", None))
         if oof is not None:
             oof = oof.copy()
             oof.columns = [str(c) for c in oof.columns]
-            oof.to_parquet(base / "predictions" / f"{name}.parquet")
+            rel = f"training_results/predictions/{stem}.parquet"
+            oof.to_parquet(root / rel)
+            paths["predictions"][key] = rel
     if metrics:
         pd.concat(metrics).to_csv(base / "metrics" / "cv_metrics.csv")
     (base / "logs" / "warnings.txt").write_text(
@@ -235,39 +245,142 @@ def _write_training(pipe: Any, root: Path) -> None:
     # The pipeline itself without its trainers (they are in their own files above).
     shell = copy.copy(pipe)
     shell.trainers_ = {}
-    shell._trainer_files = files
     joblib.dump(shell, root / PIPELINE_FILE)
+    return {"pipeline": PIPELINE_FILE, "trainers": trainers, **paths}
 
 
-def write_layout(pipe: Any, root: str | Path) -> None:
-    """Write a fitted pipeline's results into ``root`` (a staging directory)."""
+def write_layout(pipe: Any, root: str | Path) -> dict[str, Any]:
+    """Write a fitted pipeline's results into ``root`` (a run being written).
+
+    Returns
+    -------
+    dict
+        The ``paths`` of the manifest: ``pipeline``, ``trainers`` (key -> format and
+        path), ``feature_selections``, ``feature_importances``, ``metrics``,
+        ``predictions`` (key -> path), all relative to ``root``.
+    """
     root = Path(root)
-    _write_rankings(pipe, root)
-    _write_selections(pipe, root)
-    _write_training(pipe, root)
-    write_report_evidence(pipe, root)  # per-timestamp skill, per-fold importances
+    names: list[str] = list(getattr(pipe, "trainers_", {}))
+    rankings = getattr(pipe, "rankings_", None)
+    if rankings is not None:
+        names += [str(t) for t in rankings.index]
+    names += list(pipe.selected_features_)
+    stems = unique_stems(dict.fromkeys(names))
+    importances = write_rankings(pipe, root, stems)
+    selections = _write_selections(pipe, root, stems)
+    training = _write_training(pipe, root, stems)
+    # the report's evidence: per-timestamp skill, per-fold importances
+    write_report_evidence(
+        pipe,
+        root,
+        selection_dirs=lambda t: root / selections.get(t, f"feature_selections/{stems[t]}"),
+    )
+    return {
+        **training,
+        "feature_selections": selections,
+        "feature_importances": importances,
+        "targets": {t: stems[t] for t in pipe.selected_features_},
+    }
+
+
+def _versions() -> dict[str, str]:
+    import platform
+    from importlib import metadata
+
+    from intelligent_training._version import __version__
+
+    out = {"intelligent-training": __version__, "python": platform.python_version()}
+    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "shap", "torch"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def base_manifest(pipe: Any | None, paths: dict[str, Any] | None) -> dict[str, Any]:
+    """The manifest fields every output directory has (the CLI adds the run's)."""
+    from intelligent_training._version import __version__
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "library": "intelligent-training",
+        "version": __version__,
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "status": "ok",
+        "versions": _versions(),
+        "selected_targets": list(getattr(pipe, "selected_targets_", None) or []),
+        "paths": paths or {},
+    }
+
+
+def finish_manifest(root: str | Path, manifest: dict[str, Any]) -> dict[str, Any]:
+    """List every file of ``root`` with its SHA-256 and write ``manifest.json`` (last)."""
+    root = Path(root)
+    manifest = {**manifest, "artefacts": checksum_listing(root, exclude=[MANIFEST])}
+    dump_json(root / MANIFEST, manifest)
+    return manifest
 
 
 def read_pipeline(output_dir: str | Path) -> Any:
-    """Load the pipeline saved under ``output_dir`` (and each of its trainers)."""
+    """Load the pipeline saved under ``output_dir`` (and each of its trainers).
+
+    Every file is checked against its SHA-256 in ``manifest.json`` before it is read;
+    paths are confined to the directory. The joblib files are pickles: load only
+    output directories from a source you trust.
+    """
     import joblib
 
-    path = Path(output_dir) / PIPELINE_FILE
-    if not path.is_file():
-        raise DataError(
-            f"{path} not found; pass the output directory of IntelligentPipeline.save "
-            "or of an intelligent-train run"
+    from intelligent_training.app._publish import resolve_run
+
+    run = resolve_run(output_dir)
+    where = run / MANIFEST
+    if not where.is_file():
+        raise ArtefactError(
+            f"{where} not found; pass the output directory of IntelligentPipeline.save or of "
+            "an intelligent-train run (older versions' directories cannot be verified: "
+            "rerun or save them again)"
         )
-    pipe = joblib.load(path)
-    models = path.parent
-    trainers = {}
-    for key, info in getattr(pipe, "_trainer_files", {}).items():
+    manifest = read_json(where)
+    version = manifest.get("format_version")
+    if not isinstance(version, int) or version < FORMAT_VERSION:
+        raise ArtefactError(
+            f"{where} has format {version!r}, without artefact checksums (older version); "
+            "rerun or save the pipeline again with this version"
+        )
+    if version > FORMAT_VERSION:
+        raise ArtefactError(f"{where} was written by a newer version (format {version}); upgrade")
+    if manifest.get("status", "ok") != "ok":
+        raise ArtefactError(
+            f"{run} holds no fitted pipeline (status {manifest.get('status')!r}: "
+            f"{manifest.get('error', '')}); see its target_rankings/"
+        )
+    paths = require(manifest, "paths", dict, str(where))
+    listing = require(manifest, "artefacts", dict, str(where))
+    pipeline_rel = require(paths, "pipeline", str, f"{where} paths")
+    trainers = require(paths, "trainers", dict, f"{where} paths")
+    check = [pipeline_rel]
+    for key, info in trainers.items():
+        rel = require(info, "path", str, f"{where} paths.trainers[{key!r}]")
+        fmt = require(info, "format", str, f"{where} paths.trainers[{key!r}]")
+        check.append(f"{rel}/manifest.json" if fmt == "trainer_dir" else rel)
+    verify_files(run, listing, check, where=str(where))
+    pipe = joblib.load(confined(run, pipeline_rel))
+    loaded = {}
+    for key, info in trainers.items():
+        path = confined(run, info["path"], what="trainer path")
         if info["format"] == "trainer_dir":
             from intelligent_training.training import ModelTrainer
 
-            trainers[key] = ModelTrainer.load(models / info["path"])
+            loaded[key] = ModelTrainer.load(path)
+        elif info["format"] == "joblib":
+            loaded[key] = joblib.load(path)
         else:
-            trainers[key] = joblib.load(models / info["path"])
-    pipe.trainers_ = trainers
-    del pipe._trainer_files
+            raise ArtefactError(f"{where}: unknown trainer format {info['format']!r} for {key!r}")
+    if set(loaded) != set(getattr(pipe, "training_groups_", {}) or loaded):
+        raise ArtefactError(
+            f"{where} lists trainers {sorted(loaded)} but the pipeline trained "
+            f"{sorted(pipe.training_groups_)}; the directory mixes two runs"
+        )
+    pipe.trainers_ = loaded
     return pipe

@@ -64,6 +64,33 @@ def _skill_by_timestamp(pipe: IntelligentPipeline, Y: pd.DataFrame) -> pd.DataFr
         return None
 
 
+def _nothing_selected(rankings: Any, min_score: Any) -> str:
+    """Why no target passed the ranking, target by target."""
+    reasons = []
+    if isinstance(rankings, pd.DataFrame):
+        for target, row in rankings.iterrows():
+            score = row.get("score")
+            if not bool(row.get("eligible", True)):
+                why = str(row.get("reason") or "ineligible")
+            elif bool(row.get("leakage_flag", False)):
+                why = f"looks leaky ({row.get('leakage_reason') or 'flagged'})"
+            elif score is None or pd.isna(score):
+                why = "no score (every model failed)"
+            elif score <= 0:
+                why = f"score {score:.4f} <= 0: no skill over the naive baseline"
+            elif min_score is not None and score < min_score:
+                why = f"score {score:.4f} below min_score={min_score}"
+            else:
+                why = f"score {score:.4f}, not selected"
+            reasons.append(f"{target}: {why}")
+    detail = "; ".join(reasons) if reasons else "no rankings"
+    return (
+        f"no target passed the ranking ({detail}); the rankings are in "
+        "target_rankings/target_predictability_rankings.csv: lower min_score, add data or "
+        "pass --targets"
+    )
+
+
 class IntelligentPipeline(BaseEstimator):
     """Rank candidate targets, select features per target and train model families.
 
@@ -93,6 +120,12 @@ class IntelligentPipeline(BaseEstimator):
         Patterns that mark target columns when ``fit`` is given a whole panel.
     verbose : bool or None, optional
         Progress bars (``None``: when stderr is a terminal).
+    max_samples_per_symbol : int, dict or None, optional
+        The screening stages see at most this many most recent rows per symbol
+        (one cut for the whole panel, so whole timestamps are kept; see
+        :func:`~intelligent_training.data.recent_rows`). An int limits the ranking
+        and the selection; ``{"ranking": n, "selection": m}`` limits each (a stage
+        left out is not limited). Training always uses every row.
 
     Attributes
     ----------
@@ -146,6 +179,7 @@ class IntelligentPipeline(BaseEstimator):
         memory: Any = None,
         target_patterns: Sequence[str] | None = None,
         verbose: bool | None = None,
+        max_samples_per_symbol: int | Mapping[str, int | None] | None = None,
     ) -> None:
         self.ranker = ranker
         self.selector = selector
@@ -155,6 +189,7 @@ class IntelligentPipeline(BaseEstimator):
         self.memory = memory
         self.target_patterns = target_patterns
         self.verbose = verbose
+        self.max_samples_per_symbol = max_samples_per_symbol
 
     # ------------------------------------------------------------------ fit
     def _split_inputs(self, X: Any, Y: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -265,16 +300,18 @@ class IntelligentPipeline(BaseEstimator):
         if "verbose" in params and params["verbose"] is None and self.verbose is not None:
             ranker.set_params(verbose=self.verbose)
         logger.info("ranking %d candidate targets", Y.shape[1])
+        recent = self._recent(X, "ranking")
         data_key = fingerprint(x_key, Y)
+        if recent is not None:
+            limit = self._screening_limit("ranking")
+            X, Y = X.loc[recent], Y.loc[recent]
+            data_key = fingerprint(data_key, "max_samples_per_symbol", limit)
         ranker = cached_fit(ranker, X, Y, "rank", _params_key(ranker), data_key)
         self.ranker_ = ranker
         self.rankings_ = getattr(ranker, "rankings_", None)
         targets = [str(t) for t in ranker.selected_targets_]
         if not targets:
-            raise DataError(
-                "no target passed the ranking (all scored below min_score or were "
-                "ineligible); see the rankings, lower min_score or pass --targets"
-            )
+            raise DataError(_nothing_selected(self.rankings_, getattr(ranker, "min_score", None)))
         return targets
 
     def _new_selector(self) -> Any:
@@ -319,9 +356,50 @@ class IntelligentPipeline(BaseEstimator):
     def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
         return np.asarray(Y[list(targets)].notna().all(axis=1))
 
+    def _screening_limit(self, stage: str) -> int | None:
+        """``max_samples_per_symbol`` of a screening stage (``ranking``/``selection``)."""
+        limit = self.max_samples_per_symbol
+        if isinstance(limit, Mapping):
+            unknown = sorted(set(map(str, limit)) - {"ranking", "selection"})
+            if unknown:
+                raise DataError(
+                    f"max_samples_per_symbol has unknown stage(s) {unknown}; use the keys "
+                    "'ranking' and 'selection'"
+                )
+            limit = limit.get(stage)
+        if limit is None:
+            return None
+        if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
+            raise DataError(
+                f"max_samples_per_symbol must be a positive integer, a dict of them or None; "
+                f"got {limit!r}"
+            )
+        return int(limit)
+
+    def _recent(self, X: pd.DataFrame, stage: str) -> np.ndarray | None:
+        """The rows a screening stage may use (None: all of them)."""
+        limit = self._screening_limit(stage)
+        if limit is None:
+            return None
+        from intelligent_training.data import recent_rows
+
+        mask = recent_rows(X.index, limit)
+        if mask.all():
+            return None
+        logger.info(
+            "%s uses the %d most recent rows (at most %d per symbol) of %d",
+            stage,
+            int(mask.sum()),
+            limit,
+            len(mask),
+        )
+        return mask
+
     def _select(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
         self.selectors_: dict[str, Any] = {}
         self.selected_features_: dict[str, list[str]] = {}
+        recent = self._recent(X, "selection")
+        limit = self._screening_limit("selection")
         for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
             manual = self._features_for(target, X)
             if manual is not None:
@@ -329,15 +407,19 @@ class IntelligentPipeline(BaseEstimator):
                 self.selected_features_[target] = manual
                 continue
             rows = self._rows(Y, [target])
+            data_key = fingerprint(x_key, y_keys[target], target)
+            if recent is not None:
+                rows &= recent
+                data_key = fingerprint(data_key, "max_samples_per_symbol", limit)
             selector = self._with_horizon(self._new_selector(), target)
             try:
                 selector = cached_fit(
                     selector,
-                    X.loc[rows],
-                    Y.loc[rows, target],
+                    X if rows.all() else X.loc[rows],  # no copy of X when every row is kept
+                    Y[target] if rows.all() else Y.loc[rows, target],
                     "select",
                     _params_key(selector),
-                    fingerprint(x_key, y_keys[target], target),
+                    data_key,
                 )
                 ranked = getattr(selector, "selected_features_", None)
                 if ranked is None:
@@ -376,12 +458,20 @@ class IntelligentPipeline(BaseEstimator):
             groups.items(), total=len(groups), desc="training", verbose=self.verbose
         ):
             rows = self._rows(Y, group_targets)
-            y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
+            if rows.all():
+                y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
+            else:
+                y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
             try:
+                if rows.all():  # every row: no copy when every feature is used too
+                    X_train = X if list(X.columns) == list(feats) else X[feats]
+                else:
+                    X_train = X.loc[rows, feats]
                 trainer = cached_fit(
-                    clone(template), X.loc[rows, feats], y, "train", _params_key(template), data_key
+                    clone(template), X_train, y, "train", _params_key(template), data_key
                 )
+                del X_train
             except Exception as exc:  # policy: a failed target is logged and skipped
                 message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
                 logger.error(message)
@@ -440,9 +530,14 @@ class IntelligentPipeline(BaseEstimator):
     def save(self, output_dir: str | Path) -> Path:
         """Write the output layout (rankings, selections, models, metrics, predictions).
 
-        The files are written into a temporary sibling directory and moved into
-        ``output_dir`` at the end, so a failure leaves no half-written results;
-        other entries of ``output_dir`` (such as ``cache/``) are kept.
+        The files are written into a new run directory ``output_dir/runs/<id>/`` and
+        published by switching one link (``output_dir/current``) at the end, so a
+        failure (or a kill) leaves the previous results as they were, and a reader
+        sees either the old or the new results, never a mix. The user-facing names
+        (``output_dir/target_rankings`` ...) resolve through ``current``; other
+        entries of ``output_dir`` (such as ``cache/``) are kept. ``manifest.json``
+        lists every file with its SHA-256. The output directory is locked while it
+        is written (one writer at a time).
 
         Parameters
         ----------
@@ -453,13 +548,22 @@ class IntelligentPipeline(BaseEstimator):
         Path
             ``output_dir``.
         """
-        from intelligent_training.pipeline._outputs import staging, write_layout
+        from intelligent_training.app._lock import OutputLock
+        from intelligent_training.app._publish import clean_leftovers, publishing
+        from intelligent_training.pipeline._outputs import (
+            base_manifest,
+            finish_manifest,
+            write_layout,
+        )
         from intelligent_training.report import write_report
 
         check_is_fitted(self, "trainers_")
-        with staging(output_dir) as tmp:
-            write_layout(self, tmp)
-            write_report(self, tmp, html=None)  # report.json; report.html with [report]
+        with OutputLock(output_dir):
+            clean_leftovers(output_dir)
+            with publishing(output_dir) as run:
+                paths = write_layout(self, run)
+                write_report(self, run, html=None)  # report.json; report.html with [report]
+                finish_manifest(run, base_manifest(self, paths))
         return Path(output_dir)
 
     def report(self, path: str | Path | None = None) -> str | Path:
@@ -490,7 +594,14 @@ class IntelligentPipeline(BaseEstimator):
 
     @classmethod
     def load(cls, output_dir: str | Path) -> IntelligentPipeline:
-        """Restore a pipeline written by :meth:`save` (it predicts identically).
+        """Restore a pipeline written by :meth:`save` or ``intelligent-train``.
+
+        Every file is checked against its SHA-256 in ``manifest.json`` before it is
+        read, and paths from the manifest must stay inside ``output_dir``; a damaged
+        or modified directory is an
+        :class:`~intelligent_training.exceptions.ArtefactError`. The model files
+        include pickles (joblib), which can run code when loaded: load only output
+        directories from a source you trust.
 
         Parameters
         ----------
@@ -499,6 +610,7 @@ class IntelligentPipeline(BaseEstimator):
         Returns
         -------
         IntelligentPipeline
+            It predicts identically to the pipeline that was saved.
         """
         from intelligent_training.pipeline._outputs import read_pipeline
 

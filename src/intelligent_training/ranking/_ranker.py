@@ -306,6 +306,13 @@ class TargetRanker(BaseEstimator):
             )
         if X.shape[1] == 0:
             raise DataError("TargetRanker.fit: X has no feature columns.")
+        for frame, what in ((X, "feature"), (Y, "target")):
+            if frame.columns.has_duplicates:
+                dups = sorted(set(map(str, frame.columns[frame.columns.duplicated()])))
+                raise DataError(
+                    f"TargetRanker.fit: duplicate {what} names {dups[:5]}; make the column "
+                    "names unique."
+                )
         bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)]
         if bad:
             raise DataError(

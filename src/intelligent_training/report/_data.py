@@ -118,7 +118,21 @@ def _leaderboard(inputs: ReportInputs, families: list[str]) -> dict[str, Any]:
     rows = []
     if rankings is None:  # manual targets: no ranking was run
         for i, target in enumerate(inputs.selected_targets, 1):
-            rows.append({"target": target, "rank": i, "status": "given", "status_reason": None})
+            rows.append(
+                {
+                    "target": target,
+                    "rank": i,
+                    "score": None,
+                    "status": "given",
+                    "status_reason": None,
+                    "task": None,
+                    "horizon": None,
+                    "horizon_bars": None,
+                    "leakage_flag": False,
+                    "leakage_reason": None,
+                    "family_scores": {},
+                }
+            )
         return {"families": [], "significance": [], "rows": rows, "ranked": False}
     for name, row in rankings.iterrows():
         target = str(name)

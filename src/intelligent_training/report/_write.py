@@ -138,10 +138,11 @@ def write_report(
     if html is not False:
         try:
             page = render_html(data, memory=memory)
-        except MissingDependencyError as exc:
+        except Exception as exc:
             if html:
                 raise
-            logger.warning("report.html not written: %s", exc)
+            # policy: inside a run or a save the report is best effort; the results are not
+            logger.warning("report.html not written (%s: %s)", type(exc).__name__, exc)
     _atomic_write(out / layout.REPORT_JSON, json.dumps(data, indent=1, allow_nan=False) + "\n")
     if page is None:
         return out / layout.REPORT_JSON

@@ -21,9 +21,15 @@ remaining shell (parameters, classes, scalers, ...) is a joblib pickle. A model 
 native parts is one joblib file. Loading re-attaches the parts; predictions are
 identical.
 
+``manifest.json`` lists every file with its SHA-256 (``files``); loading checks each
+file against it before reading it (a truncated LightGBM ``model.txt`` is an
+:class:`~intelligent_training.exceptions.ArtefactError`, never a crash of the
+interpreter) and refuses paths that lead outside the directory.
+
 The directory is written next to its final place under a temporary name and renamed
 at the end, so a failure never leaves a half-written trainer behind. Loading unpickles
-joblib files: load only directories you trust.
+joblib files, and a pickle can run code: checksums catch damage, not a malicious
+author, so load only directories from a source you trust.
 """
 
 from __future__ import annotations
@@ -47,13 +53,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intelligent_training.exceptions import IntelligentTrainingError
+from intelligent_training._artefacts import (
+    checksum_listing,
+    confined,
+    read_json,
+    require,
+    verify_files,
+)
+from intelligent_training.exceptions import ArtefactError, IntelligentTrainingError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["load_model", "load_trainer", "save_model", "save_trainer"]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
 STATE = "trainer.joblib"
 METRICS = "cv_metrics.csv"
@@ -266,7 +279,7 @@ def save_model(model: Any, directory: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _load_part(shell: Any, entry: dict[str, Any], directory: Path) -> None:
     fmt = entry["format"]
-    path = directory / entry["file"]
+    path = confined(directory, entry["file"], what="model file")
     if fmt == "lightgbm-text":
         import lightgbm
 
@@ -282,9 +295,8 @@ def _load_part(shell: Any, entry: dict[str, Any], directory: Path) -> None:
         part = _get_path(shell, entry["attr"]).to_empty(device="cpu")
         part.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
         if entry.get("buffers_file"):
-            buffers = torch.load(
-                directory / entry["buffers_file"], map_location="cpu", weights_only=True
-            )
+            extra = confined(directory, entry["buffers_file"], what="model file")
+            buffers = torch.load(extra, map_location="cpu", weights_only=True)
             for name, tensor in buffers.items():
                 _set_path(part, name, tensor)
     else:
@@ -382,6 +394,7 @@ def save_trainer(trainer: Any, path: str | os.PathLike[str]) -> str:
         joblib.dump(shell, tmp / STATE)
         trainer.cv_metrics_.to_csv(tmp / METRICS, index=False)
         manifest = _manifest(trainer, entries)
+        manifest["files"] = checksum_listing(tmp, exclude=[MANIFEST])
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False))
         if path.exists():
             old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
@@ -397,8 +410,32 @@ def save_trainer(trainer: Any, path: str | os.PathLike[str]) -> str:
     return str(path)
 
 
+def _model_files(entry: dict[str, Any], where: str) -> list[str]:
+    """The files (relative to the trainer directory) one model entry is loaded from."""
+    rel = require(entry, "path", str, where)
+    files = [f"{rel}/{ESTIMATOR}"]
+    for k, part in enumerate(require(entry, "parts", list, where)):
+        files.append(f"{rel}/{require(part, 'file', str, f'{where} parts[{k}]')}")
+        require(part, "attr", str, f"{where} parts[{k}]")
+        require(part, "format", str, f"{where} parts[{k}]")
+        if part.get("buffers_file"):
+            files.append(f"{rel}/{require(part, 'buffers_file', str, f'{where} parts[{k}]')}")
+    return files
+
+
 def load_trainer(path: str | os.PathLike[str]) -> Any:
-    """Load a trainer written by :func:`save_trainer`."""
+    """Load a trainer written by :func:`save_trainer`.
+
+    Every file is checked against its SHA-256 in ``manifest.json`` before it is read,
+    and every path must stay inside ``path``. ``trainer.joblib`` and the models'
+    ``estimator.joblib`` are pickles: load only directories from a source you trust.
+
+    Raises
+    ------
+    ArtefactError
+        No or a damaged manifest, a file missing, modified or truncated, a path
+        leading outside the directory.
+    """
     import joblib
 
     from intelligent_training._version import __version__
@@ -406,15 +443,24 @@ def load_trainer(path: str | os.PathLike[str]) -> Any:
     path = Path(path)
     manifest_path = path / MANIFEST
     if not manifest_path.is_file():
-        raise IntelligentTrainingError(
+        raise ArtefactError(
             f"{path} does not hold a saved trainer (no {MANIFEST}); pass the directory given "
             "to ModelTrainer.save."
         )
-    manifest = json.loads(manifest_path.read_text())
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
-        raise IntelligentTrainingError(
-            f"{path} was written in format {manifest['format_version']}, newer than this "
-            f"version of intelligent-training reads ({FORMAT_VERSION}); upgrade it."
+    where = str(manifest_path)
+    manifest = read_json(manifest_path)
+    version = manifest.get("format_version", 0)
+    if not isinstance(version, int):
+        raise ArtefactError(f"{where}: format_version must be an int, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ArtefactError(
+            f"{path} was written in format {version}, newer than this version of "
+            f"intelligent-training reads ({FORMAT_VERSION}); upgrade it."
+        )
+    if version < FORMAT_VERSION:
+        raise ArtefactError(
+            f"{path} was written in format {version}, without file checksums, so it cannot "
+            "be verified; save the trainer again with this version."
         )
     if manifest.get("version") != __version__:
         logger.warning(
@@ -423,13 +469,21 @@ def load_trainer(path: str | os.PathLike[str]) -> Any:
             manifest.get("version"),
             __version__,
         )
+    listing = require(manifest, "files", dict, where)
+    entries = require(manifest, "models", list, where)
+    files = [STATE]
+    for k, entry in enumerate(entries):
+        files += _model_files(entry, f"{where} models[{k}]")
+        require(entry, "target", str, f"{where} models[{k}]")
+        require(entry, "family", str, f"{where} models[{k}]")
+    verify_files(path, listing, dict.fromkeys(files), where=where)
     trainer = joblib.load(path / STATE)
     loaded: dict[str, Any] = {}
     models: dict[tuple[str, str], Any] = {}
-    for entry in manifest["models"]:
+    for entry in entries:
         rel = entry["path"]
         if rel not in loaded:
-            loaded[rel] = load_model(path / rel, entry)
+            loaded[rel] = load_model(confined(path, rel, what="model path"), entry)
         models[(entry["target"], entry["family"])] = loaded[rel]
     trainer.models_ = models
     return trainer

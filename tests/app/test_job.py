@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from intelligent_training.app import run_job
 from intelligent_training.config import load_config
-from intelligent_training.pipeline._job import run_job
 
 MINIMAL = {
     "target_ranking": {"enabled": False},
@@ -65,3 +65,19 @@ def test_dask_scheduler_runs_the_job(data_dir, tmp_path):
         )
     assert remote.manifest["selected_targets"] == local.manifest["selected_targets"]
     assert remote.manifest["summary"] == local.manifest["summary"]
+
+
+def test_bad_local_cluster_size_is_a_config_error(data_dir, tmp_path):
+    from intelligent_training.exceptions import ConfigError
+
+    pytest.importorskip("dask.distributed")
+    with pytest.raises(ConfigError, match="local:N"):
+        run_job(_cfg(data_dir, tmp_path / "o", dask_scheduler="local:zero"))
+
+
+@pytest.mark.slow
+def test_local_cluster_runs_the_job(data_dir, tmp_path):
+    pytest.importorskip("dask.distributed")
+    local = run_job(_cfg(data_dir, tmp_path / "local"))
+    cluster = run_job(_cfg(data_dir, tmp_path / "cluster", dask_scheduler="local:1"))
+    assert cluster.manifest["summary"] == local.manifest["summary"]
