@@ -225,7 +225,7 @@ def test_torch_value_errors_are_config_and_sklearn_errors():
 
 
 def test_job_rejects_config_keys_an_estimator_does_not_take():
-    from intelligent_training.pipeline._job import _make
+    from intelligent_training.app._build import _make
     from intelligent_training.selection import FeatureSelector
 
     with pytest.raises(ConfigError, match="FeatureSelector does not take.*'n_estimatorz'"):
