@@ -56,6 +56,7 @@ _COLD_TOTALS: dict[str, float] = {}
 
 
 def cold_manifest_total(out) -> float:
+    """The cold run's fit seconds (from its manifest)."""
     return _COLD_TOTALS[str(out)]
 
 
@@ -64,7 +65,7 @@ def cold(data_dir, fast_config, tmp_path_factory):
     out = tmp_path_factory.mktemp("cli_run") / "out"
     rc, seconds = _run(data_dir, out, fast_config)
     assert rc == 0
-    _COLD_TOTALS[str(out)] = _manifest(out)["timings_s"]["total"]
+    _COLD_TOTALS[str(out)] = _manifest(out)["timings_s"]["fit"]
     return out, seconds
 
 
@@ -108,8 +109,9 @@ def test_cached_rerun_is_fast_and_identical(cold, data_dir, fast_config):
     manifest = _manifest(out)
     assert manifest["cache"]["misses"] == 0 and manifest["cache"]["hits"] > 0
     assert seconds < 0.5 * cold_seconds, (seconds, cold_seconds)
-    cold_total = cold_manifest_total(out)
-    assert manifest["timings_s"]["total"] <= 0.2 * cold_total, (manifest["timings_s"], cold_total)
+    # the computation is served from the cache (writing the outputs and the report remains)
+    cold_fit = cold_manifest_total(out)
+    assert manifest["timings_s"]["fit"] <= 0.1 * cold_fit, (manifest["timings_s"], cold_fit)
     after = _snapshot(out)
     assert after[:3] == before[:3]
     for name, frame in before[3].items():
