@@ -89,7 +89,9 @@ def build_pipeline(
 
     rt, tr, fs, tn = cfg.runtime, cfg.target_ranking, cfg.feature_selection, cfg.training
     verbose = None if rt.verbose >= 1 else False
+    # One horizon per target for every stage: the ranking section's overrides and default.
     horizons = dict(tr.horizons) or None
+    default_horizon = tr.default_horizon
     ranker = _make(
         TargetRanker,
         families=tr.families,
@@ -99,7 +101,7 @@ def build_pipeline(
         n_jobs=rt.n_jobs,
         random_state=rt.random_state,
         horizons=horizons,
-        default_horizon=tr.default_horizon,
+        default_horizon=default_horizon,
         verbose=verbose,
     )
     selector = _make(
@@ -108,11 +110,12 @@ def build_pipeline(
         importance=tuple(fs.importance),
         top_m=fs.top_m,
         require_min_models=fs.require_min_models,
-        # an int lets the selector purge with the horizon of each target's name
-        cv=fs.n_splits if tr.embargo in (0, "0") else _cv(fs.n_splits, tr.embargo),
+        cv=_cv(fs.n_splits, tr.embargo),
         aggregate_symbols=fs.aggregate_symbols,
         random_state=rt.random_state,
         n_jobs=rt.n_jobs,
+        horizons=horizons,
+        default_horizon=default_horizon,
         verbose=verbose,
     )
     trainer = _make(
@@ -126,6 +129,7 @@ def build_pipeline(
         threads=rt.threads,
         max_rows_train=tn.max_rows_train,
         horizons=horizons,
+        default_horizon=default_horizon,
         verbose=verbose,
     )
     return IntelligentPipeline(

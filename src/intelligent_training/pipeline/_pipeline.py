@@ -64,6 +64,10 @@ class IntelligentPipeline(BaseEstimator):
         target × family × fold cell is cached.
     selector : FeatureSelector, optional
         Cloned once per selected target; ``None`` uses ``FeatureSelector()``.
+        Every clone of the selector and the trainer gets the ranker's ``horizons`` and
+        ``default_horizon`` (unless it sets its own) and the pipeline's ``memory``
+        (unless it has one), so a target is purged by the same horizon in every stage
+        and every stage is cached cell by cell.
     trainer : ModelTrainer, optional
         With ``strategy="single_task"`` (the default) one clone is fitted per
         target on that target's selected features (``trainers_[target]``); with
@@ -220,11 +224,11 @@ class IntelligentPipeline(BaseEstimator):
         targets = self._usable(Y, targets)
 
         start = time.perf_counter()
-        self._select(X, Y, targets, cached_fit, x_key, y_keys)
+        self._select(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["selection"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        self._train(X, Y, targets, cached_fit, x_key, y_keys)
+        self._train(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["training"] = time.perf_counter() - start
         return self
 
@@ -242,11 +246,7 @@ class IntelligentPipeline(BaseEstimator):
             from intelligent_training.ranking import TargetRanker
 
             ranker = TargetRanker()
-        params = ranker.get_params(deep=False)
-        if "memory" in params and params["memory"] is None and memory.location is not None:
-            ranker.set_params(memory=memory)
-        if "verbose" in params and params["verbose"] is None and self.verbose is not None:
-            ranker.set_params(verbose=self.verbose)
+        ranker = self._configure(ranker, memory)
         logger.info("ranking %d candidate targets", Y.shape[1])
         data_key = fingerprint(x_key, Y)
         ranker = cached_fit(ranker, X, Y, "rank", _params_key(ranker), data_key)
@@ -267,20 +267,24 @@ class IntelligentPipeline(BaseEstimator):
 
         return FeatureSelector()
 
-    def _with_horizon(self, selector: Any, target: str) -> Any:
-        """Give a splitter ``cv`` without a horizon the target's horizon (purging)."""
-        cv = selector.get_params(deep=False).get("cv")
-        if cv is None or not hasattr(cv, "get_params") or "horizon" not in cv.get_params():
-            return selector  # None/int: the selector derives the horizon itself
-        if cv.get_params()["horizon"]:
-            return selector
-        horizons = getattr(self.ranker_, "horizons_", None) or {}
-        horizon = horizons.get(target)
-        if horizon is None:
-            from intelligent_training.data import resolve_horizons
+    def _horizon_settings(self) -> dict[str, Any]:
+        """The ranker's ``horizons`` / ``default_horizon`` (shared by every stage)."""
+        if self.ranker is None:
+            return {}
+        params = self.ranker.get_params(deep=False)
+        return {k: params[k] for k in ("horizons", "default_horizon") if params.get(k) is not None}
 
-            horizon = resolve_horizons([target])[target]
-        return selector.set_params(cv=clone(cv).set_params(horizon=horizon))
+    def _configure(self, estimator: Any, memory: Any) -> Any:
+        """Give a stage clone the shared settings it leaves unset (horizons, memory, verbose)."""
+        params = estimator.get_params(deep=False)
+        updates = {
+            k: v for k, v in self._horizon_settings().items() if k in params and params[k] is None
+        }
+        if "memory" in params and params["memory"] is None and memory.location is not None:
+            updates["memory"] = memory
+        if "verbose" in params and params["verbose"] is None and self.verbose is not None:
+            updates["verbose"] = self.verbose
+        return estimator.set_params(**updates) if updates else estimator
 
     def _usable(self, Y: pd.DataFrame, targets: list[str]) -> list[str]:
         """Drop (and record) targets that cannot be trained on: all NaN or constant."""
@@ -299,10 +303,7 @@ class IntelligentPipeline(BaseEstimator):
             raise DataError(f"no usable target ({details}); pass other --targets")
         return kept
 
-    def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
-        return np.asarray(Y[list(targets)].notna().all(axis=1))
-
-    def _select(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
+    def _select(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         self.selectors_: dict[str, Any] = {}
         self.selected_features_: dict[str, list[str]] = {}
         for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
@@ -311,13 +312,14 @@ class IntelligentPipeline(BaseEstimator):
                 self.selectors_[target] = None
                 self.selected_features_[target] = manual
                 continue
-            rows = self._rows(Y, [target])
-            selector = self._with_horizon(self._new_selector(), target)
+            selector = self._configure(self._new_selector(), memory)
             try:
+                # All rows: the selector leaves the unlabelled ones out of its folds, which
+                # are cut on every row's timestamp, as in the ranker and the trainer.
                 selector = cached_fit(
                     selector,
-                    X.loc[rows],
-                    Y.loc[rows, target],
+                    X,
+                    Y[target],
                     "select",
                     _params_key(selector),
                     fingerprint(x_key, y_keys[target], target),
@@ -341,7 +343,7 @@ class IntelligentPipeline(BaseEstimator):
             self.selectors_[target] = selector
             self.selected_features_[target] = chosen
 
-    def _train(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
+    def _train(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         template = self.trainer
         if template is None:
             from intelligent_training.training import ModelTrainer
@@ -358,13 +360,11 @@ class IntelligentPipeline(BaseEstimator):
         for key, (group_targets, feats) in progress(
             groups.items(), total=len(groups), desc="training", verbose=self.verbose
         ):
-            rows = self._rows(Y, group_targets)
-            y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
+            y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
+            trainer = self._configure(clone(template), memory)
             try:
-                trainer = cached_fit(
-                    clone(template), X.loc[rows, feats], y, "train", _params_key(template), data_key
-                )
+                trainer = cached_fit(trainer, X[feats], y, "train", _params_key(template), data_key)
             except Exception as exc:  # policy: a failed target is logged and skipped
                 message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
                 logger.error(message)
