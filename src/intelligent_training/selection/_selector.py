@@ -51,6 +51,7 @@ def _only_target(data: EvalData) -> str:
     """The selector's one target."""
     return next(iter(data.targets))
 
+
 logger = logging.getLogger(__name__)
 
 IMPORTANCE_METHODS: tuple[str, ...] = ("native", "shap", "permutation")
