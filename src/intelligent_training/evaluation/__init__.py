@@ -28,6 +28,7 @@ from intelligent_training.evaluation._executor import (
     cell_key,
     cell_threads,
     core_budget,
+    resolve_memory,
     run_cells,
 )
 from intelligent_training.evaluation._fast import FAST_FAMILIES, FoldBins, NativeModel
@@ -63,6 +64,7 @@ __all__ = [
     "encode_target",
     "fit_cell",
     "resolve_cv",
+    "resolve_memory",
     "resolve_seed",
     "resolve_targets",
     "run_cells",

@@ -34,9 +34,36 @@ from intelligent_training.evaluation._backend import distributed_backend_active,
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
 from intelligent_training.evaluation._run import cached_cell
 
-__all__ = ["cell_key", "cell_threads", "core_budget", "run_cells"]
+__all__ = ["cell_key", "cell_threads", "core_budget", "resolve_memory", "run_cells"]
 
 logger = logging.getLogger(__name__)
+
+
+def resolve_memory(memory: Any, owner: str) -> Any:
+    """A stage's ``memory``: ``None``, a path (a ``DiskCacheMemory``) or anything with
+    ``.cache`` (``joblib.Memory``, ``DiskCacheMemory``).
+
+    Raises
+    ------
+    ConfigError
+        For anything else.
+    """
+    import os
+
+    from intelligent_training.exceptions import ConfigError
+
+    if memory is None:
+        return None
+    if isinstance(memory, str | os.PathLike):
+        from intelligent_training.cache import DiskCacheMemory
+
+        return DiskCacheMemory(os.fspath(memory))
+    if not hasattr(memory, "cache"):
+        raise ConfigError(
+            f"{owner}: memory must be None, a path or an object with .cache() "
+            f"(joblib.Memory, DiskCacheMemory); got {type(memory).__name__}."
+        )
+    return memory
 
 
 def core_budget(n_jobs: int | None) -> int:

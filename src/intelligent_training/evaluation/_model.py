@@ -158,6 +158,17 @@ class ModelView:
             out = aligned_scores(self.estimator, model_input, self.task, self.classes)
         return out if self.select is None else out[self.select]
 
+    def permuter(self, X: np.ndarray, scores: np.ndarray) -> Any:
+        """A fast scorer of shuffled copies of ``X`` (LightGBM boosters), or None.
+
+        ``scores`` are the model's scores of ``X`` (checked against the walk).
+        """
+        if not isinstance(self.estimator, NativeModel):
+            return None
+        from intelligent_training.evaluation._tree_walk import TreePermuter
+
+        return TreePermuter.build(self.estimator, X, scores)
+
     def contributions(self, X: np.ndarray, *, background: np.ndarray) -> np.ndarray | None:
         """Exact SHAP values ``(n, p, outputs)`` where the model allows it, else None."""
         if isinstance(self.estimator, NativeModel):

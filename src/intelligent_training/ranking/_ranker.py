@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
@@ -23,12 +22,14 @@ from intelligent_training.evaluation import (
     TargetSet,
     cell_threads,
     resolve_cv,
+    resolve_memory,
     resolve_seed,
     resolve_targets,
     run_cells,
 )
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.ranking._eligibility import check_eligibility
+from intelligent_training.ranking._inputs import features, validate_inputs
 from intelligent_training.ranking._leakage import single_feature_strength
 from intelligent_training.ranking._summary import rankings_frame, summarise_target
 
@@ -232,39 +233,6 @@ class TargetRanker(BaseEstimator):
                 f"got {type(self.horizons).__name__}."
             )
 
-    @staticmethod
-    def _validate_data(X: Any, Y: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if not isinstance(X, pd.DataFrame):
-            raise DataError(
-                f"TargetRanker.fit: X must be a pandas DataFrame of features, got {type(X).__name__}."
-            )
-        if isinstance(Y, pd.Series):
-            Y = Y.to_frame(name=Y.name if Y.name is not None else "target")
-        if not isinstance(Y, pd.DataFrame):
-            raise DataError(
-                f"TargetRanker.fit: Y must be a DataFrame of candidate targets, got {type(Y).__name__}."
-            )
-        if Y.shape[1] == 0:
-            raise DataError("TargetRanker.fit: Y has no target columns; pass at least one target.")
-        if len(X) != len(Y) or not X.index.equals(Y.index):
-            raise DataError(
-                f"TargetRanker.fit: X ({len(X)} rows) and Y ({len(Y)} rows) must share the same "
-                "index; build both from one panel with split_features_targets."
-            )
-        if X.shape[1] == 0:
-            raise DataError("TargetRanker.fit: X has no feature columns.")
-        bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)]
-        if bad:
-            raise DataError(
-                f"TargetRanker.fit: non-numeric feature columns {bad[:5]}; drop or encode them."
-            )
-        overlap = sorted(set(map(str, X.columns)) & set(map(str, Y.columns)))
-        if overlap:
-            raise DataError(
-                f"TargetRanker.fit: columns {overlap[:5]} are both features and targets."
-            )
-        return X, Y.set_axis([str(c) for c in Y.columns], axis=1)
-
     def _resolve_families(self) -> dict[str, dict[str, Any]]:
         from intelligent_training.families import get_family, resolve_families
 
@@ -288,20 +256,6 @@ class TargetRanker(BaseEstimator):
             )
         return usable
 
-    def _resolve_memory(self) -> Any:
-        if self.memory is None:
-            return None
-        if isinstance(self.memory, (str, os.PathLike)):
-            from intelligent_training.cache import DiskCacheMemory
-
-            return DiskCacheMemory(os.fspath(self.memory))
-        if not hasattr(self.memory, "cache"):
-            raise ConfigError(
-                "TargetRanker: memory must be None, a path or an object with .cache() "
-                f"(joblib.Memory, DiskCacheMemory); got {type(self.memory).__name__}."
-            )
-        return self.memory
-
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, Y: pd.DataFrame) -> TargetRanker:
         """Rank the columns of ``Y`` by out-of-sample predictability from ``X``.
@@ -318,11 +272,11 @@ class TargetRanker(BaseEstimator):
         self : TargetRanker
         """
         self._validate_params()
-        X, Y = self._validate_data(X, Y)
+        X, Y = validate_inputs(X, Y)
         families = self._resolve_families()
-        memory = self._resolve_memory()
+        memory = resolve_memory(self.memory, _OWNER)
         seed = resolve_seed(self.random_state, _OWNER)
-        data = _features(X)
+        data = features(X)
         targets = self._resolve_targets(X, Y, data)
         self._run_sentinel(targets, data)
         cells = self._plan_cells(targets, data, families, seed)
@@ -535,14 +489,3 @@ class TargetRanker(BaseEstimator):
         """Names of the selected targets (the columns ``transform`` returns)."""
         check_is_fitted(self, "selected_targets_")
         return np.asarray(self.selected_targets_, dtype=object)
-
-
-def _features(X: pd.DataFrame) -> EvalData:
-    """The one float32 copy of the features; inf is an error (NaN is a missing value)."""
-    data = EvalData.from_features(X, {})
-    for j in range(data.X.shape[1]):  # column by column: no n x p temporary
-        if np.isinf(data.X[:, j]).any():
-            raise DataError(
-                f"TargetRanker.fit: feature {str(data.columns[j])!r} contains inf; clean it first."
-            )
-    return data

@@ -9,11 +9,21 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.utils import check_random_state
 
-from intelligent_training.evaluation import Cell, CellResult
-from intelligent_training.selection._consensus import normalise_importance
+from intelligent_training.evaluation import Cell, CellResult, EvalData
+from intelligent_training.selection._clustering import correlation_clusters, spearman_abs_corr
+from intelligent_training.selection._consensus import consensus_select, normalise_importance
 
-__all__ = ["FOLD_REPORT_COLUMNS", "FamilyImportances", "family_importances", "fold_report"]
+__all__ = [
+    "FOLD_REPORT_COLUMNS",
+    "Consensus",
+    "FamilyImportances",
+    "consensus",
+    "family_importances",
+    "fold_report",
+    "importances_frame",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,4 +123,57 @@ def importances_frame(table: dict[tuple[str, str], np.ndarray], names: Any) -> p
         np.column_stack(list(table.values())),
         index=pd.Index(names, name="feature"),
         columns=columns,
+    )
+
+
+@dataclass
+class Consensus:
+    """The selection: scores, support, the selected features, clusters and votes."""
+
+    feature_importances: np.ndarray
+    support: np.ndarray
+    selected_features: list[str]
+    feature_clusters: pd.Series
+    votes: pd.Series
+
+
+def consensus(
+    scores: np.ndarray,
+    data: EvalData,
+    names: np.ndarray,
+    *,
+    top_m: int,
+    require_min_models: int,
+    correlation_threshold: float | None,
+    random_state: Any,
+) -> Consensus:
+    """Cluster correlated features (on the target's labelled rows), vote, keep the top-M."""
+    X = data.X
+    if correlation_threshold is not None and X.shape[1] > 1:
+        target = next(iter(data.targets))
+        labelled = np.flatnonzero(data.targets[target].labelled)
+        abs_corr = spearman_abs_corr(
+            X, random_state=check_random_state(random_state), rows=labelled
+        )
+        clusters = correlation_clusters(abs_corr, float(correlation_threshold))
+    else:
+        clusters = np.arange(X.shape[1])
+    result = consensus_select(scores, clusters, top_m=top_m, require_min_models=require_min_models)
+    chosen = np.flatnonzero(result.selected)
+    rank = np.argsort(-result.cluster_scores[clusters[chosen]], kind="stable")
+    if not chosen.size:
+        logger.warning(
+            "FeatureSelector: no feature was ranked in the top %d by %d families; "
+            "nothing selected.",
+            top_m,
+            require_min_models,
+        )
+    else:
+        logger.info("FeatureSelector: selected %d of %d features.", chosen.size, len(names))
+    return Consensus(
+        feature_importances=result.feature_scores,
+        support=result.selected,
+        selected_features=[str(names[i]) for i in chosen[rank]],
+        feature_clusters=pd.Series(clusters, index=names, name="cluster"),
+        votes=pd.Series(result.cluster_votes[clusters], index=names, name="votes"),
     )

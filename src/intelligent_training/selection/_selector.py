@@ -11,7 +11,6 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_consistent_length,
@@ -29,6 +28,7 @@ from intelligent_training.evaluation import (
     TargetSet,
     cell_threads,
     resolve_cv,
+    resolve_memory,
     resolve_seed,
     resolve_targets,
     run_cells,
@@ -37,19 +37,14 @@ from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.families import get_family, resolve_families
 from intelligent_training.model_selection import get_timestamps
 from intelligent_training.selection._aggregate import (
+    consensus,
     family_importances,
     fold_report,
     importances_frame,
 )
-from intelligent_training.selection._clustering import correlation_clusters, spearman_abs_corr
-from intelligent_training.selection._consensus import agreement_matrix, consensus_select
+from intelligent_training.selection._consensus import agreement_matrix
 
 __all__ = ["FeatureSelector"]
-
-
-def _only_target(data: EvalData) -> str:
-    """The selector's one target."""
-    return next(iter(data.targets))
 
 
 logger = logging.getLogger(__name__)
@@ -462,11 +457,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         return cells, family_errors
 
     def _run(self, cells: list[Cell], data: EvalData) -> list[tuple[Cell, CellResult]]:
-        memory = self.memory
-        if isinstance(memory, str):
-            from intelligent_training.cache import DiskCacheMemory
-
-            memory = DiskCacheMemory(memory)
+        memory = resolve_memory(self.memory, _OWNER)
         return list(
             run_cells(
                 cells,
@@ -515,43 +506,21 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         self.families_ = list(importances.scores)
         self.importances_ = importances_frame(importances.table, names)
         scores = np.vstack([importances.scores[f] for f in self.families_])
-        X = data.X
-        if self.correlation_threshold is not None and X.shape[1] > 1:
-            labelled = np.flatnonzero(data.targets[_only_target(data)].labelled)
-            abs_corr = spearman_abs_corr(
-                X, random_state=check_random_state(self.random_state), rows=labelled
-            )
-            clusters = correlation_clusters(abs_corr, float(self.correlation_threshold))
-        else:
-            clusters = np.arange(X.shape[1])
-        consensus = consensus_select(
+        result = consensus(
             scores,
-            clusters,
+            data,
+            names,
             top_m=int(self.top_m),
             require_min_models=int(self.require_min_models),
+            correlation_threshold=self.correlation_threshold,
+            random_state=self.random_state,
         )
-        self.feature_importances_ = consensus.feature_scores
-        self.support_ = consensus.selected
-        chosen = np.flatnonzero(consensus.selected)
-        rank = np.argsort(-consensus.cluster_scores[clusters[chosen]], kind="stable")
-        self.selected_features_ = [str(names[i]) for i in chosen[rank]]
-        self.feature_clusters_ = pd.Series(clusters, index=names, name="cluster")
-        self.votes_ = pd.Series(consensus.cluster_votes[clusters], index=names, name="votes")
+        self.feature_importances_ = result.feature_importances
+        self.support_ = result.support
+        self.selected_features_ = result.selected_features
+        self.feature_clusters_ = result.feature_clusters
+        self.votes_ = result.votes
         self.agreement_matrix_ = agreement_matrix(scores, self.families_)
-        if not chosen.size:
-            logger.warning(
-                "FeatureSelector: no feature was ranked in the top %d by %d families; "
-                "nothing selected.",
-                self.top_m,
-                self.require_min_models,
-            )
-        else:
-            logger.info(
-                "FeatureSelector: selected %d of %d features with families %s.",
-                chosen.size,
-                names.size,
-                self.families_,
-            )
 
     # ------------------------------------------------------------------ selection
 

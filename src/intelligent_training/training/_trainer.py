@@ -12,30 +12,23 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.utils._tags import ClassifierTags, RegressorTags
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training.evaluation import (
     EvalData,
     TargetSet,
     resolve_cv,
+    resolve_memory,
     resolve_seed,
     resolve_targets,
 )
-from intelligent_training.exceptions import ConfigError, DataError, FamilyError
-from intelligent_training.training._ensemble import (
-    ensemble_scores,
-    scores_to_column,
-    scores_to_labels,
-    unit_scores,
-)
+from intelligent_training.exceptions import ConfigError, DataError
+from intelligent_training.training._predict import TrainerPredictions, is_classifier
+from intelligent_training.training._results import collect_results
 from intelligent_training.training._strategies import (
     STRATEGIES,
     Context,
     UnitResult,
-    add_extra_columns,
-    cascade_columns,
-    fill_extra,
     run_strategy,
 )
 from intelligent_training.training._validation import (
@@ -48,40 +41,11 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["ModelTrainer"]
 
-_METRIC_COLUMNS = (
-    "r2",
-    "ic_mean",
-    "ic_std",
-    "icir",
-    "ic_tstat",
-    "dir_acc",
-    "auc",
-    "logloss",
-    "logloss_baseline",
-    "accuracy",
-    "skill",
-)
-_CV_COLUMNS = (
-    "target",
-    "family",
-    "fold",
-    "status",
-    "error",
-    "task",
-    "n_train",
-    "n_test",
-    *_METRIC_COLUMNS,
-    "fit_seconds",
-)
 _DEFAULT_N_SPLITS = 5
 _OWNER = "ModelTrainer"
 
 
-def _is_classifier(trainer: ModelTrainer) -> bool:
-    return getattr(trainer, "_estimator_kind", "regressor") == "classifier"
-
-
-class ModelTrainer(BaseEstimator):
+class ModelTrainer(TrainerPredictions, BaseEstimator):
     """Train several model families on one or more targets, with honest OOF metrics.
 
     For every target and family the trainer runs purged walk-forward cross-validation
@@ -241,7 +205,7 @@ class ModelTrainer(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.input_tags.allow_nan = True
-        if _is_classifier(self):
+        if is_classifier(self):
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags()
             tags.regressor_tags = None
@@ -277,12 +241,6 @@ class ModelTrainer(BaseEstimator):
                 "ModelTrainer: horizons must be a dict {target: horizon} or None, got "
                 f"{type(self.horizons).__name__}."
             )
-        if self.memory is not None and not isinstance(self.memory, str | os.PathLike):
-            if not hasattr(self.memory, "cache"):
-                raise ConfigError(
-                    "ModelTrainer: memory must be None, a path or an object with .cache() "
-                    f"(joblib.Memory, DiskCacheMemory); got {type(self.memory).__name__}."
-                )
 
     def _resolve_families(self) -> dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]:
         from intelligent_training.families import get_family, resolve_families
@@ -296,13 +254,6 @@ class ModelTrainer(BaseEstimator):
             out[name] = (spec.kind, tuple(spec.tasks), dict(params))
         self.families_ = list(out)
         return out
-
-    def _memory(self) -> Any:
-        if isinstance(self.memory, str | os.PathLike):
-            from intelligent_training.cache import DiskCacheMemory
-
-            return DiskCacheMemory(os.fspath(self.memory))
-        return self.memory
 
     # ------------------------------------------------------------------ fit
     def fit(self, X: Any, Y: Any) -> ModelTrainer:
@@ -351,7 +302,7 @@ class ModelTrainer(BaseEstimator):
             n_jobs=self.n_jobs,
             max_rows_train=self.max_rows_train,
             cpu_only=bool(self.cpu_only),
-            memory=self._memory(),
+            memory=resolve_memory(self.memory, _OWNER),
             verbose=self.verbose,
         )
         output = run_strategy(self.strategy, ctx)
@@ -414,211 +365,14 @@ class ModelTrainer(BaseEstimator):
         families: dict[str, Any],
         X: Any,
     ) -> None:
-        models: dict[tuple[str, str], Any] = {}
-        fills: dict[tuple[str, str], dict[str, float]] = {}
-        by_key: dict[tuple[str, str], UnitResult] = {}
-        self.multi_task_targets_: list[str] = []
-        for result in results:
-            for target in result.targets:
-                by_key[(target, result.family)] = result
-                if result.model is not None:
-                    models[(target, result.family)] = result.model
-                    if result.fill_values:
-                        fills[(target, result.family)] = result.fill_values
-            if result.family == "multi_task" and result.targets and self.strategy == "multi_task":
-                self.multi_task_targets_ = list(result.targets)
-        failed_targets = [t for t in targets.specs if not any(k[0] == t for k in models)]
-        if failed_targets:
-            reasons = "; ".join(
-                f"{t}/{fam}: {by_key[(t, fam)].error}"
-                for t in failed_targets
-                for fam in families
-                if (t, fam) in by_key
-            )
-            raise FamilyError(
-                f"Every model family failed for target(s) {failed_targets}: {reasons}. Check "
-                "the errors, choose other families or fix the data."
-            )
-        self.models_ = {
-            (t, fam): models[(t, fam)]
-            for t in targets.specs
-            for fam in families
-            if (t, fam) in models
-        }
-        self.fill_values_ = fills
-        self._family_kinds = {name: spec[0] for name, spec in families.items()}
-        self.cv_metrics_ = self._metrics_frame(by_key, targets, families)
         index = X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(X.shape[0])
-        columns = {}
-        for t, fam in self.models_:
-            spec = targets[t]
-            columns[(t, fam)] = scores_to_column(by_key[(t, fam)].oof[t], spec.task, spec.classes)
-        oof = pd.DataFrame(columns, index=index)
-        oof.columns = pd.MultiIndex.from_tuples(list(columns), names=["target", "family"])
-        self.oof_predictions_ = oof
-
-    def _metrics_frame(
-        self,
-        by_key: dict[tuple[str, str], UnitResult],
-        targets: TargetSet,
-        families: dict[str, Any],
-    ) -> pd.DataFrame:
-        rows: list[dict[str, Any]] = []
-        for t, spec in targets.specs.items():
-            for fam in families:
-                result = by_key.get((t, fam))
-                if result is None:
-                    continue
-                folds = [r for r in result.records if r["target"] == t]
-                for record in folds:
-                    rows.append({"task": spec.task, **record})
-                ok = [r for r in folds if r["status"] == "ok"]
-                summary: dict[str, Any] = {
-                    "target": t,
-                    "family": fam,
-                    "fold": "mean",
-                    "task": spec.task,
-                    "status": "ok"
-                    if result.model is not None
-                    else ("skipped" if result.skipped else "failed"),
-                    "error": result.error,
-                    "n_train": result.n_final,
-                    "n_test": int(sum(r["n_test"] for r in folds)),
-                }
-                for key in (*_METRIC_COLUMNS, "fit_seconds"):
-                    values = [r[key] for r in ok if key in r]
-                    summary[key] = float(np.nanmean(values)) if _any_finite(values) else np.nan
-                rows.append(summary)
-        frame = pd.DataFrame(rows)
-        for column in _CV_COLUMNS:
-            if column not in frame:
-                frame[column] = np.nan
-        frame = frame[list(_CV_COLUMNS)]
-        frame["fold"] = frame["fold"].astype(object)
-        return frame.reset_index(drop=True)
-
-    # ------------------------------------------------------------------ predict
-    def _check_X_predict(self, X: Any) -> Any:
-        check_is_fitted(self, "models_")
-        checked = validate_features(self, X, reset=False)
-        if self._input_is_frame and not isinstance(X, pd.DataFrame):
-            return pd.DataFrame(np.asarray(checked), columns=self._feature_columns)
-        if not self._input_is_frame and isinstance(X, pd.DataFrame):
-            return np.asarray(validate_data(self, X, reset=False, dtype="numeric"))
-        return checked
-
-    def _scores(self, X: Any) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, np.ndarray]]:
-        """Per-family and ensemble score matrices of every target for rows ``X``."""
-        X = self._check_X_predict(X)
-        per: dict[tuple[str, str], np.ndarray] = {}
-        ensemble: dict[str, np.ndarray] = {}
-        extra: dict[str, np.ndarray] = {}
-        joint_cache: dict[int, list[np.ndarray]] = {}
-        for target in self.targets_:
-            task, classes = self.tasks_[target], self._classes.get(target)
-            columns = self.cascade_columns_.get(target, [])
-            X_t = add_extra_columns(X, {c: extra[c] for c in columns})
-            for (t, family), model in self.models_.items():
-                if t != target:
-                    continue
-                if family == "multi_task" and target in self.multi_task_targets_:
-                    key = id(model)
-                    if key not in joint_cache:
-                        joint_cache[key] = unit_scores(
-                            model, X, task, classes, n_joint=len(self.multi_task_targets_)
-                        )
-                    per[(t, family)] = joint_cache[key][self.multi_task_targets_.index(target)]
-                    continue
-                fill = self.fill_values_.get((t, family))
-                X_f = fill_extra(X_t, columns, fill) if fill else X_t
-                joint = self._family_kinds[family] == "multi_task"
-                per[(t, family)] = unit_scores(model, X_f, task, classes, n_joint=int(joint))[0]
-            ensemble[target] = ensemble_scores([per[k] for k in per if k[0] == target])
-            if self.strategy == "cascade":
-                names = cascade_columns(_Named(target, task, classes))
-                for j, column in enumerate(names):
-                    extra[column] = ensemble[target][:, j]
-        return per, ensemble
-
-    def _index(self, X: Any, n: int) -> pd.Index:
-        return X.index if isinstance(X, pd.DataFrame) else pd.RangeIndex(n)
-
-    def predict(self, X: Any) -> Any:
-        """Ensemble prediction of the families.
-
-        Parameters
-        ----------
-        X : DataFrame or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) or DataFrame
-            Fitted on one target: predictions (regression) or class labels. Fitted on a
-            DataFrame: one column per target (regression: prediction; binary:
-            probability of the positive class; multiclass: label).
-        """
-        _, ensemble = self._scores(X)
-        if not self._fitted_on_frame:
-            target = self.targets_[0]
-            task = self.tasks_[target]
-            scores = ensemble[target]
-            if task == "regression":
-                return scores[:, 0]
-            return scores_to_labels(scores, task, np.asarray(self.classes_))
-        n = next(iter(ensemble.values())).shape[0]
-        data = {
-            t: scores_to_column(ensemble[t], self.tasks_[t], self._classes.get(t))
-            for t in self.targets_
-        }
-        return pd.DataFrame(data, index=self._index(X, n), columns=self.targets_)
-
-    @available_if(_is_classifier)
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Mean class probabilities of the families (one classification target only).
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes)
-            Columns in the order of ``classes_``.
-        """
-        _, ensemble = self._scores(X)
-        scores = ensemble[self.targets_[0]]
-        if self.tasks_[self.targets_[0]] == "binary":
-            return np.column_stack([1.0 - scores[:, 0], scores[:, 0]])
-        return scores / np.clip(scores.sum(axis=1, keepdims=True), 1e-15, None)
-
-    def predict_all(self, X: Any) -> pd.DataFrame:
-        """Every family's prediction for every target.
-
-        Returns
-        -------
-        DataFrame
-            Columns ``(target, family)``; values as in ``predict`` on a DataFrame.
-        """
-        per, _ = self._scores(X)
-        n = next(iter(per.values())).shape[0]
-        data = {
-            key: scores_to_column(scores, self.tasks_[key[0]], self._classes.get(key[0]))
-            for key, scores in per.items()
-        }
-        frame = pd.DataFrame(data, index=self._index(X, n))
-        frame.columns = pd.MultiIndex.from_tuples(list(data), names=["target", "family"])
-        return frame
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """R² (regression) or accuracy (classification) of ``predict`` on one target."""
-        from sklearn.metrics import accuracy_score, r2_score
-
-        check_is_fitted(self, "models_")
-        if self._fitted_on_frame:
-            raise DataError(
-                "ModelTrainer.score is defined for a trainer fitted on one target; use "
-                "cv_metrics_ for several targets."
-            )
-        pred = self.predict(X)
-        if _is_classifier(self):
-            return float(accuracy_score(y, pred, sample_weight=sample_weight))
-        return float(r2_score(y, pred, sample_weight=sample_weight))
+        trained = collect_results(results, targets, families, index, self.strategy)
+        self.models_ = trained.models
+        self.fill_values_ = trained.fill_values
+        self.multi_task_targets_ = trained.multi_task_targets
+        self.cv_metrics_ = trained.cv_metrics
+        self.oof_predictions_ = trained.oof_predictions
+        self._family_kinds = {name: spec[0] for name, spec in families.items()}
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:
@@ -645,17 +399,3 @@ class ModelTrainer(BaseEstimator):
         from intelligent_training.training._persistence import load_trainer
 
         return load_trainer(path)
-
-
-def _any_finite(values: list[Any]) -> bool:
-    arr = np.asarray(values, dtype=np.float64)
-    return bool(arr.size and np.isfinite(arr).any())
-
-
-class _Named:
-    """Name, task and classes of a target (what :func:`cascade_columns` reads)."""
-
-    def __init__(self, name: str, task: str, classes: np.ndarray | None) -> None:
-        self.name = name
-        self.task = task
-        self.classes = classes
