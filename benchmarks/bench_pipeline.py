@@ -116,6 +116,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--baseline-ref", default="92bcd2b")
     parser.add_argument("--baseline-src", type=Path, help="old source tree (overrides the ref)")
+    parser.add_argument("--new-src", type=Path, help="new source tree (default: this src/)")
     parser.add_argument("--symbols", type=int, default=5)
     parser.add_argument("--timestamps", type=int, default=2500)
     parser.add_argument("--features", type=int, default=16)
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         root = Path(tmp)
         data, truth = make_panel_dir(root / "panel", args.symbols, args.timestamps, args.features)
         old_src = args.baseline_src or baseline_source(args.baseline_ref, root)
-        new_src = REPO / "src"
+        new_src = args.new_src or REPO / "src"
         print(f"panel: {args.symbols} symbols x {args.timestamps} bars, {args.features} features")
         print(f"old: {old_src}\nnew: {new_src}\ncores: {os.cpu_count()}")
         runs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
@@ -151,6 +152,10 @@ def main(argv: list[str] | None = None) -> None:
         "training >= 3x faster": median("old", "training") / median("new", "training") >= 3,
         "whole run <= 30 s": median("new", "wall") <= 30,
         "same selected targets": runs["old"][-1]["targets"] == runs["new"][-1]["targets"],
+        "same selected features (as sets)": {
+            t: set(f) for t, f in runs["old"][-1]["features"].items()
+        }
+        == {t: set(f) for t, f in runs["new"][-1]["features"].items()},
     }
     for goal, met in goals.items():
         print(f"{'met ' if met else 'MISS'} {goal}")
