@@ -181,3 +181,22 @@ def test_user_seed_and_threads_win_on_the_fast_path(panel):
     again = TargetRanker(families=families, random_state=6).fit(X, Y[["fwd_ret_5m"]])
     # the user's random_state wins over the stage's: the stage's seed changes nothing
     pd.testing.assert_frame_equal(ranker.rankings_, again.rankings_)
+
+
+def test_dask_backend_uses_the_same_cells_and_cache(panel, tmp_path, counted):
+    distributed = pytest.importorskip("distributed")
+    joblib = pytest.importorskip("joblib")
+    from intelligent_training.ranking import TargetRanker
+
+    X, Y, _ = panel
+    Y2 = Y[["fwd_ret_5m", "y_up_15m"]]
+    memory = joblib.Memory(tmp_path, verbose=0)
+    families = {"lightgbm": {"n_estimators": 20}, "linear": {}}
+    with distributed.Client(processes=False, n_workers=1, threads_per_worker=2):
+        with joblib.parallel_config(backend="dask"):
+            remote = TargetRanker(families=families, random_state=0, memory=memory).fit(X, Y2)
+    assert len(counted) == 2 * 2 * 3
+    counted.clear()
+    local = TargetRanker(families=families, random_state=0, memory=memory).fit(X, Y2)
+    assert counted == []  # every cell computed on the cluster is a cache hit locally
+    pd.testing.assert_frame_equal(local.rankings_, remote.rankings_)

@@ -21,11 +21,18 @@ from typing import Any
 import numpy as np
 
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
-from intelligent_training.evaluation._run import execute
+from intelligent_training.evaluation._run import cached_cell, execute
 
-__all__ = ["distributed_backend_active", "stream"]
+__all__ = ["distributed_backend_active", "runner", "stream"]
 
 Run = Callable[[str, Cell, EvalData], CellResult]
+
+
+def runner(memory: Any) -> Run:
+    """The function a cell runs through: plain, or memoised by ``memory``."""
+    if memory is None:
+        return cached_cell
+    return memory.cache(cached_cell, ignore=["cell", "data"])  # type: ignore[no-any-return]
 
 
 def distributed_backend_active() -> bool:
@@ -37,7 +44,7 @@ def distributed_backend_active() -> bool:
 
 
 def stream(
-    run: Run,
+    memory: Any,
     cells: Sequence[Cell],
     keys: Sequence[str],
     data: EvalData,
@@ -45,10 +52,14 @@ def stream(
     workers: int,
     distributed: bool,
 ) -> Iterator[tuple[Cell, CellResult]]:
-    """Run every cell (see the module docstring); yield ``(cell, result)`` as they finish."""
+    """Run every cell (see the module docstring); yield ``(cell, result)`` as they finish.
+
+    ``memory`` (or ``None``) memoises each cell under its key in ``keys``.
+    """
     if distributed:
-        yield from _grouped(run, cells, keys, data)
+        yield from _grouped(memory, cells, keys, data)
         return
+    run = runner(memory)
     if workers <= 1 or len(cells) == 1:
         for cell, key in zip(cells, keys):
             yield cell, execute(run, key, cell, data)
@@ -63,8 +74,9 @@ def stream(
         yield cells[i], result
 
 
-def _run_group(run: Run, keys: list[str], cells: list[Cell], data: EvalData) -> list[CellResult]:
+def _run_group(memory: Any, keys: list[str], cells: list[Cell], data: EvalData) -> list[CellResult]:
     """The cells of one group, one after the other, on a (remote) worker."""
+    run = runner(memory)
     return [execute(run, key, cell, data) for key, cell in zip(keys, cells)]
 
 
@@ -82,7 +94,7 @@ def _needs_all_rows(cell: Cell) -> bool:
 
 
 def _grouped(
-    run: Run, cells: Sequence[Cell], keys: Sequence[str], data: EvalData
+    memory: Any, cells: Sequence[Cell], keys: Sequence[str], data: EvalData
 ) -> Iterator[tuple[Cell, CellResult]]:
     from joblib import Parallel, delayed
 
@@ -111,7 +123,7 @@ def _grouped(
         ]
         tasks.append((members, [keys[i] for i in members], local, data.take(rows)))
     outputs = Parallel(return_as="generator_unordered")(
-        delayed(_indexed_group)(run, k, local, sub, members) for members, k, local, sub in tasks
+        delayed(_indexed_group)(memory, k, local, sub, members) for members, k, local, sub in tasks
     )
     for members, results in outputs:
         for i, result in zip(members, results):
@@ -119,6 +131,6 @@ def _grouped(
 
 
 def _indexed_group(
-    run: Run, keys: list[str], cells: list[Cell], data: EvalData, members: list[int]
+    memory: Any, keys: list[str], cells: list[Cell], data: EvalData, members: list[int]
 ) -> tuple[list[int], list[CellResult]]:
-    return members, _run_group(run, keys, cells, data)
+    return members, _run_group(memory, keys, cells, data)

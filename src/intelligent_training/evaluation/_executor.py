@@ -32,7 +32,6 @@ from typing import Any
 from intelligent_training._progress import progress
 from intelligent_training.evaluation._backend import distributed_backend_active, stream
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
-from intelligent_training.evaluation._run import cached_cell
 
 __all__ = ["cell_key", "cell_threads", "core_budget", "resolve_memory", "run_cells"]
 
@@ -142,12 +141,11 @@ def run_cells(
     cells = list(cells)
     if not cells:
         return
-    run = cached_cell if memory is None else memory.cache(cached_cell, ignore=["cell", "data"])
     keys = [cell_key(c, data) if memory is not None else "" for c in cells]
     threads = max(c.threads for c in cells)
     workers = max(1, min(len(cells), core_budget(n_jobs) // threads))
     distributed = distributed_backend_active()
-    results = stream(run, cells, keys, data, workers=workers, distributed=distributed)
+    results = stream(memory, cells, keys, data, workers=workers, distributed=distributed)
     for cell, result in progress(results, total=len(cells), desc=desc, verbose=verbose):
         if result.error is not None:
             logger.warning("%s failed: %s", cell.name, result.error)

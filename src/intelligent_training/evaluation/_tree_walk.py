@@ -56,7 +56,13 @@ class _Unsupported(Exception):
 def _build(
     trees: list[list[tuple[int, float, int, int, int, float]]], classes: list[int], k: int
 ) -> Forest:
-    feat, thr, left, right, nan_left, value, roots = [], [], [], [], [], [], []
+    feat: list[int] = []
+    thr: list[float] = []
+    left: list[int] = []
+    right: list[int] = []
+    nan_left: list[int] = []
+    value: list[float] = []
+    roots: list[int] = []
     for nodes in trees:
         offset = len(feat)
         roots.append(offset)

@@ -304,7 +304,7 @@ class TargetRanker(BaseEstimator):
             y = Y[t]
             numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
             task = infer_task(y) if numeric else "regression"
-            eligible, reason = check_eligibility(
+            ok, reason = check_eligibility(
                 y, task, min_rows=self.min_rows, min_class_rows=self.min_class_rows
             )
             rows[t] = {
@@ -312,7 +312,7 @@ class TargetRanker(BaseEstimator):
                 "horizon": horizons[t][0],
                 "horizon_bars": horizons[t][1],
                 "n_rows": int(y.notna().sum()),
-                "eligible": eligible,
+                "eligible": ok,
                 "reason": reason,
                 "leakage_flag": False,
                 "leakage_reason": "",
@@ -321,7 +321,7 @@ class TargetRanker(BaseEstimator):
             }
         eligible = [t for t in names if rows[t]["eligible"]]
         resolved = resolve_targets(
-            Y[eligible],
+            Y.loc[:, eligible],
             X,
             timestamps=timestamps,
             cv=resolve_cv(self.cv, default_n_splits=DEFAULT_N_SPLITS, owner=_OWNER),
@@ -393,7 +393,10 @@ class TargetRanker(BaseEstimator):
         n_ok = 0
         first_error = ""
 
+        assert data.index is not None
+
         def summarise(t: str) -> None:
+            assert data.index is not None
             frame = summarise_target(
                 targets.rows[t],
                 targets.resolved[t],

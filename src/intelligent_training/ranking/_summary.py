@@ -118,7 +118,11 @@ def summarise_target(
         for name, value in pooled.items():
             if name not in ("n", "logloss_baseline"):
                 row[f"{fam}_{name}"] = value
-        column = pred_f if pred_f.ndim == 1 else spec.classes[np.argmax(pred_f, axis=1)]
+        if pred_f.ndim == 1:
+            column = pred_f
+        else:
+            assert spec.classes is not None
+            column = spec.classes[np.argmax(pred_f, axis=1)]
         oof_cols[fam] = pd.Series(column, index=index[rows_f])
     _flag_leakage(row, spec.name, leakage_score, leakage_feature_corr)
     return pd.DataFrame(oof_cols) if oof_cols else None

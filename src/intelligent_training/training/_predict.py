@@ -39,6 +39,21 @@ class TrainerPredictions:
     models see the earlier targets' ensemble predictions as extra columns.
     """
 
+    # Set by ``ModelTrainer.fit``.
+    models_: dict[tuple[str, str], Any]
+    targets_: list[str]
+    tasks_: dict[str, str]
+    classes_: np.ndarray
+    cascade_columns_: dict[str, list[str]]
+    multi_task_targets_: list[str]
+    fill_values_: dict[tuple[str, str], dict[str, float]]
+    strategy: str
+    _classes: dict[str, np.ndarray | None]
+    _family_kinds: dict[str, str]
+    _fitted_on_frame: bool
+    _input_is_frame: bool
+    _feature_columns: list[Any] | None
+
     # ------------------------------------------------------------------ predict
     def _check_X_predict(self, X: Any) -> Any:
         check_is_fitted(self, "models_")

@@ -114,8 +114,11 @@ def recent_rows(rows: np.ndarray, timestamps: np.ndarray, max_rows: int | None) 
     return rows[keep]
 
 
-def cascade_columns(target: TargetSpec) -> list[str]:
-    """Names of the extra columns that carry ``target``'s predictions in a cascade."""
+def cascade_columns(target: Any) -> list[str]:
+    """Names of the extra columns that carry ``target``'s predictions in a cascade.
+
+    ``target`` has a ``name``, a ``task`` and ``classes`` (a :class:`TargetSpec`).
+    """
     base = f"__cascade__{target.name}"
     if target.task == "multiclass":
         assert target.classes is not None

@@ -312,7 +312,7 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
         self._input_is_frame = isinstance(X, pd.DataFrame)
         self._feature_columns = list(X.columns) if isinstance(X, pd.DataFrame) else None
         first = targets[self.targets_[0]]
-        if not is_frame and first.task != "regression":
+        if not is_frame and first.classes is not None:
             self.classes_ = first.classes
             self._estimator_kind = "classifier"
         elif hasattr(self, "classes_"):
