@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -73,9 +74,12 @@ def run_cli(src: Path, data: Path, out: Path) -> dict[str, Any]:
     env = {**os.environ, "PYTHONPATH": str(src)}
     command = [sys.executable, "-m", "intelligent_training", "--data-dir", str(data)]
     command += ["--output-dir", str(out), "-q", "--no-cache"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(command, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if done.returncode != 0:
         raise SystemExit(f"the CLI failed ({src}):\n{done.stdout}\n{done.stderr}")
     manifest = json.loads((out / "manifest.json").read_text())
@@ -85,6 +89,7 @@ def run_cli(src: Path, data: Path, out: Path) -> dict[str, Any]:
         selected[target] = path.read_text().split() if path.exists() else []
     return {
         "wall": wall,
+        "cpu": cpu,
         "stages": {s: manifest["fit_timings_s"].get(s, float("nan")) for s in STAGES},
         "targets": manifest["selected_targets"],
         "features": selected,
@@ -135,14 +140,18 @@ def main(argv: list[str] | None = None) -> None:
             for side, src in (("old", old_src), ("new", new_src)):
                 result = run_cli(src, data, root / f"out-{side}-{k}")
                 runs[side].append(result)
-                print(f"  run {k} {side}: wall {result['wall']:.1f} s {result['stages']}")
+                print(
+                    f"  run {k} {side}: wall {result['wall']:.1f} s, CPU {result['cpu']:.1f} s, "
+                    f"{result['stages']}"
+                )
 
     def median(side: str, key: str) -> float:
-        values = [r["wall"] if key == "wall" else r["stages"][key] for r in runs[side]]
+        values = [r[key] if key in ("wall", "cpu") else r["stages"][key] for r in runs[side]]
         return float(statistics.median(values))
 
+    print(f"load average now: {os.getloadavg()[0]:.1f} (wall times are upper bounds when > 0)")
     print(f"\n{'stage':<10} {'old s':>8} {'new s':>8} {'old/new':>8}")
-    for key in (*STAGES, "wall"):
+    for key in (*STAGES, "wall", "cpu"):
         old, new = median("old", key), median("new", key)
         print(f"{key:<10} {old:8.1f} {new:8.1f} {old / new:8.2f}x")
     for side in ("old", "new"):
