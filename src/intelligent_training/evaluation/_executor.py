@@ -146,7 +146,11 @@ def run_cells(
     workers = max(1, min(len(cells), core_budget(n_jobs) // threads))
     distributed = distributed_backend_active()
     results = stream(memory, cells, keys, data, workers=workers, distributed=distributed)
-    for cell, result in progress(results, total=len(cells), desc=desc, verbose=verbose):
-        if result.error is not None:
-            logger.warning("%s failed: %s", cell.name, result.error)
-        yield cell, result
+    from threadpoolctl import threadpool_limits
+
+    # BLAS (linear families, torch on CPU) gets the cells' thread count, like the boosters.
+    with threadpool_limits(limits=threads, user_api="blas"):
+        for cell, result in progress(results, total=len(cells), desc=desc, verbose=verbose):
+            if result.error is not None:
+                logger.warning("%s failed: %s", cell.name, result.error)
+            yield cell, result

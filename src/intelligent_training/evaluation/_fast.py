@@ -312,15 +312,6 @@ class NativeModel:
         raw = np.asarray(raw, dtype=np.float64)
         return raw.reshape(len(raw), -1)
 
-    def margins(self, X: np.ndarray) -> np.ndarray:
-        """Raw margins ``(n, n_outputs)`` (before the link: sigmoid, softmax, ...)."""
-        if self.family == "lightgbm":
-            raw = self.booster.predict(X, raw_score=True, num_threads=self.n_threads)
-        else:
-            raw = self.booster.inplace_predict(X, predict_type="margin")
-        raw = np.asarray(raw, dtype=np.float64)
-        return raw.reshape(len(raw), -1)
-
     def native_importance(self) -> np.ndarray:
         """Gain per feature (LightGBM: total gain; XGBoost: mean gain per split)."""
         if self.family == "lightgbm":

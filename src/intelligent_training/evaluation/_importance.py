@@ -116,6 +116,8 @@ def fold_loss(model: Any, X: np.ndarray, y: np.ndarray, *, task: str) -> float:
 
 def _within_group_permutation(groups: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
     """A random permutation of row positions that maps every row into its own group."""
+    if groups.size and (groups == groups[0]).all():
+        return rng.permutation(groups.size)  # one group: a plain shuffle
     by_group = np.argsort(groups, kind="stable")
     shuffled = np.lexsort((rng.random_sample(groups.size), groups))
     perm = np.empty(groups.size, dtype=np.intp)
@@ -133,6 +135,7 @@ def permutation_importance(
     n_groups: int,
     n_repeats: int,
     rng: np.random.RandomState,
+    base_scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """Increase of the per-group mean test loss when a feature is shuffled.
 
@@ -151,6 +154,8 @@ def permutation_importance(
     n_repeats : int
         Shuffles per feature.
     rng : RandomState
+    base_scores : ndarray, optional
+        The model's scores of ``X`` when the caller has them already.
 
     Returns
     -------
@@ -170,7 +175,7 @@ def permutation_importance(
         pred = view.scores(stack.reshape(n_copies * n_rows, n_features))
         return pred.reshape(n_copies, n_rows, pred.shape[-1])
 
-    base_scores = score_stack(X[None, ...])
+    base_scores = score_stack(X[None, ...]) if base_scores is None else base_scores[None, ...]
     base = per_row_loss(base_scores, y, task) @ onehot * inv_counts
 
     jobs = [(j, r) for j in range(n_features) for r in range(n_repeats)]

@@ -33,7 +33,12 @@ def describe_error(exc: BaseException) -> str:
 
 
 def _importances(
-    cell: Cell, data: EvalData, view: ModelView, X_test: np.ndarray, y_test: np.ndarray
+    cell: Cell,
+    data: EvalData,
+    view: ModelView,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    scores: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
     from intelligent_training.families import get_family
 
@@ -58,7 +63,8 @@ def _importances(
             rows = np.arange(len(cell.test))
             limit = measure.permutation_sample_size
             # Models that read the panel index (sequence windows) see every test row.
-            if limit is not None and len(rows) > limit and view.stackable:
+            sampled = limit is not None and len(rows) > limit and view.stackable
+            if sampled:
                 rows = np.sort(rng.choice(len(rows), size=limit, replace=False))
             out[method] = permutation_importance(
                 view,
@@ -69,6 +75,7 @@ def _importances(
                 n_groups=n_groups,
                 n_repeats=measure.n_repeats,
                 rng=rng,
+                base_scores=None if sampled or scores is None else scores,
             )
         elif method == "shap":
             out[method] = shap_importance(
@@ -108,6 +115,7 @@ def run_cell(cell: Cell, data: EvalData) -> CellResult:
             spec = data.targets[cell.target]
             X_test = data.X[cell.test]
             y_test = spec.labels[cell.test]
+            scores = None
             if measure.scores or measure.loss:
                 scores = view.scores(X_test)
                 if measure.scores:
@@ -115,7 +123,7 @@ def run_cell(cell: Cell, data: EvalData) -> CellResult:
                 if measure.loss and not cell.joint:
                     result.test_loss = float(per_row_loss(scores, y_test, spec.task).mean())
             if measure.methods:
-                result.importances = _importances(cell, data, view, X_test, y_test)
+                result.importances = _importances(cell, data, view, X_test, y_test, scores)
         if measure.keep_model:
             result.model = view.estimator
     except Exception as exc:  # a cell's failure is recorded, never fatal

@@ -9,17 +9,17 @@ re-walks only the pairs whose path holds ``j`` and adds the leaf differences to 
 base margins. The scores are the booster's own (same trees, same thresholds, same
 missing-value rules, same link), only computed with a fraction of the tree visits.
 
-Used for LightGBM, whose deep leaf-wise trees make its own prediction the bulk of a
-selection (XGBoost's predictor is already as fast as this walk). The trees come from
-``Booster.dump_model`` and the walk is compiled with numba (a dependency of shap).
-Every conversion is checked against the booster's own margins and scores on the test
-rows; a model this module does not reproduce exactly (categorical or zero-as-missing
-splits, linear trees, other links, numba missing) gives ``None`` and the caller scores
-the copies with the booster.
+The trees come from the boosters' own dumps (LightGBM ``dump_model``, XGBoost's JSON
+model) and the walk is compiled with numba (a dependency of shap). Every conversion is
+checked against the booster's own scores of the test rows (the constant the booster
+adds to every margin is read off them through the inverse link); a model this module
+does not reproduce (categorical or zero-as-missing splits, linear trees, other links,
+numba missing) gives ``None`` and the caller scores the copies with the booster.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -117,15 +117,43 @@ def _lightgbm_forest(booster: Any) -> Forest:
     return _build(trees, classes, k)
 
 
-def forest_of(model: Any) -> Forest | None:
-    """The :class:`Forest` of a LightGBM :class:`~intelligent_training.evaluation.NativeModel`.
+def _xgboost_forest(booster: Any) -> Forest:
+    model = json.loads(booster.save_raw("json"))
+    gbm = model["learner"]["gradient_booster"]
+    if gbm.get("name") != "gbtree":
+        raise _Unsupported(f"XGBoost booster {gbm.get('name')!r}")
+    body = gbm["model"]
+    n_class = int(model["learner"]["learner_model_param"].get("num_class", "0") or 0)
+    trees, classes = [], []
+    for tree, klass in zip(body["trees"], body["tree_info"]):
+        if any(int(s) != 0 for s in tree["split_type"]):
+            raise _Unsupported("XGBoost categorical split")
+        nodes = []
+        for f, cond, lo, hi, dl in zip(
+            tree["split_indices"],
+            tree["split_conditions"],
+            tree["left_children"],
+            tree["right_children"],
+            tree["default_left"],
+        ):
+            if lo == -1:  # a leaf: its value is in split_conditions
+                nodes.append((-1, 0.0, -1, -1, 0, float(cond)))
+            else:
+                # XGBoost goes left when x < cond (in float32): for a float32 x that is
+                # x <= the largest float32 below cond.
+                below = float(np.nextafter(np.float32(cond), np.float32(-np.inf)))
+                nodes.append((int(f), below, int(lo), int(hi), int(dl), 0.0))
+        trees.append(nodes)
+        classes.append(int(klass))
+    return _build(trees, classes, max(n_class, 1))
 
-    XGBoost is not walked: its own predictor is already as fast as the walk.
-    """
-    if model.family != "lightgbm":
-        return None
+
+def forest_of(model: Any) -> Forest | None:
+    """The :class:`Forest` of a :class:`~intelligent_training.evaluation.NativeModel`."""
     try:
-        return _lightgbm_forest(model.booster)
+        if model.family == "lightgbm":
+            return _lightgbm_forest(model.booster)
+        return _xgboost_forest(model.booster)
     except (_Unsupported, KeyError, ValueError, TypeError) as exc:
         logger.debug("tree walk unavailable for this %s model: %s", model.family, exc)
         return None
@@ -213,6 +241,19 @@ def _get_kernels() -> tuple[Any, Any] | None:
     return _KERNELS  # type: ignore[return-value]
 
 
+def _offset(margin: np.ndarray, scores: np.ndarray, task: str) -> np.ndarray:
+    """The constant per output that the booster adds to the trees' margins."""
+    if task == "regression":
+        return (scores - margin).mean(axis=0)  # type: ignore[no-any-return]
+    inner = (scores > 1e-9) & (scores < 1.0 - 1e-9)
+    rows = inner.all(axis=1)
+    if not rows.any():
+        return np.zeros(margin.shape[1])
+    p = scores[rows]
+    raw = np.log(p / (1.0 - p)) if task == "binary" else np.log(p)  # softmax: up to a constant
+    return (raw - margin[rows]).mean(axis=0)  # type: ignore[no-any-return]
+
+
 def _link(margin: np.ndarray, task: str) -> np.ndarray:
     """Scores of a margin: identity (regression), sigmoid (binary), softmax."""
     if task == "binary":
@@ -269,19 +310,15 @@ class TreePermuter:
             f.tree_class,
             f.n_outputs,
         )
-        # The boosters add a constant (base score, boost_from_average) to every margin.
-        native_margin = model.margins(X)
-        offset = (native_margin - margin).mean(axis=0)
-        margin = margin + offset
-        scale = 1e-5 * (1.0 + np.abs(native_margin).max())
-        if not np.allclose(margin, native_margin, rtol=0.0, atol=scale):
-            logger.debug("tree walk does not reproduce the %s margins; not used", model.family)
+        if native_scores.shape != margin.shape:
             return None
+        # The boosters add a constant (base score, boost_from_average) to every margin.
+        margin = margin + _offset(margin, native_scores, model.task)
         scores = _link(margin, model.task)
-        if scores.shape != native_scores.shape or not np.allclose(
-            scores, native_scores, rtol=1e-5, atol=1e-6
-        ):
-            return None  # another link (a custom objective): score with the booster
+        scale = 1e-6 * (1.0 + np.abs(native_scores).max())
+        if not np.allclose(scores, native_scores, rtol=1e-5, atol=scale):
+            logger.debug("tree walk does not reproduce the %s scores; not used", model.family)
+            return None  # e.g. another link (a custom objective): score with the booster
         return cls(forest, X, margin, leaf, mask, model.task)
 
     def _trees_using(self, j: int) -> np.ndarray:
