@@ -159,7 +159,7 @@ class ModelView:
         return out if self.select is None else out[self.select]
 
     def permuter(self, X: np.ndarray, scores: np.ndarray) -> Any:
-        """A fast scorer of shuffled copies of ``X`` (LightGBM boosters), or None.
+        """A fast scorer of shuffled copies of ``X`` (LightGBM / XGBoost boosters), or None.
 
         ``scores`` are the model's scores of ``X`` (checked against the walk).
         """
