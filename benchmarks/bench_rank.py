@@ -75,9 +75,10 @@ def naive_rank(
         valid = y.notna().to_numpy()
         skills = np.full((len(FAMILIES), n_splits), np.nan)
         for fi, fam in enumerate(FAMILIES):
-            params = family_params(fam, task)
             for k, (train, test) in enumerate(cv.split(X)):
                 train, test = train[valid[train]], test[valid[test]]
+                # the packaged "auto" leaf sizes, resolved for the fold's rows
+                params = family_params(fam, task, n_rows=len(train))
                 if fam == "lightgbm":
                     cls = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
                     est = cls(**{"verbose": -1, **params}, random_state=seed, n_jobs=threads)

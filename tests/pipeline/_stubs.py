@@ -19,10 +19,12 @@ def _abs_corr(X: pd.DataFrame, y: pd.Series) -> pd.Series:
 
 
 class StubRanker(BaseEstimator):
-    def __init__(self, top_n=2, memory=None, verbose=None):
+    def __init__(self, top_n=2, memory=None, verbose=None, horizons=None, default_horizon=None):
         self.top_n = top_n
         self.memory = memory
         self.verbose = verbose
+        self.horizons = horizons
+        self.default_horizon = default_horizon
 
     def fit(self, X, Y):
         FIT_CALLS["rank"] += 1
@@ -38,10 +40,12 @@ class StubRanker(BaseEstimator):
 
 
 class StubSelector(BaseEstimator):
-    def __init__(self, top_m=2, fail_on=None, cv=None):
+    def __init__(self, top_m=2, fail_on=None, cv=None, horizons=None, default_horizon=None):
         self.top_m = top_m
         self.fail_on = fail_on
         self.cv = cv
+        self.horizons = horizons
+        self.default_horizon = default_horizon
 
     def fit(self, X, y):
         FIT_CALLS["select"] += 1
@@ -60,9 +64,11 @@ class StubSelector(BaseEstimator):
 
 
 class StubTrainer(BaseEstimator):
-    def __init__(self, strategy="single_task", fail_on=None):
+    def __init__(self, strategy="single_task", fail_on=None, horizons=None, default_horizon=None):
         self.strategy = strategy
         self.fail_on = fail_on
+        self.horizons = horizons
+        self.default_horizon = default_horizon
 
     def fit(self, X, Y):
         FIT_CALLS["train"] += 1

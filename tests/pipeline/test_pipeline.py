@@ -78,16 +78,17 @@ def test_manual_targets_and_features_skip_steps(xy):
     assert per_target.selectors_["y_up_15m"] is not None
 
 
-def test_selector_splitter_gets_each_targets_horizon(xy):
-    from intelligent_training.model_selection import PurgedTimeSeriesSplit
-
-    cv = PurgedTimeSeriesSplit(3)
-    pipe = _pipe(selector=StubSelector(cv=cv)).fit(*xy)
-    assert pipe.selectors_["fwd_ret_5m"].cv.horizon == 1
-    assert pipe.selectors_["y_up_15m"].cv.horizon == 3
-    assert cv.horizon == 0  # the caller's splitter is untouched
-    fixed = _pipe(selector=StubSelector(cv=PurgedTimeSeriesSplit(3, horizon=7))).fit(*xy)
-    assert fixed.selectors_["y_up_15m"].cv.horizon == 7
+def test_stage_clones_share_the_rankers_horizons(xy):
+    ranker = StubRanker(top_n=2, horizons={"fwd_ret_5m": 7}, default_horizon="30min")
+    pipe = _pipe(ranker=ranker).fit(*xy)
+    for stage in [*pipe.selectors_.values(), *pipe.trainers_.values()]:
+        assert stage.horizons == {"fwd_ret_5m": 7}
+        assert stage.default_horizon == "30min"
+    assert ranker.horizons == {"fwd_ret_5m": 7}  # the templates are untouched
+    # a stage's own setting wins over the ranker's
+    own = _pipe(ranker=ranker, selector=StubSelector(horizons={"y_up_15m": 2})).fit(*xy)
+    assert own.selectors_["y_up_15m"].horizons == {"y_up_15m": 2}
+    assert own.trainers_["y_up_15m"].horizons == {"fwd_ret_5m": 7}
 
 
 def test_unknown_manual_names_are_data_errors(xy):

@@ -11,10 +11,10 @@ from scipy.stats import spearmanr
 from sklearn.base import clone
 
 from intelligent_training.datasets import make_synthetic_panel
+from intelligent_training.evaluation._fast import FoldBins
 from intelligent_training.exceptions import ConfigError, DataError, LeakageWarning
 from intelligent_training.model_selection import PurgedTimeSeriesSplit
 from intelligent_training.ranking import TargetRanker
-from intelligent_training.ranking._fast_trees import FoldBins
 
 FAST = {"lightgbm": {"n_estimators": 100}, "xgboost": {"n_estimators": 100}}
 LGB_ONLY = {"lightgbm": {"n_estimators": 40}}
@@ -188,7 +188,8 @@ def test_splitter_cloned_with_each_target_horizon(small):
     ranker.fit(X, Y[["fwd_ret_5m", "fwd_ret_60m"]])
     assert cv.horizon == 0  # the user's splitter is untouched
     horizons = {h: sizes for h, sizes in SpySplit.calls}
-    assert set(horizons) == {pd.Timedelta("5min"), pd.Timedelta("60min")}
+    # once per distinct horizon, plus once unpurged (horizon 0) for the shared fold bases
+    assert set(horizons) == {0, pd.Timedelta("5min"), pd.Timedelta("60min")}
     n_sym = X.index.get_level_values("symbol").nunique()
     for short, long in zip(horizons[pd.Timedelta("5min")], horizons[pd.Timedelta("60min")]):
         assert short - long == 11 * n_sym  # 60m purges 11 more bars than 5m
@@ -197,7 +198,11 @@ def test_splitter_cloned_with_each_target_horizon(small):
     TargetRanker(families=LGB_ONLY, cv=cv, horizons={"fwd_ret_5m": 7}, random_state=0).fit(
         X, Y[["fwd_ret_5m"]]
     )
-    assert [h for h, _ in SpySplit.calls] == [7]
+    assert sorted(h for h, _ in SpySplit.calls) == [0, 7]
+    assert ranker.horizons_ == {
+        "fwd_ret_5m": pd.Timedelta("5min"),
+        "fwd_ret_60m": pd.Timedelta("60min"),
+    }
 
 
 def test_memory_gives_identical_results_and_new_target_costs_only_itself(
@@ -207,13 +212,13 @@ def test_memory_gives_identical_results_and_new_target_costs_only_itself(
     X, Y, truth = small
     Y3 = Y[["fwd_ret_5m", "y_up_15m", "fwd_ret_30m"]]
     calls: list[int] = []
-    original = FoldBins.fit_predict
+    original = FoldBins.train
 
     def counting(self, *args, **kwargs):
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(FoldBins, "fit_predict", counting)
+    monkeypatch.setattr(FoldBins, "train", counting)
     plain = TargetRanker(families=LGB_ONLY, random_state=0).fit(X, Y3[["fwd_ret_5m", "y_up_15m"]])
     memory = joblib.Memory(tmp_path, verbose=0)
     cached = TargetRanker(families=LGB_ONLY, random_state=0, memory=memory)

@@ -8,14 +8,16 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
+from intelligent_training.evaluation._fast import (
+    FoldBins,
+    NativeModel,
+    bin_params,
+    lightgbm_native_params,
+    native_params,
+)
 from intelligent_training.families import family_params, make_estimator
 from intelligent_training.metrics import auc_to_correlation
 from intelligent_training.ranking._eligibility import check_eligibility
-from intelligent_training.ranking._fast_trees import (
-    FoldBins,
-    lightgbm_native_params,
-    xgboost_native_params,
-)
 from intelligent_training.ranking._leakage import single_feature_strength
 from intelligent_training.ranking._score import composite_score, family_scores
 
@@ -111,6 +113,15 @@ def test_eligibility_messages():
     assert not ok and "non-numeric" in reason
 
 
+def _fast_fit(family, task, X, y, rows, k, params, base=None):
+    # "auto" leaf sizes are resolved for the rows the model is fit on, as the estimator does
+    params = family_params(family, task, params, n_rows=len(rows))
+    native, rounds = native_params(family, params, task, k, random_state=0, n_threads=1)
+    bins = FoldBins(family, rows if base is None else base, bin_params(family, native))
+    booster = bins.train(X, rows, y[rows], native, rounds)
+    return NativeModel(family, booster, task, k, X.shape[1], 1)
+
+
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
 @pytest.mark.parametrize("task", ["regression", "binary", "multiclass"])
 def test_fast_path_equals_make_estimator_on_the_same_rows(family, task):
@@ -124,32 +135,34 @@ def test_fast_path_equals_make_estimator_on_the_same_rows(family, task):
     else:
         y = np.digitize(latent, [-1.0, 1.0]).astype(float)
     k = 0 if task == "regression" else len(np.unique(y))
-    params = family_params(family, task, {"n_estimators": 25}, n_rows=900)
-    mapper = lightgbm_native_params if family == "lightgbm" else xgboost_native_params
-    native, rounds = mapper(params, task, k, random_state=0, n_threads=1)
-    bin_params = (
-        {key: v for key, v in native.items() if key not in ("objective", "num_class")}
-        if family == "lightgbm"
-        else {"max_bin": native["max_bin"], "nthread": 1}
-    )
     train, test = np.arange(900), np.arange(950, 1200)
-    bins = FoldBins(family, X[train], bin_params)
-    fast = bins.fit_predict(train.astype(np.int32), y[train], X[test], native, rounds)
+    fast = _fast_fit(family, task, X, y, train, k, {"n_estimators": 25}).scores(X[test])
     est = make_estimator(family, task, {"n_estimators": 25}, random_state=0, n_jobs=1)
     est.fit(X[train], y[train].astype(int) if task != "regression" else y[train])
     if task == "regression":
-        ref = est.predict(X[test])
+        ref = est.predict(X[test])[:, None]
     else:
         ref = est.predict_proba(X[test])
-        ref = ref[:, 1] if task == "binary" else ref
+        ref = ref[:, 1:] if task == "binary" else ref
     np.testing.assert_allclose(fast, ref, rtol=1e-5, atol=1e-6)
-    # a subset of the fold's rows (a longer purge) trains on exactly those rows
+    # a subset of the base rows (a longer purge) trains on exactly those rows
     if family == "lightgbm":
-        sub = bins.fit_predict(np.arange(800, dtype=np.int32), y[:800], X[test], native, rounds)
-        est.fit(X[:800], y[:800].astype(int) if task != "regression" else y[:800])
+        sub = np.arange(800)
+        model = _fast_fit(family, task, X, y, sub, k, {"n_estimators": 25}, base=train)
+        est.fit(X[sub], y[sub].astype(int) if task != "regression" else y[sub])
         ref_sub = est.predict(X[test]) if task == "regression" else est.predict_proba(X[test])
         ref_sub = ref_sub[:, 1] if task == "binary" else ref_sub
-        assert np.corrcoef(np.ravel(sub), np.ravel(ref_sub))[0, 1] > 0.95
+        assert np.corrcoef(np.ravel(model.scores(X[test])), np.ravel(ref_sub))[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+def test_user_seed_and_threads_win_over_the_stage(family):
+    params = {"n_estimators": 10, "random_state": 7, "n_jobs": 2}
+    native, _ = native_params(family, params, "regression", 0, random_state=0, n_threads=1)
+    seed_key = "seed" if family == "lightgbm" else "random_state"
+    threads_key = "num_threads" if family == "lightgbm" else "n_jobs"
+    assert native.get(seed_key, native.get("random_state")) == 7
+    assert native.get(threads_key, native.get("n_jobs")) == 2
 
 
 def test_fold_bins_pickle_rebuilds_on_arrival():
@@ -160,9 +173,10 @@ def test_fold_bins_pickle_rebuilds_on_arrival():
     y = X[:, 0] + rng.standard_normal(500)
     params = family_params("lightgbm", "regression", {"n_estimators": 10}, n_rows=400)
     native, rounds = lightgbm_native_params(params, "regression", 0, random_state=0, n_threads=1)
-    bin_params = {k: v for k, v in native.items() if k != "objective"}
-    bins = FoldBins("lightgbm", X[:400], bin_params)
-    before = bins.fit_predict(np.arange(400, dtype=np.int32), y[:400], X[400:], native, rounds)
+    rows = np.arange(400)
+    bins = FoldBins("lightgbm", rows, bin_params("lightgbm", native))
+    before = bins.train(X, rows, y[rows], native, rounds).predict(X[400:])
     clone_ = pickle.loads(pickle.dumps(bins))  # built base handle is not shipped
-    after = clone_.fit_predict(np.arange(400, dtype=np.int32), y[:400], X[400:], native, rounds)
+    assert clone_._base is None
+    after = clone_.train(X, rows, y[rows], native, rounds).predict(X[400:])
     np.testing.assert_array_equal(before, after)

@@ -7,7 +7,7 @@ import pytest
 from sklearn.ensemble import RandomForestRegressor
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
-from intelligent_training.selection._importance import (
+from intelligent_training.evaluation._importance import (
     _within_group_permutation,
     native_importance,
     permutation_importance,
@@ -77,7 +77,7 @@ def test_permutation_importance_same_with_small_blocks(linear_data, monkeypatch)
     model = LinearRegression().fit(X, y)
     kwargs = dict(task="regression", groups=np.zeros(400, dtype=np.intp), n_groups=1, n_repeats=2)
     stacked = permutation_importance(model, X, y, rng=np.random.RandomState(3), **kwargs)
-    from intelligent_training.selection import _importance
+    from intelligent_training.evaluation import _importance
 
     monkeypatch.setattr(_importance, "_BLOCK_CELLS", 1)  # one copy per predict call
     single = permutation_importance(model, X, y, rng=np.random.RandomState(3), **kwargs)

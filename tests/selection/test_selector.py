@@ -313,12 +313,23 @@ def test_does_not_mutate_inputs(panel_truth):
 
 
 def test_missing_target_rows_are_left_out(panel_truth, X):
+    # Folds are cut on every row's timestamp (as in every stage); rows whose target is
+    # NaN are then in no fold, so their feature values cannot change anything.
     panel, truth = panel_truth
     y = panel[truth.linear_target].copy()
     y.iloc[-60:] = np.nan
-    with_nan = _selector(top_m=3).fit(X, y)
-    dropped = _selector(top_m=3).fit(X.iloc[:-60], y.iloc[:-60])
-    np.testing.assert_allclose(with_nan.feature_importances_, dropped.feature_importances_)
+    y.iloc[300:330] = np.nan
+    families = {"linear": {}, "random_forest": {"n_estimators": 30}}
+    with_nan = _selector(top_m=3, families=families).fit(X, y)
+    X_wild = X.copy()
+    X_wild.loc[y.isna().to_numpy()] = 1e6
+    wild = _selector(top_m=3, families=families).fit(X_wild, y)
+    np.testing.assert_allclose(with_nan.feature_importances_, wild.feature_importances_)
+    assert with_nan.selected_features_ == wild.selected_features_
+    folds = with_nan.folds_
+    full = _selector(top_m=3, families=families).fit(X, panel[truth.linear_target]).folds_
+    np.testing.assert_array_equal(folds.n_test, full.n_test - [0, 0, 60])
+    assert (folds.n_train == full.n_train - 30).all()
 
 
 def test_missing_feature_values_are_allowed(panel_truth, X):

@@ -11,7 +11,7 @@ from sklearn.base import clone, is_classifier, is_regressor
 
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.training import ModelTrainer
-from intelligent_training.training._trainer import _recent_rows
+from intelligent_training.training._strategies import recent_rows as _recent_rows
 
 from ._helpers import FAST_LGBM, summary
 

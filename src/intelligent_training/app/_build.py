@@ -79,7 +79,9 @@ def build_pipeline(
 
     rt, tr, fs, tn = cfg.runtime, cfg.target_ranking, cfg.feature_selection, cfg.training
     verbose = None if rt.verbose >= 1 else False
+    # One horizon per target for every stage: the ranking section's overrides and default.
     horizons = dict(tr.horizons) or None
+    default_horizon = tr.default_horizon
     ranker = _make(
         TargetRanker,
         families=tr.families,
@@ -89,7 +91,7 @@ def build_pipeline(
         n_jobs=rt.n_jobs,
         random_state=rt.random_state,
         horizons=horizons,
-        default_horizon=tr.default_horizon,
+        default_horizon=default_horizon,
         verbose=verbose,
     )
     selector = _make(
@@ -98,11 +100,12 @@ def build_pipeline(
         importance=None if fs.importance is None else tuple(fs.importance),
         top_m=fs.top_m,
         require_min_models=fs.require_min_models,
-        # an int lets the selector purge with the horizon of each target's name
         cv=_stage_cv(fs.n_splits, tr.embargo, SELECT_SPLITS, splitter=False),
         aggregate_symbols=fs.aggregate_symbols,
         random_state=rt.random_state,
         n_jobs=rt.n_jobs,
+        horizons=horizons,
+        default_horizon=default_horizon,
         verbose=verbose,
     )
     trainer = _make(
@@ -116,6 +119,7 @@ def build_pipeline(
         threads=rt.threads,
         max_rows_train=tn.max_rows_train,
         horizons=horizons,
+        default_horizon=default_horizon,
         verbose=verbose,
     )
     return IntelligentPipeline(

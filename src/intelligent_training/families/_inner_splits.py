@@ -1,4 +1,9 @@
-"""Time-ordered, purged inner splits used by stacking (``meta_learning``)."""
+"""Time-ordered, purged inner splits used by stacking (``meta_learning``).
+
+They follow the one fold rule of every stage
+(:func:`~intelligent_training.model_selection.purged_folds`): a purged walk-forward
+splitter given the label horizon, split on every row's timestamp.
+"""
 
 from __future__ import annotations
 
@@ -34,10 +39,7 @@ def inner_time_splits(
     SplitError
         When a fold would be empty (too few timestamps for ``n_splits`` / ``horizon``).
     """
-    from intelligent_training.model_selection import PurgedTimeSeriesSplit
+    from intelligent_training.model_selection import PurgedTimeSeriesSplit, purged_folds
 
-    cv = PurgedTimeSeriesSplit(n_splits=n_splits, horizon=horizon, embargo=embargo)
-    return [
-        (np.asarray(train, dtype=np.intp), np.asarray(test, dtype=np.intp))
-        for train, test in cv.split(X)
-    ]
+    cv = PurgedTimeSeriesSplit(n_splits=n_splits, embargo=embargo)
+    return purged_folds(cv, X, horizon=horizon)

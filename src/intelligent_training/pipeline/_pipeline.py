@@ -102,6 +102,10 @@ class IntelligentPipeline(BaseEstimator):
         target × family × fold cell is cached.
     selector : FeatureSelector, optional
         Cloned once per selected target; ``None`` uses ``FeatureSelector()``.
+        Every clone of the selector and the trainer gets the ranker's ``horizons`` and
+        ``default_horizon`` (unless it sets its own) and the pipeline's ``memory``
+        (unless it has one), so a target is purged by the same horizon in every stage
+        and every stage is cached cell by cell.
     trainer : ModelTrainer, optional
         With ``strategy="single_task"`` (the default) one clone is fitted per
         target on that target's selected features (``trainers_[target]``); with
@@ -271,11 +275,11 @@ class IntelligentPipeline(BaseEstimator):
         targets = self._usable(Y, targets)
 
         start = time.perf_counter()
-        self._select(X, Y, targets, cached_fit, x_key, y_keys)
+        self._select(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["selection"] = time.perf_counter() - start
 
         start = time.perf_counter()
-        self._train(X, Y, targets, cached_fit, x_key, y_keys)
+        self._train(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["training"] = time.perf_counter() - start
         self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
         return self
@@ -294,11 +298,7 @@ class IntelligentPipeline(BaseEstimator):
             from intelligent_training.ranking import TargetRanker
 
             ranker = TargetRanker()
-        params = ranker.get_params(deep=False)
-        if "memory" in params and params["memory"] is None and memory.location is not None:
-            ranker.set_params(memory=memory)
-        if "verbose" in params and params["verbose"] is None and self.verbose is not None:
-            ranker.set_params(verbose=self.verbose)
+        ranker = self._configure(ranker, memory)
         logger.info("ranking %d candidate targets", Y.shape[1])
         recent = self._recent(X, "ranking")
         data_key = fingerprint(x_key, Y)
@@ -321,20 +321,24 @@ class IntelligentPipeline(BaseEstimator):
 
         return FeatureSelector()
 
-    def _with_horizon(self, selector: Any, target: str) -> Any:
-        """Give a splitter ``cv`` without a horizon the target's horizon (purging)."""
-        cv = selector.get_params(deep=False).get("cv")
-        if cv is None or not hasattr(cv, "get_params") or "horizon" not in cv.get_params():
-            return selector  # None/int: the selector derives the horizon itself
-        if cv.get_params()["horizon"]:
-            return selector
-        horizons = getattr(self.ranker_, "horizons_", None) or {}
-        horizon = horizons.get(target)
-        if horizon is None:
-            from intelligent_training.data import resolve_horizons
+    def _horizon_settings(self) -> dict[str, Any]:
+        """The ranker's ``horizons`` / ``default_horizon`` (shared by every stage)."""
+        if self.ranker is None:
+            return {}
+        params = self.ranker.get_params(deep=False)
+        return {k: params[k] for k in ("horizons", "default_horizon") if params.get(k) is not None}
 
-            horizon = resolve_horizons([target])[target]
-        return selector.set_params(cv=clone(cv).set_params(horizon=horizon))
+    def _configure(self, estimator: Any, memory: Any) -> Any:
+        """Give a stage clone the shared settings it leaves unset (horizons, memory, verbose)."""
+        params = estimator.get_params(deep=False)
+        updates = {
+            k: v for k, v in self._horizon_settings().items() if k in params and params[k] is None
+        }
+        if "memory" in params and params["memory"] is None and memory.location is not None:
+            updates["memory"] = memory
+        if "verbose" in params and params["verbose"] is None and self.verbose is not None:
+            updates["verbose"] = self.verbose
+        return estimator.set_params(**updates) if updates else estimator
 
     def _usable(self, Y: pd.DataFrame, targets: list[str]) -> list[str]:
         """Drop (and record) targets that cannot be trained on: all NaN or constant."""
@@ -352,9 +356,6 @@ class IntelligentPipeline(BaseEstimator):
             details = "; ".join(f"{t}: {m}" for t, m in self.failed_targets_.items())
             raise DataError(f"no usable target ({details}); pass other --targets")
         return kept
-
-    def _rows(self, Y: pd.DataFrame, targets: Sequence[str]) -> np.ndarray:
-        return np.asarray(Y[list(targets)].notna().all(axis=1))
 
     def _screening_limit(self, stage: str) -> int | None:
         """``max_samples_per_symbol`` of a screening stage (``ranking``/``selection``)."""
@@ -395,7 +396,7 @@ class IntelligentPipeline(BaseEstimator):
         )
         return mask
 
-    def _select(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
+    def _select(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         self.selectors_: dict[str, Any] = {}
         self.selected_features_: dict[str, list[str]] = {}
         recent = self._recent(X, "selection")
@@ -406,17 +407,19 @@ class IntelligentPipeline(BaseEstimator):
                 self.selectors_[target] = None
                 self.selected_features_[target] = manual
                 continue
-            rows = self._rows(Y, [target])
             data_key = fingerprint(x_key, y_keys[target], target)
-            if recent is not None:
-                rows &= recent
+            X_sel, y_sel = X, Y[target]
+            if recent is not None:  # max_samples_per_symbol: the most recent rows only
+                X_sel, y_sel = X.loc[recent], Y.loc[recent, target]
                 data_key = fingerprint(data_key, "max_samples_per_symbol", limit)
-            selector = self._with_horizon(self._new_selector(), target)
+            selector = self._configure(self._new_selector(), memory)
             try:
+                # All rows: the selector leaves the unlabelled ones out of its folds, which
+                # are cut on every row's timestamp, as in the ranker and the trainer.
                 selector = cached_fit(
                     selector,
-                    X if rows.all() else X.loc[rows],  # no copy of X when every row is kept
-                    Y[target] if rows.all() else Y.loc[rows, target],
+                    X_sel,
+                    y_sel,
                     "select",
                     _params_key(selector),
                     data_key,
@@ -440,7 +443,7 @@ class IntelligentPipeline(BaseEstimator):
             self.selectors_[target] = selector
             self.selected_features_[target] = chosen
 
-    def _train(self, X, Y, targets, cached_fit, x_key, y_keys) -> None:
+    def _train(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         template = self.trainer
         if template is None:
             from intelligent_training.training import ModelTrainer
@@ -457,20 +460,14 @@ class IntelligentPipeline(BaseEstimator):
         for key, (group_targets, feats) in progress(
             groups.items(), total=len(groups), desc="training", verbose=self.verbose
         ):
-            rows = self._rows(Y, group_targets)
-            if rows.all():
-                y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
-            else:
-                y = Y.loc[rows, group_targets[0]] if key != JOINT else Y.loc[rows, group_targets]
+            y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
+            trainer = self._configure(clone(template), memory)
             try:
-                if rows.all():  # every row: no copy when every feature is used too
-                    X_train = X if list(X.columns) == list(feats) else X[feats]
-                else:
-                    X_train = X.loc[rows, feats]
-                trainer = cached_fit(
-                    clone(template), X_train, y, "train", _params_key(template), data_key
-                )
+                # every row (the trainer leaves unlabelled ones out of its folds); no copy of X
+                # when every feature is used
+                X_train = X if list(X.columns) == list(feats) else X[feats]
+                trainer = cached_fit(trainer, X_train, y, "train", _params_key(template), data_key)
                 del X_train
             except Exception as exc:  # policy: a failed target is logged and skipped
                 message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"

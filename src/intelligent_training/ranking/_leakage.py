@@ -22,11 +22,14 @@ _CACHE_ENTRIES = 4  # row sets kept by a shared rank cache (each max_rows x n_fe
 
 
 def _ordinal_ranks(X: np.ndarray) -> np.ndarray:
-    """1-based ranks of every column (NaN last, ties broken by row order)."""
+    """1-based ranks of every column (NaN last, ties broken by row order), float32.
+
+    Ranks up to ``2**24`` are exact in float32; ``max_rows`` keeps them far below.
+    """
     order = np.argsort(X, axis=0, kind="stable")
-    ranks = np.empty(X.shape, dtype=np.float64)
+    ranks = np.empty(X.shape, dtype=np.float32)
     cols = np.arange(X.shape[1])[None, :]
-    ranks[order, cols] = np.arange(1, X.shape[0] + 1, dtype=np.float64)[:, None]
+    ranks[order, cols] = np.arange(1, X.shape[0] + 1, dtype=np.float32)[:, None]
     return ranks
 
 
@@ -55,9 +58,9 @@ def single_feature_strength(
     max_rows : int, default=20000
         Labelled rows used at most (evenly spaced when there are more).
     cache : dict or None, default=None
-        Feature ranks by row set, shared across calls on the same ``X``: targets
-        labelled on the same rows (the usual case) rank the features once. Pass
-        the same dict only with the same ``X``; it keeps the last few row sets.
+        Feature ranks (float32) by row set, shared across calls on the same ``X``:
+        targets labelled on the same rows (the usual case) rank the features once.
+        Pass the same dict only with the same ``X``; it keeps the last few row sets.
 
     Returns
     -------
@@ -72,7 +75,7 @@ def single_feature_strength(
     if cache is not None and key in cache:
         rx, mask, count = cache[key]
     else:
-        Xs = np.asarray(X[rows], dtype=np.float64)
+        Xs = X[rows]  # the caller's dtype (float32 features): no float64 copy
         mask = np.isfinite(Xs)
         rx = _ordinal_ranks(Xs) * mask  # NaNs sort last, so finite values rank 1..m
         count = mask.sum(axis=0).astype(np.float64)
@@ -85,13 +88,13 @@ def single_feature_strength(
             positive = (ys == ys.max())[:, None] & mask
             n1 = positive.sum(axis=0).astype(np.float64)
             n0 = count - n1
-            rank_sum = np.where(positive, rx, 0.0).sum(axis=0)
+            rank_sum = np.where(positive, rx, 0.0).sum(axis=0, dtype=np.float64)
             auc = (rank_sum - n1 * (n1 + 1.0) / 2.0) / (n1 * n0)
             strength = np.abs(np.asarray(auc_to_correlation(auc)))
         else:
             ry = pd.Series(ys).rank(method="average").to_numpy()
             ryb = np.where(mask, ry[:, None], 0.0)
-            dx = np.where(mask, rx - rx.sum(axis=0) / count, 0.0)
+            dx = np.where(mask, rx - rx.sum(axis=0, dtype=np.float64) / count, 0.0)
             dy = np.where(mask, ryb - ryb.sum(axis=0) / count, 0.0)
             cov = (dx * dy).sum(axis=0)
             strength = np.abs(cov / np.sqrt((dx * dx).sum(axis=0) * (dy * dy).sum(axis=0)))

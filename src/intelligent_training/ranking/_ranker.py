@@ -3,40 +3,35 @@
 from __future__ import annotations
 
 import logging
-import os
-import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, clone
+from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from intelligent_training._progress import progress
-from intelligent_training.exceptions import (
-    ConfigError,
-    DataError,
-    FamilyError,
-    LeakageWarning,
-    SplitError,
+from intelligent_training.evaluation import (
+    Cell,
+    CellPlanner,
+    CellResult,
+    EvalData,
+    Fold,
+    Measure,
+    TargetSet,
+    cell_threads,
+    resolve_cv,
+    resolve_memory,
+    resolve_seed,
+    resolve_targets,
+    run_cells,
 )
-from intelligent_training.metrics import classification_metrics, regression_metrics, skill_score
+from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.ranking._eligibility import check_eligibility
-from intelligent_training.ranking._fast_trees import (
-    FAST_FAMILIES,
-    FoldBins,
-    lightgbm_native_params,
-    xgboost_native_params,
-)
+from intelligent_training.ranking._inputs import features, validate_inputs
 from intelligent_training.ranking._leakage import single_feature_strength
-from intelligent_training.ranking._score import (
-    LAMBDA_FAMILY,
-    LAMBDA_FOLD,
-    composite_score,
-    family_scores,
-)
+from intelligent_training.ranking._summary import rankings_frame, summarise_target
 
 logger = logging.getLogger(__name__)
 
@@ -48,80 +43,29 @@ __all__ = ["DEFAULT_RANKER_FAMILIES", "TargetRanker"]
 DEFAULT_RANKER_FAMILIES: tuple[str, ...] = ("lightgbm", "xgboost")
 DEFAULT_N_SPLITS = 3
 _MIN_TRAIN_ROWS = 20
+_OWNER = "TargetRanker"
 
 
 @dataclass
-class _Cell:
-    """One (target, family, fold) unit of work; everything it needs to run."""
+class _Targets:
+    """What ``fit`` learns about the candidates before any model is fit."""
 
-    target: str
-    family: str
-    fold: int
-    task: str
-    n_classes: int
-    train_rows: np.ndarray  # global row positions
-    test_rows: np.ndarray
-    y_train: np.ndarray
-    overrides: dict[str, Any]
-    seed: int | None
-    threads: int
-    bins: FoldBins | None = None
-    base_positions: np.ndarray | None = None
-    native: dict[str, Any] = field(default_factory=dict)
-    num_boost_round: int = 0
-    label_horizon: int = 0  # bars; purges the family's own holdout (early stopping, stacking)
-
-
-def _fit_predict_cell(cell_key: str, cell: _Cell, X: pd.DataFrame, X_np: np.ndarray) -> np.ndarray:
-    """Fit one cell and return its test-fold predictions.
-
-    ``cell_key`` fingerprints everything the result depends on; ``cell``, ``X`` and
-    ``X_np`` are ignored by the cache (too large to hash on every call).
-
-    Returns
-    -------
-    ndarray
-        Regression: predictions ``(n_test,)``; binary: P(class 1) ``(n_test,)``;
-        multiclass: probabilities ``(n_test, n_classes)``.
-    """
-    del cell_key  # only part of the cache key
-    if cell.bins is not None:
-        assert cell.base_positions is not None
-        return cell.bins.fit_predict(
-            cell.base_positions,
-            cell.y_train,
-            X_np[cell.test_rows],
-            cell.native,
-            cell.num_boost_round,
-        )
-    from intelligent_training.families import make_estimator
-
-    est = make_estimator(
-        cell.family,
-        cell.task,
-        cell.overrides,
-        random_state=cell.seed,
-        n_jobs=cell.threads,
-        label_horizon=cell.label_horizon,
-    )
-    y_fit = cell.y_train if cell.task == "regression" else cell.y_train.astype(np.int64)
-    est.fit(X.iloc[cell.train_rows], y_fit)
-    X_test = X.iloc[cell.test_rows]
-    if cell.task == "regression":
-        return np.asarray(est.predict(X_test), dtype=np.float64).reshape(-1)
-    proba = np.asarray(est.predict_proba(X_test), dtype=np.float64)
-    full = np.zeros((len(cell.test_rows), cell.n_classes))
-    full[:, np.asarray(est.classes_, dtype=np.int64)] = proba
-    return full[:, 1] if cell.task == "binary" else full
+    names: list[str]
+    rows: dict[str, dict[str, Any]]  # target -> its rankings row (filled as we go)
+    eligible: list[str]
+    resolved: TargetSet  # specs (with folds) of the eligible targets
 
 
 class TargetRanker(BaseEstimator):
     """Rank candidate targets by how predictable they are out of sample.
 
     For every target x family x fold of a purged walk-forward split, a model is fit
-    on the training rows and scored on the test fold. The splitter is cloned per
-    target with that target's horizon (a 60m label is purged more than a 5m one),
-    and rows whose target is NaN are dropped for that target only.
+    on the training rows and scored on the test fold. Targets, horizons and folds come
+    from the target contract (:func:`~intelligent_training.evaluation.resolve_targets`):
+    the splitter is cloned per target with that target's horizon (a 60m label is
+    purged more than a 5m one), and rows whose target is NaN are dropped for that
+    target only. The cells run on the shared engine
+    (:func:`~intelligent_training.evaluation.run_cells`).
 
     **Score.** Each (family, fold) cell gets a correlation-equivalent skill over a
     naive baseline (:func:`intelligent_training.metrics.skill_score`): regression
@@ -145,12 +89,13 @@ class TargetRanker(BaseEstimator):
     for binary targets), gets ``leakage_flag=True``, a ``leakage_reason`` and a
     :class:`~intelligent_training.exceptions.LeakageWarning`; it is never selected.
 
-    **Speed.** LightGBM and XGBoost bin each fold's training features once and reuse
-    the bins for every target (see ``_fast_trees``); other families are built with
-    :func:`~intelligent_training.families.make_estimator`. ``n_jobs`` is the core
-    budget: the grid runs ``n_jobs`` models at a time on threads, one thread per
-    model (several only when the grid has fewer cells than ``n_jobs``), so the
-    cores are never oversubscribed.
+    **Speed.** LightGBM and XGBoost bin each fold's features once and reuse the bins
+    for every target (see :mod:`intelligent_training.evaluation._fast`); other
+    families are built with :func:`~intelligent_training.families.make_estimator`.
+    ``n_jobs`` is the core budget: the grid runs ``n_jobs`` models at a time on
+    threads, one thread per model (several only when the grid has fewer cells than
+    ``n_jobs``), so the cores are never oversubscribed. A target is summarised as
+    soon as its last cell is back.
 
     Parameters
     ----------
@@ -209,6 +154,9 @@ class TargetRanker(BaseEstimator):
         The base splitter (before the per-target horizon).
     horizons_ : dict
         Target -> horizon used.
+    folds_ : DataFrame
+        One row per (eligible target, fold): horizon, sizes, time spans and row
+        digests of the purged folds (see :meth:`~intelligent_training.evaluation.TargetSet.fold_table`).
     tasks_ : dict
         Target -> task.
     feature_names_in_ : ndarray of str
@@ -285,46 +233,6 @@ class TargetRanker(BaseEstimator):
                 f"got {type(self.horizons).__name__}."
             )
 
-    @staticmethod
-    def _validate_data(X: Any, Y: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
-        if not isinstance(X, pd.DataFrame):
-            raise DataError(
-                f"TargetRanker.fit: X must be a pandas DataFrame of features, got {type(X).__name__}."
-            )
-        if isinstance(Y, pd.Series):
-            Y = Y.to_frame(name=Y.name if Y.name is not None else "target")
-        if not isinstance(Y, pd.DataFrame):
-            raise DataError(
-                f"TargetRanker.fit: Y must be a DataFrame of candidate targets, got {type(Y).__name__}."
-            )
-        if Y.shape[1] == 0:
-            raise DataError("TargetRanker.fit: Y has no target columns; pass at least one target.")
-        if len(X) != len(Y) or not X.index.equals(Y.index):
-            raise DataError(
-                f"TargetRanker.fit: X ({len(X)} rows) and Y ({len(Y)} rows) must share the same "
-                "index; build both from one panel with split_features_targets."
-            )
-        if X.shape[1] == 0:
-            raise DataError("TargetRanker.fit: X has no feature columns.")
-        for frame, what in ((X, "feature"), (Y, "target")):
-            if frame.columns.has_duplicates:
-                dups = sorted(set(map(str, frame.columns[frame.columns.duplicated()])))
-                raise DataError(
-                    f"TargetRanker.fit: duplicate {what} names {dups[:5]}; make the column "
-                    "names unique."
-                )
-        bad = [c for c in X.columns if not pd.api.types.is_numeric_dtype(X[c].dtype)]
-        if bad:
-            raise DataError(
-                f"TargetRanker.fit: non-numeric feature columns {bad[:5]}; drop or encode them."
-            )
-        overlap = sorted(set(map(str, X.columns)) & set(map(str, Y.columns)))
-        if overlap:
-            raise DataError(
-                f"TargetRanker.fit: columns {overlap[:5]} are both features and targets."
-            )
-        return X, Y
-
     def _resolve_families(self) -> dict[str, dict[str, Any]]:
         from intelligent_training.families import get_family, resolve_families
 
@@ -348,34 +256,6 @@ class TargetRanker(BaseEstimator):
             )
         return usable
 
-    def _resolve_cv(self) -> Any:
-        from intelligent_training.model_selection import PurgedTimeSeriesSplit
-
-        if self.cv is None:
-            return PurgedTimeSeriesSplit(n_splits=DEFAULT_N_SPLITS)
-        if isinstance(self.cv, Integral) and not isinstance(self.cv, bool):
-            return PurgedTimeSeriesSplit(n_splits=int(self.cv))
-        if not hasattr(self.cv, "split") or not hasattr(self.cv, "get_params"):
-            raise ConfigError(
-                "TargetRanker: cv must be None, an int or a splitter with .split() and "
-                f".get_params() (e.g. PurgedTimeSeriesSplit), got {self.cv!r}."
-            )
-        return clone(self.cv)
-
-    def _resolve_memory(self) -> Any:
-        if self.memory is None:
-            return None
-        if isinstance(self.memory, (str, os.PathLike)):
-            from intelligent_training.cache import DiskCacheMemory
-
-            return DiskCacheMemory(os.fspath(self.memory))
-        if not hasattr(self.memory, "cache"):
-            raise ConfigError(
-                "TargetRanker: memory must be None, a path or an object with .cache() "
-                f"(joblib.Memory, DiskCacheMemory); got {type(self.memory).__name__}."
-            )
-        return self.memory
-
     # ------------------------------------------------------------------ fitting
     def fit(self, X: pd.DataFrame, Y: pd.DataFrame) -> TargetRanker:
         """Rank the columns of ``Y`` by out-of-sample predictability from ``X``.
@@ -391,430 +271,195 @@ class TargetRanker(BaseEstimator):
         -------
         self : TargetRanker
         """
-        from joblib import Parallel, delayed, effective_n_jobs
+        self._validate_params()
+        X, Y = validate_inputs(X, Y)
+        families = self._resolve_families()
+        memory = resolve_memory(self.memory, _OWNER)
+        seed = resolve_seed(self.random_state, _OWNER)
+        data = features(X)
+        targets = self._resolve_targets(X, Y, data)
+        self._run_sentinel(targets, data)
+        cells = self._plan_cells(targets, data, families, seed)
+        oof = self._run_and_summarise(cells, targets, data, list(families), memory)
+        self._rank(targets, oof, families, X)
+        return self
 
-        from intelligent_training.data import (
-            grid_step,
-            horizon_in_bars,
-            infer_task,
-            resolve_horizons,
-        )
+    def _resolve_targets(self, X: pd.DataFrame, Y: pd.DataFrame, data: EvalData) -> _Targets:
+        """Task, horizon and eligibility of every candidate; specs and folds of the eligible."""
+        from intelligent_training.data import infer_task
+        from intelligent_training.evaluation._targets import resolve_horizons_in_bars
         from intelligent_training.model_selection import get_timestamps
 
-        self._validate_params()
-        X, Y = self._validate_data(X, Y)
-        families = self._resolve_families()
-        cv = self._resolve_cv()
-        memory = self._resolve_memory()
-        targets = [str(c) for c in Y.columns]
-        Y = Y.set_axis(targets, axis=1)
-
-        X_np = X.to_numpy(dtype=np.float32)
-        if np.isinf(X_np).any():
-            col = X.columns[np.isinf(X_np).any(axis=0)][0]
-            raise DataError(f"TargetRanker.fit: feature {col!r} contains inf; clean it first.")
+        names = list(Y.columns)
         timestamps = get_timestamps(X)
-        horizons = resolve_horizons(targets, overrides=self.horizons, default=self.default_horizon)
-        step = grid_step(timestamps)
-
-        seed = _seed(self.random_state)
-        budget = max(1, int(effective_n_jobs(self.n_jobs)))  # cores we may use
-
-        # -------- per-target checks (task, eligibility, leakage sentinel)
-        info: dict[str, dict[str, Any]] = {}
-        labels: dict[str, np.ndarray] = {}
-        rank_cache: dict[bytes, Any] = {}  # feature ranks shared by targets on the same rows
-        for t in targets:
+        horizons = resolve_horizons_in_bars(
+            names,
+            timestamps,
+            horizons=self.horizons,
+            default_horizon=self.default_horizon,
+            owner=_OWNER,
+        )
+        rows: dict[str, dict[str, Any]] = {}
+        for t in names:
             y = Y[t]
             numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
             task = infer_task(y) if numeric else "regression"
-            eligible, reason = check_eligibility(
+            ok, reason = check_eligibility(
                 y, task, min_rows=self.min_rows, min_class_rows=self.min_class_rows
             )
-            h = horizons[t]
-            row: dict[str, Any] = {
+            rows[t] = {
                 "task": task,
-                "horizon": h,
-                "horizon_bars": horizon_in_bars(h, step),
+                "horizon": horizons[t][0],
+                "horizon_bars": horizons[t][1],
                 "n_rows": int(y.notna().sum()),
-                "eligible": eligible,
+                "eligible": ok,
                 "reason": reason,
                 "leakage_flag": False,
                 "leakage_reason": "",
                 "max_feature_corr": np.nan,
                 "max_feature": None,
-                "n_classes": 0,
-                "classes": None,
             }
-            if eligible:
-                values = y.to_numpy(dtype=np.float64, na_value=np.nan)
-                if task != "regression":
-                    finite = np.isfinite(values)
-                    classes, codes = np.unique(values[finite], return_inverse=True)
-                    encoded = np.full(len(values), np.nan)
-                    encoded[finite] = codes
-                    values = encoded
-                    row["n_classes"] = len(classes)
-                    row["classes"] = classes
-                labels[t] = values
-                strength = single_feature_strength(X_np, values, task, cache=rank_cache)
-                if np.isfinite(strength).any():
-                    j = int(np.nanargmax(strength))
-                    row["max_feature_corr"] = float(strength[j])
-                    row["max_feature"] = str(X.columns[j])
-            info[t] = row
-
-        eligible_targets = [t for t in targets if info[t]["eligible"]]
-        # -------- splits per distinct horizon, fold bases shared across horizons
-        splits: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {}
-        for t in eligible_targets:
-            key = _hkey(info[t]["horizon"])
-            if key not in splits:
-                splits[key] = self._split_for_horizon(cv, X, info[t]["horizon"])
-        bases = _fold_bases(splits)
-        # Many small models: run `budget` of them at once, one thread each; only a grid
-        # smaller than the budget gives each model several threads (never more than
-        # `budget` threads in all).
-        n_cells = len(families) * sum(
-            len(splits[_hkey(info[t]["horizon"])]) for t in eligible_targets
+        eligible = [t for t in names if rows[t]["eligible"]]
+        resolved = resolve_targets(
+            Y.loc[:, eligible],
+            X,
+            timestamps=timestamps,
+            cv=resolve_cv(self.cv, default_n_splits=DEFAULT_N_SPLITS, owner=_OWNER),
+            horizons={t: horizons[t][0] for t in eligible},
+            owner=_OWNER,
         )
-        n_workers = max(1, min(budget, n_cells))
-        threads = max(1, budget // n_workers)
+        data.targets.update(resolved.specs)
+        return _Targets(names=names, rows=rows, eligible=eligible, resolved=resolved)
 
-        # -------- build the grid
-        fast_params: dict[tuple[str, str, int, int], tuple[dict[str, Any], int]] = {}
-        bins: dict[tuple[Any, ...], FoldBins] = {}
-        cells: list[_Cell] = []
-        for t in eligible_targets:
-            row = info[t]
-            task, n_classes = row["task"], max(row["n_classes"], 0)
-            valid = np.isfinite(labels[t])
-            # Largest training set first: the grid then ends on small cells, so both
-            # workers finish at about the same time.
-            folds = sorted(enumerate(splits[_hkey(row["horizon"])]), key=lambda kv: -len(kv[1][0]))
-            for fold, (train, test) in folds:
-                train_rows = train[valid[train]]
-                test_rows = test[valid[test]]
-                if len(train_rows) < _MIN_TRAIN_ROWS or len(test_rows) < 2:
-                    continue
-                y_train = labels[t][train_rows]
-                if task != "regression" and len(np.unique(y_train)) < 2:
-                    continue
-                for fam, overrides in families.items():
-                    cell = _Cell(
-                        target=t,
-                        family=fam,
-                        fold=fold,
-                        task=task,
-                        n_classes=n_classes,
-                        train_rows=train_rows,
-                        test_rows=test_rows,
-                        y_train=y_train,
-                        overrides=overrides,
-                        seed=seed,
-                        threads=threads,
-                        label_horizon=int(row["horizon_bars"]),
-                    )
-                    if fam in FAST_FAMILIES:
-                        self._attach_fast_path(
-                            cell, fast_params, bins, bases[(_hkey(row["horizon"]), fold)], X_np
-                        )
-                    cells.append(cell)
+    def _run_sentinel(self, targets: _Targets, data: EvalData) -> None:
+        """The strongest single feature of every eligible target (the leakage sentinel)."""
+        rank_cache: dict[bytes, Any] = {}  # feature ranks shared by targets on the same rows
+        for t in targets.eligible:
+            spec = targets.resolved[t]
+            strength = single_feature_strength(data.X, spec.labels, spec.task, cache=rank_cache)
+            if np.isfinite(strength).any():
+                j = int(np.nanargmax(strength))
+                targets.rows[t]["max_feature_corr"] = float(strength[j])
+                targets.rows[t]["max_feature"] = str(data.columns[j])
 
-        # -------- run the grid
-        x_fp: str = ""
-        y_fps: dict[str, str] = {}
-        if memory is not None:
-            from intelligent_training.cache import fingerprint
+    def _plan_cells(
+        self,
+        targets: _Targets,
+        data: EvalData,
+        families: dict[str, dict[str, Any]],
+        seed: int | None,
+    ) -> list[Cell]:
+        """Every usable (target, family, fold) cell, largest training sets first."""
+        n_cells = len(families) * sum(len(targets.resolved[t].folds) for t in targets.eligible)
+        planner = CellPlanner(
+            "rank",
+            targets.resolved,
+            data,
+            seed=seed,
+            threads=cell_threads(self.n_jobs, n_cells),
+        )
+        measure = Measure(scores=True)
+        cells: list[Cell] = []
+        for t in targets.eligible:
+            spec = targets.resolved[t]
 
-            x_fp = fingerprint(X)
-            y_fps = {t: fingerprint(Y[t]) for t in eligible_targets}
+            def usable(fold: Fold, labels: np.ndarray = spec.labels, task: str = spec.task) -> bool:
+                if len(fold.train) < _MIN_TRAIN_ROWS or len(fold.test) < 2:
+                    return False
+                return task == "regression" or len(np.unique(labels[fold.train])) >= 2
 
-        def key_of(cell: _Cell) -> str:
-            if memory is None:
-                return ""
-            return fingerprint(
-                x_fp,
-                y_fps[cell.target],
-                cell.family,
-                cell.task,
-                sorted((str(k), repr(v)) for k, v in cell.overrides.items()),
-                cell.seed,
-                cell.label_horizon,
-                cell.train_rows,
-                cell.test_rows,
-                cell.bins is not None,
-            )
+            for fam, params in families.items():
+                cells.extend(planner.fold_cells(t, fam, params, measure, usable=usable))
+        # Largest training sets first: the grid then ends on small cells, so the workers
+        # finish at about the same time.
+        cells.sort(key=lambda c: -len(c.train))
+        return cells
 
-        keys = [key_of(c) for c in cells]
-
-        # -------- run the grid; a target is summarised (metrics, score, sentinel) as soon
-        # as its last cell is back, on this thread while the workers keep training, so
-        # the summaries do not add a serial tail after the grid.
-        n_folds = max((len(s) for s in splits.values()), default=0)
-        by_target: dict[str, list[tuple[_Cell, np.ndarray | None, str]]] = {}
+    def _run_and_summarise(
+        self,
+        cells: list[Cell],
+        targets: _Targets,
+        data: EvalData,
+        families: list[str],
+        memory: Any,
+    ) -> dict[str, pd.DataFrame]:
+        """Run the grid; summarise each target as soon as its last cell is back."""
         pending: dict[str, int] = {}
         for cell in cells:
             pending[cell.target] = pending.get(cell.target, 0) + 1
+        by_target: dict[str, list[tuple[Cell, CellResult]]] = {t: [] for t in targets.eligible}
+        n_folds = max((len(targets.resolved[t].folds) for t in targets.eligible), default=0)
         oof: dict[str, pd.DataFrame] = {}
-        done: set[str] = set()
+        n_ok = 0
+        first_error = ""
+
+        assert data.index is not None
 
         def summarise(t: str) -> None:
-            done.add(t)
-            self._summarise_target(
-                t,
-                info[t],
-                by_target.get(t, []),
-                list(families),
+            assert data.index is not None
+            frame = summarise_target(
+                targets.rows[t],
+                targets.resolved[t],
+                by_target[t],
+                families,
                 n_folds,
-                labels[t],
-                timestamps,
-                X.index,
-                oof,
+                targets.resolved.timestamps,
+                data.index,
+                leakage_score=self.leakage_score,
+                leakage_feature_corr=self.leakage_feature_corr,
             )
+            if frame is not None:
+                oof[t] = frame
 
-        def consume(stream: Any) -> list[tuple[np.ndarray | None, str]]:
-            out = []
-            for cell, (pred, err) in zip(cells, stream):
-                out.append((pred, err))
-                by_target.setdefault(cell.target, []).append((cell, pred, err))
-                pending[cell.target] -= 1
-                if pending[cell.target] == 0:
-                    summarise(cell.target)
-            return out
-
-        if _distributed_backend_active():
-            results = consume(_run_distributed(cells, keys, X, X_np, memory, self.verbose))
-        else:
-            run = _cached(memory)
-            parallel = Parallel(n_jobs=n_workers, backend="threading", return_as="generator")
-            results = consume(
-                progress(
-                    parallel(delayed(_safe_run)(run, k, c, X, X_np) for k, c in zip(keys, cells)),
-                    total=len(cells),
-                    desc="ranking targets",
-                    verbose=self.verbose,
-                )
-            )
-        if cells and all(r[0] is None for r in results):
-            raise FamilyError("TargetRanker: every model fit failed; first error: " + results[0][1])
-
-        # -------- assemble
-        rows = []
-        for t in targets:
-            if info[t]["eligible"] and t not in done:  # no cell at all (folds too small)
+        stream = run_cells(
+            cells,
+            data,
+            n_jobs=self.n_jobs,
+            memory=memory,
+            verbose=self.verbose,
+            desc="ranking targets",
+        )
+        for cell, result in stream:
+            n_ok += result.ok
+            first_error = first_error or (result.error or "")
+            by_target[cell.target].append((cell, result))
+            pending[cell.target] -= 1
+            if pending[cell.target] == 0:
+                summarise(cell.target)
+        if cells and n_ok == 0:
+            raise FamilyError("TargetRanker: every model fit failed; first error: " + first_error)
+        for t in targets.eligible:
+            if t not in pending:  # no usable cell at all (folds too small)
                 summarise(t)
-            rows.append({"target": t, **info[t]})
-        oof = {t: oof[t] for t in targets if t in oof}
-        rankings = self._rankings_frame(rows, list(families), n_folds)
+        return oof
 
+    def _rank(
+        self,
+        targets: _Targets,
+        oof: dict[str, pd.DataFrame],
+        families: dict[str, dict[str, Any]],
+        X: pd.DataFrame,
+    ) -> None:
+        """Sort, select and store the fitted attributes."""
+        rows = [{"target": t, **targets.rows[t]} for t in targets.names]
+        rankings = rankings_frame(rows, top_n=self.top_n, min_score=self.min_score)
         self.families_ = families
-        self.cv_ = cv
-        self.horizons_ = {t: info[t]["horizon"] for t in targets}
-        self.tasks_ = {t: info[t]["task"] for t in targets}
+        self.cv_ = targets.resolved.cv
+        self.horizons_ = {t: targets.rows[t]["horizon"] for t in targets.names}
+        self.tasks_ = {t: targets.rows[t]["task"] for t in targets.names}
+        self.folds_ = targets.resolved.fold_table(targets.eligible)
         self.feature_names_in_ = np.asarray([str(c) for c in X.columns], dtype=object)
         self.n_features_in_ = X.shape[1]
-        self.oof_predictions_ = oof
+        self.oof_predictions_ = {t: oof[t] for t in targets.names if t in oof}
         self.rankings_ = rankings
         self.selected_targets_ = list(rankings.index[rankings["selected"]])
         logger.info(
             "TargetRanker: ranked %d targets (%d eligible) with %s; selected %s",
-            len(targets),
-            len(eligible_targets),
+            len(targets.names),
+            len(targets.eligible),
             list(families),
             self.selected_targets_,
         )
-        return self
-
-    @staticmethod
-    def _split_for_horizon(
-        cv: Any, X: pd.DataFrame, horizon: Any
-    ) -> list[tuple[np.ndarray, np.ndarray]]:
-        splitter = clone(cv)
-        if "horizon" in splitter.get_params():
-            splitter.set_params(horizon=horizon)
-        folds = [
-            (np.asarray(tr, dtype=np.int64), np.asarray(te, dtype=np.int64))
-            for tr, te in splitter.split(X)
-        ]
-        if not folds:
-            raise SplitError(f"TargetRanker: the splitter {splitter!r} produced no folds.")
-        return folds
-
-    @staticmethod
-    def _attach_fast_path(
-        cell: _Cell,
-        fast_params: dict[tuple[str, str, int, int], tuple[dict[str, Any], int]],
-        bins: dict[tuple[Any, ...], FoldBins],
-        base: tuple[Any, np.ndarray],
-        X_np: np.ndarray,
-    ) -> None:
-        from intelligent_training.families import family_params
-
-        # "auto" leaf sizes depend on the training rows, as in the estimator's fit
-        n_rows = len(cell.train_rows)
-        key = (cell.family, cell.task, cell.n_classes, n_rows)
-        if key not in fast_params:
-            params = family_params(cell.family, cell.task, cell.overrides, n_rows=n_rows)
-            mapper = lightgbm_native_params if cell.family == "lightgbm" else xgboost_native_params
-            fast_params[key] = mapper(
-                params, cell.task, cell.n_classes, random_state=cell.seed, n_threads=cell.threads
-            )
-        native, rounds = fast_params[key]
-        if cell.family == "lightgbm":
-            bin_params = {k: v for k, v in native.items() if k not in ("objective", "num_class")}
-        else:
-            bin_params = {"max_bin": native.get("max_bin", 256), "nthread": cell.threads}
-        base_id, base_rows = base
-        bkey = (cell.family, base_id, repr(sorted(bin_params.items())))
-        if bkey not in bins:
-            bins[bkey] = FoldBins(cell.family, X_np[base_rows], bin_params)
-        cell.bins = bins[bkey]
-        cell.base_positions = np.searchsorted(base_rows, cell.train_rows).astype(np.int32)
-        cell.native = native
-        cell.num_boost_round = rounds
-
-    def _summarise_target(
-        self,
-        target: str,
-        row: dict[str, Any],
-        results: list[tuple[_Cell, np.ndarray | None, str]],
-        families: list[str],
-        n_folds: int,
-        y: np.ndarray,
-        timestamps: np.ndarray,
-        index: pd.Index,
-        oof: dict[str, pd.DataFrame],
-    ) -> None:
-        task = row["task"]
-        skills = np.full((len(families), n_folds), np.nan)
-        preds: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {f: [] for f in families}
-        errors: list[str] = []
-        for cell, pred, err in results:
-            fi = families.index(cell.family)
-            if pred is None:
-                errors.append(f"{cell.family} fold {cell.fold}: {err}")
-                continue
-            # A cell only needs its skill (Spearman / AUC): no per-timestamp rank IC here;
-            # the full metrics are computed once per family on the pooled predictions.
-            skills[fi, cell.fold] = skill_score(
-                task, self._metrics(task, y[cell.test_rows], pred, None, row, cell.n_classes)
-            )
-            preds[cell.family].append((cell.test_rows, pred))
-        if not np.isfinite(skills).any():
-            row["eligible"] = False
-            row["reason"] = "no model could be fit" + (
-                f" ({errors[0]})" if errors else " (every fold too small after purging)"
-            )
-            return
-        fam_scores = family_scores(skills, LAMBDA_FOLD)
-        row["score"] = composite_score(skills, LAMBDA_FOLD, LAMBDA_FAMILY)
-        finite = skills[np.isfinite(skills)]
-        row["skill_mean"] = float(finite.mean())
-        row["skill_std"] = float(finite.std())
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            row["fold_scores"] = [float(v) for v in np.nanmean(skills, axis=0)]
-        row["n_folds"] = int(np.isfinite(skills).any(axis=0).sum())
-
-        oof_cols: dict[str, pd.Series] = {}
-        for fi, fam in enumerate(families):
-            row[f"{fam}_score"] = float(fam_scores[fi])
-            for k in range(n_folds):
-                row[f"{fam}_fold{k}"] = float(skills[fi, k])
-            if not preds[fam]:
-                continue
-            rows_f = np.concatenate([r for r, _ in preds[fam]])
-            pred_f = np.concatenate([p for _, p in preds[fam]], axis=0)
-            srt = np.argsort(rows_f, kind="stable")
-            rows_f, pred_f = rows_f[srt], pred_f[srt]
-            pooled = self._metrics(
-                task, y[rows_f], pred_f, timestamps[rows_f], row, row["n_classes"]
-            )
-            for name, value in pooled.items():
-                if name not in ("n", "logloss_baseline"):
-                    row[f"{fam}_{name}"] = value
-            column = pred_f if pred_f.ndim == 1 else row["classes"][np.argmax(pred_f, axis=1)]
-            oof_cols[fam] = pd.Series(column, index=index[rows_f])
-        if oof_cols:
-            oof[target] = pd.DataFrame(oof_cols)
-
-        reasons = []
-        if row["score"] >= self.leakage_score:
-            reasons.append(
-                f"score {row['score']:.3f} >= leakage_score={self.leakage_score}: implausibly "
-                "high out-of-sample skill"
-            )
-        if (
-            np.isfinite(row["max_feature_corr"])
-            and row["max_feature_corr"] >= self.leakage_feature_corr
-        ):
-            reasons.append(
-                f"feature {row['max_feature']!r} alone predicts it (strength "
-                f"{row['max_feature_corr']:.3f} >= leakage_feature_corr={self.leakage_feature_corr})"
-            )
-        if reasons:
-            row["leakage_flag"] = True
-            row["leakage_reason"] = "; ".join(reasons)
-            warnings.warn(
-                f"TargetRanker: target {target!r} looks leaky: {row['leakage_reason']}. "
-                "Check how its features and label are computed.",
-                LeakageWarning,
-                stacklevel=5,  # fit -> consume -> summarise -> here: the caller of fit
-            )
-
-    @staticmethod
-    def _metrics(
-        task: str,
-        y_true: np.ndarray,
-        pred: np.ndarray,
-        timestamps: np.ndarray | None,
-        row: dict[str, Any],
-        n_classes: int,
-    ) -> dict[str, float]:
-        if task == "regression":
-            return regression_metrics(y_true, pred, timestamps, horizon_bars=row["horizon_bars"])
-        return classification_metrics(y_true, pred, classes=list(range(max(n_classes, 2))))
-
-    def _rankings_frame(
-        self, rows: list[dict[str, Any]], families: list[str], n_folds: int
-    ) -> pd.DataFrame:
-        frame = pd.DataFrame(rows).set_index("target")
-        for col in ("score", "skill_mean", "skill_std"):
-            if col not in frame:
-                frame[col] = np.nan
-        if "fold_scores" not in frame:
-            frame["fold_scores"] = None
-        frame = frame.drop(columns=["n_classes", "classes"])
-        frame["_ok"] = frame["eligible"] & frame["score"].notna()
-        frame = frame.sort_values(
-            ["_ok", "score"], ascending=[False, False], kind="stable", na_position="last"
-        ).drop(columns="_ok")
-        frame.insert(0, "rank", np.arange(1, len(frame) + 1))
-        # A selected target must beat the naive baseline (score > 0) and min_score.
-        qualifies = frame["eligible"] & (frame["score"] > 0) & ~frame["leakage_flag"]
-        if self.min_score is not None:
-            qualifies &= frame["score"] >= self.min_score
-        selected = qualifies & (qualifies.cumsum() <= (self.top_n if self.top_n else len(frame)))
-        frame.insert(2, "selected", selected.to_numpy(dtype=bool))
-        front = [
-            "rank",
-            "score",
-            "selected",
-            "eligible",
-            "reason",
-            "leakage_flag",
-            "leakage_reason",
-            "task",
-            "horizon",
-            "horizon_bars",
-            "n_rows",
-            "skill_mean",
-            "skill_std",
-            "fold_scores",
-        ]
-        rest = [c for c in frame.columns if c not in front]
-        return frame[front + rest]
 
     def __sklearn_tags__(self) -> Any:
         # transform(Y) keeps target columns: a transformer of the targets, not of X.
@@ -856,137 +501,3 @@ class TargetRanker(BaseEstimator):
         """Names of the selected targets (the columns ``transform`` returns)."""
         check_is_fitted(self, "selected_targets_")
         return np.asarray(self.selected_targets_, dtype=object)
-
-
-# ---------------------------------------------------------------------- execution
-def _cached(memory: Any) -> Any:
-    if memory is None:
-        return _fit_predict_cell
-    return memory.cache(_fit_predict_cell, ignore=["cell", "X", "X_np"])
-
-
-def _safe_run(
-    run: Any, key: str, cell: _Cell, X: Any, X_np: np.ndarray
-) -> tuple[np.ndarray | None, str]:
-    """Run one cell; a failing family is logged and skipped, not fatal."""
-    try:
-        return run(key, cell, X, X_np), ""
-    except Exception as exc:
-        logger.warning(
-            "TargetRanker: family %r failed on target %r fold %d: %s",
-            cell.family,
-            cell.target,
-            cell.fold,
-            exc,
-        )
-        return None, f"{type(exc).__name__}: {exc}"
-
-
-def _distributed_backend_active() -> bool:
-    """Whether the caller selected a Dask joblib backend (``parallel_config("dask")``)."""
-    from joblib.parallel import get_active_backend
-
-    backend, _ = get_active_backend()
-    return "Dask" in type(backend).__name__
-
-
-def _run_group(
-    keys: list[str], cells: list[_Cell], X_sub: Any, X_np_sub: np.ndarray, memory: Any
-) -> list[tuple[np.ndarray | None, str]]:
-    """Run the cells of one group on a (remote) worker, sequentially.
-
-    Cells of a fast family share one pickled :class:`FoldBins`, rebuilt once on the
-    worker, so the fold is still binned once for all its targets.
-    """
-    run = _cached(memory)
-    return [_safe_run(run, k, c, X_sub, X_np_sub) for k, c in zip(keys, cells)]
-
-
-def _run_distributed(
-    cells: list[_Cell],
-    keys: list[str],
-    X: pd.DataFrame,
-    X_np: np.ndarray,
-    memory: Any,
-    verbose: Any,
-) -> list[tuple[np.ndarray | None, str]]:
-    """Run the grid through the active (Dask) joblib backend, one task per fold group.
-
-    A group is every cell sharing a fold's bins (fast families) or one
-    (family, fold) (other families); each task carries only the rows it needs, with
-    the cells' row positions remapped into them. Same computations, same results.
-    """
-    from dataclasses import replace
-
-    from joblib import Parallel, delayed
-
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, cell in enumerate(cells):
-        gkey = ("bins", id(cell.bins)) if cell.bins is not None else (cell.family, cell.fold)
-        groups.setdefault(gkey, []).append(i)
-    tasks = []
-    for members in groups.values():
-        fast = cells[members[0]].bins is not None
-        parts = [cells[i].test_rows for i in members]
-        if not fast:
-            parts += [cells[i].train_rows for i in members]
-        rows = np.unique(np.concatenate(parts))
-        local = [
-            replace(
-                cells[i],
-                test_rows=np.searchsorted(rows, cells[i].test_rows),
-                train_rows=(
-                    cells[i].train_rows if fast else np.searchsorted(rows, cells[i].train_rows)
-                ),
-            )
-            for i in members
-        ]
-        X_sub = None if fast else X.iloc[rows]
-        tasks.append((members, [keys[i] for i in members], local, X_sub, X_np[rows]))
-    results: list[tuple[np.ndarray | None, str]] = [(None, "not run")] * len(cells)
-    outputs = Parallel(return_as="generator")(
-        delayed(_run_group)(k, c, xs, xn, memory) for _, k, c, xs, xn in tasks
-    )
-    for (members, *_), out in zip(
-        tasks, progress(outputs, total=len(tasks), desc="ranking targets", verbose=verbose)
-    ):
-        for i, res in zip(members, out):
-            results[i] = res
-    return results
-
-
-# ---------------------------------------------------------------------- helpers
-def _seed(random_state: Any) -> int | None:
-    if random_state is None:
-        return None
-    if isinstance(random_state, Integral) and not isinstance(random_state, bool):
-        return int(random_state)
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(np.iinfo(np.int32).max))
-    raise ConfigError(
-        f"TargetRanker: random_state must be None, an int or a RandomState, got {random_state!r}."
-    )
-
-
-def _hkey(horizon: Any) -> Any:
-    return horizon if isinstance(horizon, (int, np.integer)) else str(horizon)
-
-
-def _fold_bases(
-    splits: dict[Any, list[tuple[np.ndarray, np.ndarray]]],
-) -> dict[tuple[Any, int], tuple[Any, np.ndarray]]:
-    """For every (horizon, fold), the shared training base: the union of the training
-    rows of all horizons whose test rows are identical (the purge only shrinks training
-    sets, so the least-purged one is the base)."""
-    groups: dict[tuple[int, bytes], list[Any]] = {}
-    for hk, folds in splits.items():
-        for k, (_, test) in enumerate(folds):
-            groups.setdefault((k, test.tobytes()), []).append(hk)
-    out: dict[tuple[Any, int], tuple[Any, np.ndarray]] = {}
-    for gid, ((k, _), members) in enumerate(groups.items()):
-        base = splits[members[0]][k][0]
-        for hk in members[1:]:
-            base = np.union1d(base, splits[hk][k][0])
-        for hk in members:
-            out[(hk, k)] = ((gid, k), base)
-    return out

@@ -25,6 +25,7 @@ def spearman_abs_corr(
     *,
     max_rows: int = 5000,
     random_state: np.random.RandomState | None = None,
+    rows: np.ndarray | None = None,
 ) -> np.ndarray:
     """Absolute Spearman correlation between the columns of ``X``.
 
@@ -38,17 +39,20 @@ def spearman_abs_corr(
         ``X`` has more, so the cost stays ``O(max_rows * n_features**2)``.
     random_state : RandomState or None
         Source of randomness for the row subset.
+    rows : ndarray of int, optional
+        Use only these rows (e.g. those with a known target); ``None`` uses all.
 
     Returns
     -------
     ndarray of shape (n_features, n_features)
         ``|rho|`` with a unit diagonal; constant columns correlate 0 with the others.
     """
-    n_samples, n_features = X.shape
-    if n_samples > max_rows:
+    candidates = np.arange(X.shape[0]) if rows is None else np.asarray(rows)
+    if len(candidates) > max_rows:
         rng = random_state if random_state is not None else np.random.RandomState(0)
-        rows = np.sort(rng.choice(n_samples, size=max_rows, replace=False))
-        X = X[rows]
+        candidates = np.sort(rng.choice(candidates, size=max_rows, replace=False))
+    if rows is not None or len(candidates) < X.shape[0]:
+        X = X[candidates]
     missing = np.isnan(X)
     if missing.any():
         with warnings.catch_warnings():

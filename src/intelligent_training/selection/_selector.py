@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import logging
 import numbers
-import warnings
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
-from sklearn.utils import check_random_state
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_consistent_length,
@@ -22,33 +19,49 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from intelligent_training._progress import progress
-from intelligent_training.data import grid_step, horizon_in_bars, infer_task, parse_horizon
+from intelligent_training.evaluation import (
+    Cell,
+    CellPlanner,
+    CellResult,
+    EvalData,
+    Measure,
+    TargetSet,
+    cell_threads,
+    resolve_cv,
+    resolve_memory,
+    resolve_seed,
+    resolve_targets,
+    run_cells,
+)
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.families import get_family, resolve_families
-from intelligent_training.model_selection import PurgedTimeSeriesSplit, get_timestamps
-from intelligent_training.selection._clustering import correlation_clusters, spearman_abs_corr
-from intelligent_training.selection._consensus import (
-    agreement_matrix,
-    consensus_select,
-    normalise_importance,
+from intelligent_training.model_selection import get_timestamps
+from intelligent_training.selection._aggregate import (
+    consensus,
+    family_importances,
+    fold_importances,
+    fold_report,
+    importances_frame,
 )
-from intelligent_training.selection._fold import FoldResult, FoldTask, measure_fold
+from intelligent_training.selection._consensus import agreement_matrix
 
 __all__ = ["FeatureSelector"]
+
 
 logger = logging.getLogger(__name__)
 
 IMPORTANCE_METHODS: tuple[str, ...] = ("native", "shap", "permutation")
 DEFAULT_N_SPLITS = 3
+_OWNER = "FeatureSelector"
 
 
 class FeatureSelector(SelectorMixin, BaseEstimator):
     """Select the features of one target by consensus across model families.
 
-    For every family and every purged walk-forward fold, a model is fit on the fold's
-    training rows and its feature importance is measured **out of sample** on the
-    fold's test rows (native importance comes from the fold model; SHAP and
+    For every family and every purged walk-forward fold (the target contract:
+    :func:`~intelligent_training.evaluation.resolve_targets`), a model is fit on the
+    fold's training rows and its feature importance is measured **out of sample** on
+    the fold's test rows (native importance comes from the fold model; SHAP and
     permutation importance are computed on the test rows). Importances are
     normalised per family and method, averaged over folds (and over symbols when
     ``aggregate_symbols=True``), and combined across families by rank aggregation.
@@ -74,9 +87,9 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         also the minimum number of families that must fit successfully.
     cv : int, cross-validation splitter or None, default=None
         ``None`` or an int gives a :class:`~intelligent_training.PurgedTimeSeriesSplit`
-        with 3 (or ``cv``) splits whose purge horizon is parsed from the name of
-        ``y`` (e.g. ``fwd_ret_15m``) when ``y`` is a named Series with a datetime
-        panel; a splitter object is used as given.
+        with 3 (or ``cv``) splits; a splitter with a ``horizon`` parameter (this one
+        included) is cloned with the target's horizon, another splitter is used as
+        given.
     aggregate_symbols : bool, default=False
         Measure SHAP and permutation importance on every symbol's test rows
         separately, normalise per symbol, then average over symbols, so every symbol
@@ -94,13 +107,22 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         ``n_features * n_repeats`` predictions of this many rows; raise it when the
         signals are weak and the estimate noisy.
     random_state : int, RandomState or None, default=None
-        Seeds the families, the shuffles and the row samples.
+        Seeds the families, the shuffles and the row samples (the engine's seeding
+        rule: same results whatever ``n_jobs`` or the cache).
     n_jobs : int or None, default=None
-        Parallel (family, fold) jobs through joblib. With ``None`` or 1 the jobs run
-        one after the other and every model gets ``n_jobs=None`` (its own default
-        thread count); with more, each model runs single-threaded.
+        Core budget of the (family, fold) cells: ``n_jobs`` one-thread cells at a time
+        (``None``: 1, ``-1``: all cores).
     verbose : bool, int or None, default=None
-        Progress bar over the (family, fold) jobs; ``None`` shows it on a terminal.
+        Progress bar over the (family, fold) cells; ``None`` shows it on a terminal.
+    horizons : dict or None, default=None
+        Target name -> horizon override (bars as an int, or ``"15min"``-like).
+    default_horizon : int, str or None, default=None
+        Horizon of a target whose name has none (``None``: 0 bars, with a warning).
+        The horizon of ``y`` is: ``horizons[y.name]``, else the token in ``y.name``
+        (e.g. ``fwd_ret_15m``), else ``default_horizon``; an unnamed ``y`` has 0.
+    memory : joblib.Memory-like, str or None, default=None
+        Cache of every (family, fold) cell: a killed or repeated fit recomputes only
+        the missing cells.
 
     Attributes
     ----------
@@ -131,11 +153,16 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
     fold_report_ : DataFrame
         One row per (family, fold): training and test rows, out-of-sample test loss
         (squared error or log-loss), wall seconds spent fitting, wall seconds in all,
-        CPU seconds of the job's process, error.
+        CPU seconds of the cell's thread, whether it came from the cache, error.
     task_ : str
         ``"regression"``, ``"binary"`` or ``"multiclass"`` (inferred from ``y``).
     cv_ : cross-validation splitter
-        The splitter that built the folds.
+        The splitter that built the folds (cloned with the target's horizon).
+    horizons_ : dict
+        Target name -> the horizon its folds were purged with.
+    folds_ : DataFrame
+        The purged folds (horizon, sizes, time spans, row digests), as the ranker's
+        and the trainer's ``folds_``.
     n_features_in_ : int
     feature_names_in_ : ndarray of str
         Only when ``X`` has string column names.
@@ -174,6 +201,9 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         random_state: Any = None,
         n_jobs: int | None = None,
         verbose: bool | int | None = None,
+        horizons: dict[str, Any] | None = None,
+        default_horizon: Any = None,
+        memory: Any = None,
     ) -> None:
         self.families = families
         self.importance = importance
@@ -188,6 +218,9 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose
+        self.horizons = horizons
+        self.default_horizon = default_horizon
+        self.memory = memory
 
     # ------------------------------------------------------------------ validation
 
@@ -245,29 +278,16 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                 f"FeatureSelector: aggregate_symbols must be True or False, "
                 f"got {self.aggregate_symbols!r}."
             )
+        if (
+            self.memory is not None
+            and not isinstance(self.memory, str)
+            and not hasattr(self.memory, "cache")
+        ):
+            raise ConfigError(
+                "FeatureSelector: memory must be None, a path or an object with .cache() "
+                f"(joblib.Memory, DiskCacheMemory); got {type(self.memory).__name__}."
+            )
         return methods
-
-    def _make_cv(self, y: Any, timestamps: np.ndarray) -> Any:
-        cv = self.cv
-        if cv is not None and (isinstance(cv, bool) or not isinstance(cv, numbers.Integral)):
-            if isinstance(cv, str | bool) or not hasattr(cv, "split"):
-                raise ConfigError(
-                    "FeatureSelector: cv must be None, an int (number of splits) or a "
-                    f"splitter with a split() method, got {cv!r}."
-                )
-            return cv
-        n_splits = DEFAULT_N_SPLITS if cv is None else int(cv)
-        if n_splits < 2:
-            raise ConfigError(f"FeatureSelector: cv must be at least 2 splits, got {cv!r}.")
-        horizon: Any = 0
-        name = getattr(y, "name", None)
-        if isinstance(name, str):
-            parsed = parse_horizon(name)
-            if isinstance(parsed, numbers.Integral) or (
-                parsed is not None and np.issubdtype(timestamps.dtype, np.datetime64)
-            ):
-                horizon = parsed
-        return PurgedTimeSeriesSplit(n_splits=n_splits, horizon=horizon)
 
     def _feature_names(self) -> np.ndarray:
         return np.asarray(_check_feature_names_in(self, None), dtype=object)
@@ -283,13 +303,32 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
             Features. A panel (``("timestamp", "symbol")`` MultiIndex) gives the
             timestamps of the purged folds; for an array, row order is time.
         y : Series or array-like of shape (n_samples,)
-            The target. Rows where it is NaN are left out.
+            The target. Rows where it is NaN are left out of every fold (the folds
+            are cut on all rows' timestamps, as in every stage).
 
         Returns
         -------
         self : FeatureSelector
         """
         methods = self._check_params()
+        data, Y, unnamed = self._validate_data(X, y)
+        target = str(Y.columns[0])
+        resolved = self._resolve_target(X, Y, data, unnamed)
+        families = resolve_families(self.families)
+        if self.require_min_models > len(families):
+            raise ConfigError(
+                f"FeatureSelector: require_min_models={self.require_min_models} but only "
+                f"{len(families)} families were given ({', '.join(families)}); add families "
+                "or lower require_min_models."
+            )
+        cells, family_errors = self._plan_cells(resolved, data, target, families, methods)
+        results = self._run(cells, data)
+        self._combine(results, families, family_errors, methods, data)
+        return self
+
+    def _validate_data(self, X: Any, y: Any) -> tuple[EvalData, pd.DataFrame, bool]:
+        """Check ``X`` and ``y``: the features as one float32 matrix, the target as a
+        one-column frame (``"y"`` when unnamed) and whether it was unnamed."""
         if y is None:
             raise DataError(
                 "FeatureSelector requires y to be passed, but the target y is None. "
@@ -306,76 +345,69 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         )
         y_arr = column_or_1d(y, warn=True)
         check_consistent_length(X_arr, y_arr)
-        index = frame.index if frame is not None else None
-        timestamps = get_timestamps(frame if frame is not None else X_arr)
-
-        keep = ~pd.isna(y_arr)
-        if not keep.all():
-            logger.info("FeatureSelector: %d rows with a missing target left out.", (~keep).sum())
-            X_arr, y_arr, timestamps = X_arr[keep], y_arr[keep], timestamps[keep]
-            index = index[keep] if index is not None else None
-        if y_arr.size < 2:
+        n_known = int((~pd.isna(y_arr)).sum())
+        if n_known < 2:
             raise DataError(
-                f"FeatureSelector: the target has {y_arr.size} non-missing value(s); "
+                f"FeatureSelector: the target has {n_known} non-missing value(s); "
                 "at least 2 samples are needed (n_samples = 1 cannot be split)."
             )
-
-        self.task_ = infer_task(pd.Series(y_arr))
-        y_fit: np.ndarray
-        if self.task_ == "regression":
-            y_fit = np.asarray(y_arr, dtype=np.float64)
-            if not np.isfinite(y_fit).all():
-                raise DataError("FeatureSelector: the target contains inf; drop those rows.")
-        else:
-            _, y_fit = np.unique(y_arr, return_inverse=True)
-
-        groups, n_groups = self._symbol_groups(index, y_arr.size)
-        cv = self._make_cv(y, timestamps)
-        self.cv_ = cv
-        folds = [
-            (np.asarray(tr), np.asarray(te)) for tr, te in cv.split(X_arr, y_fit, groups=timestamps)
-        ]
-        folds = [(tr, te) for tr, te in folds if tr.size and te.size]
-        if not folds:
-            raise DataError(
-                f"FeatureSelector: the cross-validation {cv!r} produced no fold with both "
-                f"training and test rows on {y_arr.size} samples; pass more rows or fewer splits."
-            )
-
-        names = self._feature_names()
-        resolved = resolve_families(self.families)
-        if self.require_min_models > len(resolved):
-            raise ConfigError(
-                f"FeatureSelector: require_min_models={self.require_min_models} but only "
-                f"{len(resolved)} families were given ({', '.join(resolved)}); add families "
-                "or lower require_min_models."
-            )
-        label_horizon = horizon_in_bars(getattr(cv, "horizon", 0), grid_step(timestamps))
-        tasks, family_errors = self._plan(resolved, methods, len(folds), label_horizon)
-
-        # Later folds train on more rows: start them first so parallel workers finish together.
-        tasks.sort(key=lambda task: -task.fold)
-        results = self._run(tasks, X_arr, y_fit, folds, groups, n_groups, index, names)
-        results.sort(key=lambda r: (list(resolved).index(r.family), r.fold))
-        self._combine(results, resolved, family_errors, methods, names, X_arr)
-        return self
-
-    def _plan(
-        self,
-        resolved: dict[str, dict[str, Any]],
-        methods: tuple[str, ...],
-        n_folds: int,
-        label_horizon: int,
-    ) -> tuple[list[FoldTask], dict[str, str]]:
-        """One job per (family, fold); families that cannot run are reported instead."""
-        family_errors: dict[str, str] = {}
-        tasks: list[FoldTask] = []
-        seeds = check_random_state(self.random_state).randint(
-            0, 2**31 - 1, size=(len(resolved), n_folds)
+        name = getattr(y, "name", None)
+        unnamed = not (isinstance(y, pd.Series) and name is not None)
+        target = "y" if unnamed else str(name)
+        groups, n_groups = self._symbol_groups(
+            frame.index if frame is not None else None, len(y_arr)
         )
-        parallel = self.n_jobs is not None and self.n_jobs != 1
-        size_limit = self.permutation_sample_size
-        for i, (family, params) in enumerate(resolved.items()):
+        data = EvalData.from_features(
+            X_arr,
+            {},
+            columns=[str(n) for n in self._feature_names()],
+            groups=groups,
+            n_groups=n_groups,
+        )
+        if frame is not None:
+            data.index = frame.index
+        return data, pd.DataFrame({target: y_arr}), unnamed
+
+    def _resolve_target(self, X: Any, Y: pd.DataFrame, data: EvalData, unnamed: bool) -> TargetSet:
+        """The target contract: task, classes, horizon and purged folds of ``y``."""
+        target = str(Y.columns[0])
+        timestamps = get_timestamps(X if isinstance(X, pd.DataFrame) else data.X)
+        resolved = resolve_targets(
+            Y,
+            data.X,
+            timestamps=timestamps,
+            cv=resolve_cv(self.cv, default_n_splits=DEFAULT_N_SPLITS, owner=_OWNER),
+            horizons=self.horizons,
+            default_horizon=self.default_horizon,
+            unnamed=[target] if unnamed else (),
+            owner=_OWNER,
+        )
+        spec = resolved[target]
+        if not any(len(f.train) and len(f.test) for f in spec.folds):
+            raise DataError(
+                f"FeatureSelector: the cross-validation {spec.splitter!r} produced no fold "
+                f"with both training and test rows on {int(spec.labelled.sum())} samples; "
+                "pass more rows or fewer splits."
+            )
+        data.targets.update(resolved.specs)
+        self.task_ = spec.task
+        self.cv_ = spec.splitter
+        self.horizons_ = {target: spec.horizon}
+        self.folds_ = resolved.fold_table()
+        return resolved
+
+    def _plan_cells(
+        self,
+        resolved: TargetSet,
+        data: EvalData,
+        target: str,
+        families: dict[str, dict[str, Any]],
+        methods: tuple[str, ...],
+    ) -> tuple[list[Cell], dict[str, str]]:
+        """One cell per (family, fold); families that cannot run are reported instead."""
+        family_errors: dict[str, str] = {}
+        measures: dict[str, Measure] = {}
+        for family in families:
             spec = get_family(family)
             if self.task_ not in spec.tasks:
                 family_errors[family] = (
@@ -394,28 +426,57 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
                     f"{spec.kind} family (add 'permutation')"
                 )
                 continue
-            for k in range(n_folds):
-                tasks.append(
-                    FoldTask(
-                        family=family,
-                        params=params,
-                        kind=spec.kind,
-                        fold=k,
-                        methods=family_methods,
-                        task=self.task_,
-                        n_repeats=int(self.n_repeats),
-                        shap_sample_size=int(self.shap_sample_size),
-                        permutation_sample_size=None if size_limit is None else int(size_limit),
-                        seed=int(seeds[i, k]),
-                        n_jobs=1 if parallel else None,
-                        label_horizon=label_horizon,
-                    )
+            size = self.permutation_sample_size
+            measures[family] = Measure(
+                scores=False,
+                loss=True,
+                native="native" in family_methods,
+                shap="shap" in family_methods,
+                permutation="permutation" in family_methods,
+                n_repeats=int(self.n_repeats),
+                shap_sample_size=int(self.shap_sample_size),
+                permutation_sample_size=None if size is None else int(size),
+                by_group=bool(self.aggregate_symbols),
+            )
+        n_folds = len(resolved[target].folds)
+        planner = CellPlanner(
+            "select",
+            resolved,
+            data,
+            seed=resolve_seed(self.random_state, _OWNER),
+            threads=cell_threads(self.n_jobs, len(measures) * n_folds),
+        )
+        cells = []
+        for family, measure in measures.items():
+            cells.extend(
+                planner.fold_cells(
+                    target,
+                    family,
+                    families[family],
+                    measure,
+                    usable=lambda fold: bool(len(fold.train) and len(fold.test)),
                 )
-        return tasks, family_errors
+            )
+        # Later folds train on more rows: start them first so the workers finish together.
+        cells.sort(key=lambda c: -len(c.train))
+        return cells, family_errors
 
-    def _symbol_groups(self, index: pd.Index | None, n: int) -> tuple[np.ndarray, int]:
+    def _run(self, cells: list[Cell], data: EvalData) -> list[tuple[Cell, CellResult]]:
+        memory = resolve_memory(self.memory, _OWNER)
+        return list(
+            run_cells(
+                cells,
+                data,
+                n_jobs=self.n_jobs,
+                memory=memory,
+                verbose=self.verbose,
+                desc="FeatureSelector",
+            )
+        )
+
+    def _symbol_groups(self, index: pd.Index | None, n: int) -> tuple[np.ndarray | None, int]:
         if not self.aggregate_symbols:
-            return np.zeros(n, dtype=np.intp), 1
+            return None, 1
         if index is None or "symbol" not in (index.names or []):
             raise DataError(
                 "FeatureSelector: aggregate_symbols=True needs X as a panel DataFrame with a "
@@ -424,176 +485,48 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         codes, uniques = pd.factorize(index.get_level_values("symbol"))
         return codes.astype(np.intp), len(uniques)
 
-    def _run(
-        self,
-        tasks: list[FoldTask],
-        X: np.ndarray,
-        y: np.ndarray,
-        folds: list[tuple[np.ndarray, np.ndarray]],
-        groups: np.ndarray,
-        n_groups: int,
-        index: pd.Index | None,
-        names: np.ndarray,
-    ) -> list[FoldResult]:
-        columns = [str(n) for n in names]
-        calls = (
-            delayed(measure_fold)(
-                task,
-                X,
-                y,
-                folds[task.fold][0],
-                folds[task.fold][1],
-                groups,
-                n_groups,
-                # Only sequence families need the panel index (it is pickled per job).
-                index=index if task.kind == "sequence" else None,
-                columns=columns,
-            )
-            for task in tasks
-        )
-        if self.n_jobs is None or self.n_jobs == 1:
-            iterator = (func(*args, **kwargs) for func, args, kwargs in calls)
-        else:
-            iterator = Parallel(n_jobs=self.n_jobs, return_as="generator")(calls)
-        results = []
-        for result in progress(
-            iterator, total=len(tasks), desc="FeatureSelector", verbose=self.verbose
-        ):
-            if result.error is not None:
-                logger.warning(
-                    "FeatureSelector: family %r failed on fold %d: %s",
-                    result.family,
-                    result.fold,
-                    result.error,
-                )
-            results.append(result)
-        return results
-
     def _combine(
         self,
-        results: list[FoldResult],
-        resolved: dict[str, dict[str, Any]],
+        results: list[tuple[Cell, CellResult]],
+        families: dict[str, dict[str, Any]],
         family_errors: dict[str, str],
         methods: tuple[str, ...],
-        names: np.ndarray,
-        X: np.ndarray,
+        data: EvalData,
     ) -> None:
         """Normalise, average over groups and folds, and run the consensus."""
-        by_family: dict[str, list[FoldResult]] = {}
-        for result in results:
-            by_family.setdefault(result.family, []).append(result)
-
-        table: dict[tuple[str, str], np.ndarray] = {}
-        family_scores: dict[str, np.ndarray] = {}
-        for family in resolved:
-            fold_results = by_family.get(family, [])
-            ok = [r for r in fold_results if r.error is None]
-            if family in family_errors:
-                continue
-            if not ok:
-                reasons = sorted({r.error or "" for r in fold_results})
-                family_errors[family] = "; ".join(reasons) or "no fold to fit"
-                logger.warning(
-                    "FeatureSelector: family %r failed on every fold and is skipped: %s",
-                    family,
-                    family_errors[family],
-                )
-                continue
-            per_method = []
-            for method in methods:
-                folds = [r.importances[method] for r in ok if method in r.importances]
-                if not folds:
-                    continue
-                # (folds, groups, features): normalise per fold and group, then average.
-                stacked = normalise_importance(np.stack(folds))
-                stacked[np.isnan(np.stack(folds)).all(axis=-1)] = np.nan
-                with np.errstate(invalid="ignore"):
-                    mean = np.nanmean(stacked.reshape(-1, stacked.shape[-1]), axis=0)
-                mean = np.nan_to_num(mean, nan=0.0)
-                table[(family, method)] = mean
-                per_method.append(mean)
-            family_scores[family] = normalise_importance(np.mean(per_method, axis=0))
-
+        order = list(families)
+        results.sort(key=lambda cr: (order.index(cr[0].family), cr[0].fold))
+        importances = family_importances(results, order, methods, family_errors)
         self.family_errors_ = family_errors
-        self.fold_report_ = pd.DataFrame(
-            [
-                {
-                    "family": r.family,
-                    "fold": r.fold,
-                    "n_train": r.n_train,
-                    "n_test": r.n_test,
-                    "test_loss": r.test_loss,
-                    "fit_seconds": r.fit_seconds,
-                    "seconds": r.seconds,
-                    "cpu_seconds": r.cpu_seconds,
-                    "error": r.error,
-                }
-                for r in results
-            ],
-            columns=[
-                "family",
-                "fold",
-                "n_train",
-                "n_test",
-                "test_loss",
-                "fit_seconds",
-                "seconds",
-                "cpu_seconds",
-                "error",
-            ],
-        )
-        if len(family_scores) < self.require_min_models:
+        self.fold_report_ = fold_report(results)
+        if len(importances.scores) < self.require_min_models:
             details = "; ".join(f"{f}: {why}" for f, why in family_errors.items())
             raise FamilyError(
-                f"FeatureSelector: only {len(family_scores)} of {len(resolved)} families "
+                f"FeatureSelector: only {len(importances.scores)} of {len(families)} families "
                 f"succeeded but require_min_models={self.require_min_models}. "
                 f"Failures: {details or 'none'}. Fix or replace the failing families, or "
                 "lower require_min_models."
             )
-
-        self.families_ = list(family_scores)
-        self.fold_importances_ = _fold_importances(by_family, self.families_, methods, names)
-        columns = pd.MultiIndex.from_tuples(list(table), names=["family", "method"])
-        self.importances_ = pd.DataFrame(
-            np.column_stack(list(table.values())),
-            index=pd.Index(names, name="feature"),
-            columns=columns,
-        )
-        scores = np.vstack([family_scores[f] for f in self.families_])
-
-        if self.correlation_threshold is not None and X.shape[1] > 1:
-            abs_corr = spearman_abs_corr(X, random_state=check_random_state(self.random_state))
-            clusters = correlation_clusters(abs_corr, float(self.correlation_threshold))
-        else:
-            clusters = np.arange(X.shape[1])
-        consensus = consensus_select(
+        names = self._feature_names()
+        self.families_ = list(importances.scores)
+        self.fold_importances_ = fold_importances(results, self.families_, methods, names)
+        self.importances_ = importances_frame(importances.table, names)
+        scores = np.vstack([importances.scores[f] for f in self.families_])
+        result = consensus(
             scores,
-            clusters,
+            data,
+            names,
             top_m=int(self.top_m),
             require_min_models=int(self.require_min_models),
+            correlation_threshold=self.correlation_threshold,
+            random_state=self.random_state,
         )
-        self.feature_importances_ = consensus.feature_scores
-        self.support_ = consensus.selected
-        chosen = np.flatnonzero(consensus.selected)
-        rank = np.argsort(-consensus.cluster_scores[clusters[chosen]], kind="stable")
-        self.selected_features_ = [str(names[i]) for i in chosen[rank]]
-        self.feature_clusters_ = pd.Series(clusters, index=names, name="cluster")
-        self.votes_ = pd.Series(consensus.cluster_votes[clusters], index=names, name="votes")
+        self.feature_importances_ = result.feature_importances
+        self.support_ = result.support
+        self.selected_features_ = result.selected_features
+        self.feature_clusters_ = result.feature_clusters
+        self.votes_ = result.votes
         self.agreement_matrix_ = agreement_matrix(scores, self.families_)
-        if not chosen.size:
-            logger.warning(
-                "FeatureSelector: no feature was ranked in the top %d by %d families; "
-                "nothing selected.",
-                self.top_m,
-                self.require_min_models,
-            )
-        else:
-            logger.info(
-                "FeatureSelector: selected %d of %d features with families %s.",
-                chosen.size,
-                names.size,
-                self.families_,
-            )
 
     # ------------------------------------------------------------------ selection
 
@@ -606,42 +539,3 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         tags.target_tags.required = True
         tags.input_tags.allow_nan = True
         return tags
-
-
-def _fold_importances(
-    by_family: dict[str, list[FoldResult]],
-    families: list[str],
-    methods: tuple[str, ...],
-    names: np.ndarray,
-) -> pd.DataFrame:
-    """Per-fold normalised importances (long format) of the families that were used."""
-    frames = []
-    for family in families:
-        for result in by_family.get(family, []):
-            if result.error is not None:
-                continue
-            for method in methods:
-                if method not in result.importances:
-                    continue
-                raw = np.asarray(result.importances[method], dtype=np.float64)
-                raw = raw.reshape(-1, len(names))
-                values = normalise_importance(raw)
-                values[np.isnan(raw).all(axis=-1)] = np.nan  # a symbol absent from the fold
-                with np.errstate(invalid="ignore"), warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    mean = np.nan_to_num(np.nanmean(values, axis=0), nan=0.0)
-                frames.append(
-                    pd.DataFrame(
-                        {
-                            "feature": [str(n) for n in names],
-                            "family": family,
-                            "method": method,
-                            "fold": int(result.fold),
-                            "importance": mean,
-                        }
-                    )
-                )
-    columns = ["feature", "family", "method", "fold", "importance"]
-    if not frames:
-        return pd.DataFrame(columns=columns)
-    return pd.concat(frames, ignore_index=True)[columns]

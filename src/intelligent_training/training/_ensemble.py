@@ -18,21 +18,13 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ensemble_scores", "estimator_scores", "scores_to_column", "scores_to_labels"]
-
-
-def _aligned_proba(estimator: Any, X: Any, classes: np.ndarray) -> np.ndarray:
-    """``predict_proba`` of ``estimator`` with columns aligned to ``classes``."""
-    proba = np.asarray(estimator.predict_proba(X), dtype=np.float64)
-    if proba.ndim == 1:
-        proba = np.column_stack([1.0 - proba, proba])
-    est_classes = np.asarray(getattr(estimator, "classes_", classes))
-    if len(est_classes) == len(classes) and np.array_equal(est_classes, classes):
-        return proba
-    out = np.zeros((proba.shape[0], len(classes)), dtype=np.float64)
-    positions = np.searchsorted(classes, est_classes)
-    out[:, positions] = proba[:, : len(est_classes)]
-    return out
+__all__ = [
+    "ensemble_scores",
+    "estimator_scores",
+    "scores_to_column",
+    "scores_to_labels",
+    "unit_scores",
+]
 
 
 def estimator_scores(
@@ -54,14 +46,21 @@ def estimator_scores(
     -------
     ndarray of shape (n_rows, k)
     """
-    if task == "regression":
-        pred = np.asarray(estimator.predict(X), dtype=np.float64)
-        return pred.reshape(len(pred), -1)[:, :1]
-    assert classes is not None
-    proba = _aligned_proba(estimator, X, classes)
-    if task == "binary":
-        return proba[:, 1:2]
-    return proba
+    from intelligent_training.evaluation import aligned_scores
+
+    return aligned_scores(estimator, X, task, classes)
+
+
+def unit_scores(
+    estimator: Any, X: Any, task: str, classes: np.ndarray | None, *, n_joint: int = 0
+) -> list[np.ndarray]:
+    """Score matrices of a fitted unit: one, or one per target of a multi-task model."""
+    if not n_joint:
+        return [estimator_scores(estimator, X, task, classes)]
+    predict = getattr(estimator, "predict_scores", estimator.predict)
+    raw = np.asarray(predict(X), dtype=np.float64)
+    raw = raw.reshape(raw.shape[0], -1)
+    return [raw[:, j : j + 1] for j in range(raw.shape[1])]
 
 
 def ensemble_scores(scores: Sequence[np.ndarray]) -> np.ndarray:

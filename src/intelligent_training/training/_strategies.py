@@ -1,32 +1,28 @@
-"""The training strategies: what is fitted on which rows, fold by fold.
+"""The training strategies: which cells are fitted on which rows.
 
-A *unit* of work is one family fitted for one target (``single_task`` and
-``cascade``) or for several targets at once (the ``multi_task`` family under the
-``multi_task`` strategy). A unit runs the purged cross-validation folds (fit on the
-training rows, score the test rows: the out-of-fold predictions and metrics) and then
-the final fit on all usable rows. Units are independent, so :func:`execute` runs them
-in parallel with joblib (threads by default; :func:`run_unit` is a module-level
-function, so process or Dask backends can pickle it too).
-
-Strategies differ only in how units are planned:
+A *unit* is one family for one target (``single_task`` and ``cascade``) or for several
+targets at once (the ``multi_task`` family under the ``multi_task`` strategy). A unit is
+a set of cells of the shared engine: one per purged fold (fit on the training rows,
+score the test rows: the out-of-fold predictions and metrics; LightGBM and XGBoost on
+the bin-once fast path) and the final fit on all usable rows (a registry estimator,
+kept). All cells of a strategy run in one grid (:func:`~intelligent_training.evaluation.run_cells`),
+cached per cell.
 
 - ``single_task``: one unit per target x family.
 - ``multi_task``: one joint unit for the ``multi_task`` family over every target
-  (rows where all targets are known; folds purged with the longest horizon), plus
-  one unit per target for each other family.
-- ``cascade``: targets in the given order; target ``k``'s units see, as extra
-  columns, the ensemble out-of-fold predictions of targets ``1..k-1`` (during the
-  folds and for the final fit; at predict time the earlier targets' final models'
-  predictions). Rows that were never in a test fold of an earlier target have NaN
-  there: tree, torch and multi-task families take the NaN as it is, the others get the
-  mean of the training rows' values (the fill used by the final model is stored).
+  (rows where any target is known; folds purged with the longest horizon, see
+  :meth:`~intelligent_training.evaluation.TargetSet.joint_folds`), plus one unit per
+  target for each other family.
+- ``cascade``: targets in the given order, one wave each; target ``k``'s units see, as
+  extra columns, the ensemble out-of-fold predictions of targets ``1..k-1`` (during
+  the folds and for the final fit; at predict time the earlier targets' final models'
+  predictions). Rows never in a test fold of an earlier target have NaN there: tree,
+  torch and multi-task families take the NaN as it is, the others get the mean of the
+  training rows' values (the fill used by the final model is stored).
 """
 
 from __future__ import annotations
 
-import logging
-import time
-import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -34,68 +30,36 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intelligent_training.training._ensemble import estimator_scores
-
-logger = logging.getLogger(__name__)
+from intelligent_training.evaluation import (
+    Cell,
+    CellPlanner,
+    CellResult,
+    EvalData,
+    Measure,
+    TargetSet,
+    TargetSpec,
+    cell_threads,
+    run_cells,
+)
+from intelligent_training.training._ensemble import ensemble_scores
 
 __all__ = [
-    "NAN_TOLERANT_KINDS",
     "STRATEGIES",
     "Context",
-    "Plan",
     "StrategyOutput",
-    "TargetInfo",
     "UnitResult",
-    "UnitSpec",
     "add_extra_columns",
     "cascade_columns",
     "fill_extra",
+    "recent_rows",
     "run_strategy",
-    "run_unit",
 ]
 
 STRATEGIES = ("single_task", "multi_task", "cascade")
 
-#: Family kinds whose estimators accept NaN features (trees natively, torch imputes).
-NAN_TOLERANT_KINDS = frozenset({"tree", "torch", "sequence", "multi_task"})
-
 REGRESSION_METRICS = ("r2", "ic_mean", "ic_std", "icir", "ic_tstat", "dir_acc")
 CLASSIFICATION_METRICS = ("auc", "logloss", "logloss_baseline", "accuracy")
-
-
-@dataclass
-class TargetInfo:
-    """What the trainer knows about one target."""
-
-    name: str
-    task: str
-    horizon: Any
-    horizon_bars: int
-    values: np.ndarray  # the target over all rows of X (NaN where unknown)
-    classes: np.ndarray | None = None
-
-    @property
-    def n_scores(self) -> int:
-        """Width of this target's score matrix."""
-        if self.task == "multiclass":
-            assert self.classes is not None
-            return len(self.classes)
-        return 1
-
-
-@dataclass
-class UnitSpec:
-    """One unit of work: a family for one or more targets on given rows and folds."""
-
-    family: str
-    kind: str
-    params: dict[str, Any]
-    targets: list[TargetInfo]
-    rows: np.ndarray  # rows of X usable by this unit (targets known)
-    folds: list[tuple[np.ndarray, np.ndarray]]  # positions into X (absolute)
-    final_rows: np.ndarray  # rows of X for the final fit
-    extra_columns: list[str] = field(default_factory=list)
-    joint: bool = False  # multi_task family over several targets
+_SCORES = Measure(scores=True)
 
 
 @dataclass
@@ -105,7 +69,7 @@ class UnitResult:
     family: str
     targets: list[str]
     model: Any = None
-    oof: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n_rows_X, k)
+    oof: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n_rows, k)
     records: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     skipped: bool = False
@@ -113,11 +77,53 @@ class UnitResult:
     fill_values: dict[str, float] = field(default_factory=dict)
 
 
-def take_rows(X: Any, rows: np.ndarray) -> Any:
-    """Rows of a DataFrame (``iloc``) or an array, by position."""
-    if isinstance(X, pd.DataFrame):
-        return X.iloc[rows]
-    return X[rows]
+@dataclass
+class Context:
+    """Everything a strategy needs; built and validated by the trainer."""
+
+    data: EvalData
+    targets: TargetSet  # in the given (ranked) order, with their folds
+    families: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]  # kind, tasks, params
+    seed: int | None
+    threads: int | None
+    n_jobs: int | None
+    max_rows_train: int | None
+    cpu_only: bool = False
+    memory: Any = None
+    verbose: bool | int | None = None
+
+
+@dataclass
+class StrategyOutput:
+    """The units' results and the cascade columns each target's models saw."""
+
+    results: list[UnitResult]
+    extra_columns: dict[str, list[str]]
+
+
+# --------------------------------------------------------------------------- helpers
+def recent_rows(rows: np.ndarray, timestamps: np.ndarray, max_rows: int | None) -> np.ndarray:
+    """The most recent whole timestamps of ``rows`` that fit in ``max_rows`` rows."""
+    if max_rows is None or len(rows) <= max_rows:
+        return rows
+    ordered = np.sort(timestamps)
+    cutoff = ordered[-max_rows]
+    keep = timestamps > cutoff if (timestamps >= cutoff).sum() > max_rows else timestamps >= cutoff
+    if not keep.any():
+        keep = timestamps == ordered[-1]
+    return rows[keep]
+
+
+def cascade_columns(target: Any) -> list[str]:
+    """Names of the extra columns that carry ``target``'s predictions in a cascade.
+
+    ``target`` has a ``name``, a ``task`` and ``classes`` (a :class:`TargetSpec`).
+    """
+    base = f"__cascade__{target.name}"
+    if target.task == "multiclass":
+        assert target.classes is not None
+        return [f"{base}__{c}" for c in target.classes]
+    return [base]
 
 
 def add_extra_columns(X: Any, extra: Mapping[str, np.ndarray]) -> Any:
@@ -137,102 +143,15 @@ def fill_extra(X: Any, columns: Sequence[str], fill: Mapping[str, float]) -> Any
     if isinstance(X, pd.DataFrame):
         return X.fillna(value={c: fill[c] for c in columns})
     X = np.array(X, dtype=np.float64, copy=True)
-    n_extra = len(columns)
-    block = X[:, -n_extra:]
+    block = X[:, -len(columns) :]
     for j, name in enumerate(columns):
         col = block[:, j]
         col[np.isnan(col)] = fill[name]
     return X
 
 
-def _fill_values(X: Any, columns: Sequence[str]) -> dict[str, float]:
-    """Mean of each extra column over the given rows (0.0 where all are NaN)."""
-    out: dict[str, float] = {}
-    if isinstance(X, pd.DataFrame):
-        for name in columns:
-            mean = X[name].mean()
-            out[name] = 0.0 if pd.isna(mean) else float(mean)
-        return out
-    block = np.asarray(X, dtype=np.float64)[:, -len(columns) :] if columns else None
-    for j, name in enumerate(columns):
-        assert block is not None
-        col = block[:, j]
-        finite = col[np.isfinite(col)]
-        out[name] = float(finite.mean()) if len(finite) else 0.0
-    return out
-
-
-def _target_y(targets: Sequence[TargetInfo], rows: np.ndarray, joint: bool, index: Any) -> Any:
-    if joint:
-        return pd.DataFrame({t.name: t.values[rows] for t in targets}, index=index)
-    return targets[0].values[rows]
-
-
-def _joint_scores(estimator: Any, X: Any, targets: Sequence[TargetInfo]) -> list[np.ndarray]:
-    """Per-target score matrices of a multi_task estimator (one output column per target)."""
-    if hasattr(estimator, "predict_scores"):
-        raw = np.asarray(estimator.predict_scores(X), dtype=np.float64)
-    else:
-        raw = np.asarray(estimator.predict(X), dtype=np.float64)
-    raw = raw.reshape(raw.shape[0], -1)
-    return [raw[:, j : j + 1] for j in range(len(targets))]
-
-
-def unit_scores(
-    estimator: Any, X: Any, targets: Sequence[TargetInfo], kind: str, joint: bool
-) -> list[np.ndarray]:
-    """Score matrices (one per target) of a fitted unit estimator on ``X``."""
-    if joint or kind == "multi_task":
-        return _joint_scores(estimator, X, targets)
-    target = targets[0]
-    return [estimator_scores(estimator, X, target.task, target.classes)]
-
-
-def _fit_estimator(
-    spec: UnitSpec, settings: Mapping[str, Any], X: Any, rows: np.ndarray
-) -> tuple[Any, dict[str, float]]:
-    """Build and fit a fresh estimator of ``spec`` on ``rows``; returns (model, fill)."""
-    from intelligent_training.families import make_estimator
-
-    X_fit = take_rows(X, rows)
-    fill: dict[str, float] = {}
-    if spec.extra_columns and spec.kind not in NAN_TOLERANT_KINDS:
-        fill = _fill_values(X_fit, spec.extra_columns)
-        X_fit = fill_extra(X_fit, spec.extra_columns, fill)
-    joint = spec.joint or spec.kind == "multi_task"
-    index = X_fit.index if isinstance(X_fit, pd.DataFrame) else None
-    y = _target_y(spec.targets, rows, joint, index)
-    task = spec.targets[0].task
-    params = spec.params
-    if joint:
-        # One head per target; tell the network each head's task instead of re-inferring.
-        kinds = {t.task for t in spec.targets}
-        task = kinds.pop() if len(kinds) == 1 else "multi"
-        params = {"tasks": {t.name: t.task for t in spec.targets}, **params}
-    estimator = make_estimator(
-        spec.family,
-        task,
-        params,
-        random_state=settings.get("random_state"),
-        n_jobs=settings.get("model_n_jobs"),
-        cpu_only=bool(settings.get("cpu_only", False)),
-        label_horizon=max(t.horizon_bars for t in spec.targets),
-    )
-    estimator.fit(X_fit, y)
-    return estimator, fill
-
-
-def _predict_rows(
-    spec: UnitSpec, estimator: Any, X: Any, rows: np.ndarray, fill: Mapping[str, float]
-) -> list[np.ndarray]:
-    X_pred = take_rows(X, rows)
-    if fill:
-        X_pred = fill_extra(X_pred, spec.extra_columns, fill)
-    return unit_scores(estimator, X_pred, spec.targets, spec.kind, spec.joint)
-
-
 def _fold_metrics(
-    target: TargetInfo, scores: np.ndarray, rows: np.ndarray, timestamps: np.ndarray
+    spec: TargetSpec, scores: np.ndarray, rows: np.ndarray, timestamps: np.ndarray
 ) -> dict[str, float]:
     from intelligent_training.metrics import (
         classification_metrics,
@@ -240,254 +159,258 @@ def _fold_metrics(
         skill_score,
     )
 
-    y_true = target.values[rows]
-    if target.task == "regression":
+    y_true = spec.labels[rows]
+    if spec.task == "regression":
         metrics = regression_metrics(
-            y_true, scores[:, 0], timestamps=timestamps[rows], horizon_bars=target.horizon_bars
+            y_true, scores[:, 0], timestamps=timestamps[rows], horizon_bars=spec.horizon_bars
         )
         keys: tuple[str, ...] = REGRESSION_METRICS
     else:
-        assert target.classes is not None
-        score = scores[:, 0] if target.task == "binary" else scores
-        metrics = classification_metrics(y_true, score, classes=list(target.classes))
+        score = scores[:, 0] if spec.task == "binary" else scores
+        metrics = classification_metrics(y_true, score, classes=list(range(spec.n_classes)))
         keys = CLASSIFICATION_METRICS
     out = {key: float(metrics.get(key, np.nan)) for key in keys}
-    out["skill"] = float(skill_score(target.task, metrics))
+    out["skill"] = float(skill_score(spec.task, metrics))
     return out
 
 
-def _describe(exc: BaseException) -> str:
-    text = f"{type(exc).__name__}: {exc}".strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+# --------------------------------------------------------------------------- planning
+def _skipped(family: str, target: str, reason: str) -> UnitResult:
+    return UnitResult(family=family, targets=[target], error=reason, skipped=True)
 
 
-def run_unit(
-    spec: UnitSpec, X: Any, timestamps: np.ndarray, settings: Mapping[str, Any]
-) -> UnitResult:
-    """Cross-validate and finally fit one unit; never raises for a family failure.
-
-    Parameters
-    ----------
-    spec : UnitSpec
-        The family, targets, rows and folds.
-    X : DataFrame or ndarray
-        All rows of the features (with any cascade columns already appended).
-    timestamps : ndarray
-        Timestamp (or bar number) of every row of ``X``.
-    settings : mapping
-        ``random_state``, ``model_n_jobs`` and ``cpu_only``.
-
-    Returns
-    -------
-    UnitResult
-        Out-of-fold score matrices (NaN outside the test folds), one metric record per
-        target x fold, and the final model (``None`` with ``error`` set on failure).
-    """
-    n_rows = len(timestamps)
-    names = [t.name for t in spec.targets]
-    result = UnitResult(family=spec.family, targets=names)
-    for target in spec.targets:
-        result.oof[target.name] = np.full((n_rows, target.n_scores), np.nan)
-    n_failed = 0
-    for fold, (train, test) in enumerate(spec.folds):
-        start = time.perf_counter()
-        base = {"family": spec.family, "fold": fold, "n_train": len(train), "n_test": len(test)}
-        try:
-            estimator, fill = _fit_estimator(spec, settings, X, train)
-            fold_scores = _predict_rows(spec, estimator, X, test, fill)
-        except Exception as exc:  # a family failure is recorded, never fatal
-            n_failed += 1
-            message = _describe(exc)
-            logger.warning(
-                "Family %r failed on fold %d of target(s) %s: %s", spec.family, fold, names, message
-            )
-            logger.debug("Traceback:\n%s", traceback.format_exc())
-            for target in spec.targets:
-                result.records.append(
-                    {**base, "target": target.name, "status": "failed", "error": message}
-                )
-            continue
-        seconds = time.perf_counter() - start
-        for target, scores in zip(spec.targets, fold_scores):
-            result.oof[target.name][test] = scores
-            record = {**base, "target": target.name, "status": "ok", "error": None}
-            try:
-                record.update(_fold_metrics(target, scores, test, timestamps))
-            except Exception as exc:  # metrics on a degenerate fold (e.g. one class)
-                record.update(status="failed", error=f"metrics: {_describe(exc)}")
-            record["fit_seconds"] = seconds
-            result.records.append(record)
-
-    if spec.folds and n_failed == len(spec.folds):
-        result.error = next(r["error"] for r in result.records if r["status"] == "failed")
-        return result
-    try:
-        model, fill = _fit_estimator(spec, settings, X, spec.final_rows)
-    except Exception as exc:
-        result.error = f"final fit: {_describe(exc)}"
-        logger.warning(
-            "Family %r failed on the final fit of target(s) %s: %s",
-            spec.family,
-            names,
-            result.error,
-        )
-        return result
-    result.model = model
-    result.fill_values = fill
-    result.n_final = len(spec.final_rows)
-    return result
+def _final_rows(ctx: Context, labelled: np.ndarray) -> np.ndarray:
+    rows = np.flatnonzero(labelled)
+    return recent_rows(rows, ctx.targets.timestamps[rows], ctx.max_rows_train)
 
 
-# ---------------------------------------------------------------------------- planning
-
-
-@dataclass
-class Plan:
-    """Rows and purged folds of one target (or of the joint multi-task unit)."""
-
-    rows: np.ndarray
-    folds: list[tuple[np.ndarray, np.ndarray]]
-    final_rows: np.ndarray
-
-
-@dataclass
-class Context:
-    """Everything a strategy needs; built and validated by the trainer."""
-
-    X: Any
-    timestamps: np.ndarray
-    targets: dict[str, TargetInfo]  # in the given (ranked) order
-    plans: dict[str, Plan]
-    families: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]  # name -> kind, tasks, params
-    settings: dict[str, Any]
-    n_jobs: int | None = None
-    verbose: bool | int | None = None
-    joint_plan: Plan | None = None
-
-
-@dataclass
-class StrategyOutput:
-    """The units' results and the cascade columns each target's models saw."""
-
-    results: list[UnitResult]
-    extra_columns: dict[str, list[str]]
-
-
-def cascade_columns(target: TargetInfo) -> list[str]:
-    """Names of the extra columns that carry ``target``'s predictions in a cascade."""
-    base = f"__cascade__{target.name}"
-    if target.task == "multiclass":
-        assert target.classes is not None
-        return [f"{base}__{c}" for c in target.classes]
-    return [base]
-
-
-def _skipped(family: str, target: TargetInfo, reason: str) -> UnitResult:
-    result = UnitResult(family=family, targets=[target.name], error=reason, skipped=True)
-    return result
-
-
-def _unit(
-    ctx: Context, family: str, target: TargetInfo, extra_columns: list[str] | None = None
-) -> UnitSpec | UnitResult:
+def _unit_cells(
+    ctx: Context,
+    planner: CellPlanner,
+    family: str,
+    target: str,
+    fill_columns: tuple[int, ...] = (),
+) -> list[Cell] | UnitResult:
     kind, tasks, params = ctx.families[family]
-    if target.task not in tasks:
+    spec = ctx.targets[target]
+    if spec.task not in tasks:
         return _skipped(
             family,
             target,
-            f"family {family!r} does not support task {target.task!r} (it supports "
+            f"family {family!r} does not support task {spec.task!r} (it supports "
             f"{', '.join(tasks)})",
         )
-    plan = ctx.plans[target.name]
-    return UnitSpec(
-        family=family,
-        kind=kind,
-        params=params,
-        targets=[target],
-        rows=plan.rows,
-        folds=plan.folds,
-        final_rows=plan.final_rows,
-        extra_columns=list(extra_columns or []),
+    cells = planner.fold_cells(
+        target,
+        family,
+        params,
+        _SCORES,
+        usable=lambda fold: bool(len(fold.train) and len(fold.test)),
+        fill_columns=fill_columns,
+    )
+    final = _final_rows(ctx, spec.labelled)
+    cells.append(planner.final_cell(target, family, params, final, fill_columns=fill_columns))
+    return cells
+
+
+def _joint_cells(ctx: Context, planner: CellPlanner, names: list[str]) -> list[Cell]:
+    _, _, params = ctx.families["multi_task"]
+    _, bars, folds = ctx.targets.joint_folds(names)
+    joint = tuple(names)
+    cells = [
+        planner.cell(
+            names[0],
+            "multi_task",
+            params,
+            fold.index,
+            fold.train,
+            fold.test,
+            _SCORES,
+            joint=joint,
+            label_horizon=bars,
+        )
+        for fold in folds
+        if len(fold.train) and len(fold.test)
+    ]
+    labelled = np.logical_or.reduce([ctx.targets[n].labelled for n in names])
+    cells.append(
+        planner.final_cell(
+            names[0],
+            "multi_task",
+            params,
+            _final_rows(ctx, labelled),
+            joint=joint,
+            label_horizon=bars,
+        )
+    )
+    return cells
+
+
+# --------------------------------------------------------------------------- running
+def _run(
+    ctx: Context,
+    data: EvalData,
+    planned: list[list[Cell] | UnitResult],
+    desc: str,
+) -> list[UnitResult]:
+    """Run the planned units' cells in one grid and assemble one result per unit."""
+    cells = [c for unit in planned if not isinstance(unit, UnitResult) for c in unit]
+    done = [unit for unit in planned if isinstance(unit, UnitResult)]
+    pairs = run_cells(
+        cells, data, n_jobs=ctx.n_jobs, memory=ctx.memory, verbose=ctx.verbose, desc=desc
+    )
+    units: dict[tuple[tuple[str, ...], str], list[tuple[Cell, CellResult]]] = {}
+    for cell, result in pairs:
+        units.setdefault((cell.joint or (cell.target,), cell.family), []).append((cell, result))
+    assembled = [
+        _assemble(ctx, data, names, family, units[(names, family)])
+        for names, family in _unit_order(planned)
+    ]
+    return done + assembled
+
+
+def _unit_order(planned: list[list[Cell] | UnitResult]) -> list[tuple[tuple[str, ...], str]]:
+    order = []
+    for unit in planned:
+        if isinstance(unit, UnitResult) or not unit:
+            continue
+        order.append((unit[0].joint or (unit[0].target,), unit[0].family))
+    return order
+
+
+def _assemble(
+    ctx: Context,
+    data: EvalData,
+    names: tuple[str, ...],
+    family: str,
+    pairs: list[tuple[Cell, CellResult]],
+) -> UnitResult:
+    specs = [ctx.targets[n] for n in names]
+    unit = UnitResult(family=family, targets=list(names))
+    for spec in specs:
+        unit.oof[spec.name] = np.full((data.n_rows, spec.n_scores), np.nan)
+    final: tuple[Cell, CellResult] | None = None
+    n_folds = n_failed = 0
+    for cell, result in sorted(pairs, key=lambda cr: (cr[0].fold is None, cr[0].fold or 0)):
+        if cell.fold is None:
+            final = (cell, result)
+            continue
+        n_folds += 1
+        base = {
+            "family": family,
+            "fold": cell.fold,
+            "n_train": len(cell.train),
+            "n_test": len(cell.test),
+        }
+        if result.scores is None:
+            n_failed += 1
+            for spec in specs:
+                unit.records.append(
+                    {**base, "target": spec.name, "status": "failed", "error": result.error}
+                )
+            continue
+        for j, spec in enumerate(specs):
+            scores = result.scores[:, j : j + 1] if len(specs) > 1 else result.scores
+            unit.oof[spec.name][cell.test] = scores
+            record = {**base, "target": spec.name, "status": "ok", "error": None}
+            try:
+                record.update(_fold_metrics(spec, scores, cell.test, ctx.targets.timestamps))
+            except Exception as exc:  # metrics on a degenerate fold (e.g. one class)
+                record.update(status="failed", error=f"metrics: {type(exc).__name__}: {exc}")
+            record["fit_seconds"] = result.seconds
+            unit.records.append(record)
+    if n_folds and n_failed == n_folds:
+        unit.error = next(r["error"] for r in unit.records if r["status"] == "failed")
+        return unit
+    assert final is not None
+    cell, result = final
+    if result.error is not None:
+        unit.error = f"final fit: {result.error}"
+        return unit
+    unit.model = result.model
+    unit.n_final = len(cell.train)
+    unit.fill_values = {data.columns[j]: v for j, v in result.fill_values.items()}
+    return unit
+
+
+def _planner(ctx: Context, data: EvalData, n_cells: int) -> CellPlanner:
+    return CellPlanner(
+        "train",
+        ctx.targets,
+        data,
+        seed=ctx.seed,
+        threads=cell_threads(ctx.n_jobs, n_cells, threads=ctx.threads),
+        cpu_only=ctx.cpu_only,
     )
 
 
-def execute(
-    units: Sequence[UnitSpec | UnitResult], X: Any, ctx: Context, desc: str
-) -> list[UnitResult]:
-    """Run the units (in parallel with joblib when ``ctx.n_jobs`` asks for it)."""
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    from intelligent_training._progress import progress
-
-    todo = [u for u in units if isinstance(u, UnitSpec)]
-    done = [u for u in units if isinstance(u, UnitResult)]
-    n_jobs = effective_n_jobs(ctx.n_jobs) if ctx.n_jobs is not None else 1
-    if n_jobs > 1 and len(todo) > 1:
-        # Threads by default: the heavy work (LightGBM, XGBoost, torch, BLAS) releases the
-        # GIL and threads share X instead of copying it. A soft hint, so a surrounding
-        # ``joblib.parallel_config(backend="dask")`` still sends the units to a cluster.
-        parallel = Parallel(n_jobs=min(n_jobs, len(todo)), prefer="threads", return_as="generator")
-        stream = parallel(delayed(run_unit)(u, X, ctx.timestamps, ctx.settings) for u in todo)
-    else:
-        stream = (run_unit(u, X, ctx.timestamps, ctx.settings) for u in todo)
-    results = list(progress(stream, total=len(todo), desc=desc, verbose=ctx.verbose))
-    return done + results
+def _n_cells(ctx: Context, n_targets: int, n_families: int) -> int:
+    n_folds = max((len(s.folds) for s in ctx.targets.specs.values()), default=0)
+    return n_targets * n_families * (n_folds + 1)
 
 
 def _run_single_task(ctx: Context) -> StrategyOutput:
-    units = [_unit(ctx, fam, t) for t in ctx.targets.values() for fam in ctx.families]
-    return StrategyOutput(execute(units, ctx.X, ctx, "training"), {t: [] for t in ctx.targets})
+    planner = _planner(ctx, ctx.data, _n_cells(ctx, len(ctx.targets.specs), len(ctx.families)))
+    planned = [_unit_cells(ctx, planner, fam, t) for t in ctx.targets.specs for fam in ctx.families]
+    results = _run(ctx, ctx.data, planned, "training")
+    return StrategyOutput(results, {t: [] for t in ctx.targets.specs})
 
 
 def _run_multi_task(ctx: Context) -> StrategyOutput:
-    units: list[UnitSpec | UnitResult] = []
-    for fam in ctx.families:
-        if fam == "multi_task":
-            continue
-        units.extend(_unit(ctx, fam, t) for t in ctx.targets.values())
-    kind, tasks, params = ctx.families["multi_task"]
-    joint = [t for t in ctx.targets.values() if t.task in tasks]
-    for t in ctx.targets.values():
-        if t.task not in tasks:
-            units.append(
-                _skipped("multi_task", t, f"the multi_task family does not support {t.task!r}")
+    others = [f for f in ctx.families if f != "multi_task"]
+    planner = _planner(ctx, ctx.data, _n_cells(ctx, len(ctx.targets.specs), len(ctx.families)))
+    planned: list[list[Cell] | UnitResult] = [
+        _unit_cells(ctx, planner, fam, t) for fam in others for t in ctx.targets.specs
+    ]
+    _, tasks, _ = ctx.families["multi_task"]
+    joint = [t for t, spec in ctx.targets.specs.items() if spec.task in tasks]
+    for t, spec in ctx.targets.specs.items():
+        if spec.task not in tasks:
+            planned.append(
+                _skipped("multi_task", t, f"the multi_task family does not support {spec.task!r}")
             )
     if joint:
-        assert ctx.joint_plan is not None
-        units.append(
-            UnitSpec(
-                family="multi_task",
-                kind=kind,
-                params=params,
-                targets=joint,
-                rows=ctx.joint_plan.rows,
-                folds=ctx.joint_plan.folds,
-                final_rows=ctx.joint_plan.final_rows,
-                joint=True,
-            )
-        )
-    return StrategyOutput(execute(units, ctx.X, ctx, "training"), {t: [] for t in ctx.targets})
+        planned.append(_joint_cells(ctx, planner, joint))
+    results = _run(ctx, ctx.data, planned, "training")
+    return StrategyOutput(results, {t: [] for t in ctx.targets.specs})
+
+
+def _with_columns(data: EvalData, extra: Mapping[str, np.ndarray]) -> EvalData:
+    """``data`` with the cascade columns appended (a new float32 matrix)."""
+    if not extra:
+        return data
+    values = np.column_stack([data.X, *(np.asarray(v, np.float32) for v in extra.values())])
+    return EvalData(
+        X=values.astype(np.float32, copy=False),
+        columns=[*data.columns, *extra],
+        index=data.index,
+        targets=data.targets,
+        groups=data.groups,
+        n_groups=data.n_groups,
+    )
 
 
 def _run_cascade(ctx: Context) -> StrategyOutput:
     from intelligent_training.exceptions import FamilyError
-    from intelligent_training.training._ensemble import ensemble_scores
 
     results: list[UnitResult] = []
     extra: dict[str, np.ndarray] = {}
     extra_columns: dict[str, list[str]] = {}
-    for target in ctx.targets.values():
-        X_k = add_extra_columns(ctx.X, extra)
-        extra_columns[target.name] = list(extra)
-        units = [_unit(ctx, fam, target, list(extra)) for fam in ctx.families]
-        target_results = execute(units, X_k, ctx, f"cascade {target.name}")
-        results.extend(target_results)
-        oof = [r.oof[target.name] for r in target_results if r.model is not None]
+    p = ctx.data.X.shape[1]
+    for target, spec in ctx.targets.specs.items():
+        data = _with_columns(ctx.data, extra)
+        extra_columns[target] = list(extra)
+        fill = tuple(range(p, p + len(extra)))
+        planner = _planner(ctx, data, _n_cells(ctx, 1, len(ctx.families)))
+        planned = [_unit_cells(ctx, planner, fam, target, fill) for fam in ctx.families]
+        wave = _run(ctx, data, planned, f"cascade {target}")
+        results.extend(wave)
+        oof = [r.oof[target] for r in wave if r.model is not None]
         if not oof:
             # The trainer reports every family's reason; stop here, later targets need it.
-            raise FamilyError(_all_failed_message(target.name, target_results))
+            raise FamilyError(_all_failed_message(target, wave))
         combined = ensemble_scores(oof)
-        for j, column in enumerate(cascade_columns(target)):
+        for j, column in enumerate(cascade_columns(spec)):
             extra[column] = combined[:, j]
     return StrategyOutput(results, extra_columns)
 

@@ -68,6 +68,65 @@ def _sequence_keys(X: object, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(n_rows, dtype=np.int64), row_time_keys(X, n_rows)
 
 
+def sequence_keys(X: object, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symbol code and time key of every row (the order windows follow).
+
+    ``X`` is anything with the rows' index (a DataFrame or Series), or ``None`` for
+    rows of one sequence in the given order.
+    """
+    return _sequence_keys(X, n_rows)
+
+
+def context_rows(
+    keys: tuple[np.ndarray, np.ndarray], rows: np.ndarray, lookback: int
+) -> np.ndarray:
+    """Rows outside ``rows`` that the lookback windows of ``rows`` reach back to.
+
+    For every row in ``rows``, the ``lookback - 1`` rows of the same symbol just before
+    it (by time); those not in ``rows`` themselves are the *context* a sequence model
+    needs to see to give the first rows of a block full windows. Only features of the
+    context are ever used (a model's ``predict`` never sees labels).
+
+    Parameters
+    ----------
+    keys : (ndarray, ndarray)
+        :func:`sequence_keys` of all rows.
+    rows : ndarray of int
+        Positions of the rows to predict.
+    lookback : int
+        Window length, the row itself included.
+
+    Returns
+    -------
+    ndarray of int
+        Sorted positions of the context rows (empty for ``lookback <= 1``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> idx = pd.MultiIndex.from_product(
+    ...     [pd.date_range("2024-01-01", periods=4, freq="5min"), ["A", "B"]],
+    ...     names=["timestamp", "symbol"])
+    >>> X = pd.DataFrame({"f": range(8)}, index=idx)
+    >>> context_rows(sequence_keys(X, 8), np.array([6, 7]), lookback=3)
+    array([2, 3, 4, 5])
+    """
+    rows = np.asarray(rows, dtype=np.int64)
+    if lookback <= 1 or rows.size == 0:
+        return np.empty(0, dtype=np.int64)
+    symbols, time_key = keys
+    order = np.lexsort((time_key, symbols))  # by symbol, then time
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    lags = np.arange(1, int(lookback))
+    earlier = rank[rows][:, None] - lags[None, :]
+    valid = earlier >= 0
+    source = order[np.clip(earlier, 0, None)]
+    valid &= symbols[source] == symbols[rows][:, None]
+    reached = np.unique(source[valid])
+    return reached[~np.isin(reached, rows)]  # type: ignore[no-any-return]
+
+
 def lookback_indices(X: object, lookback: int, n_rows: int | None = None) -> np.ndarray:
     """Row positions of every row's lookback window.
 

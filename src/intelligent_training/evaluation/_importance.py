@@ -1,35 +1,41 @@
-"""Out-of-sample importance of one fitted fold model: native, permutation and SHAP.
+"""Out-of-sample importance of one fitted cell model: native, permutation and SHAP.
 
-Every function returns raw (not yet normalised) importances of shape
-``(n_groups, n_features)``: one row per symbol when importance is aggregated across
-symbols, a single row otherwise. Rows of a group that has no sampled test rows are NaN.
+Every function takes a *model view* (:class:`~intelligent_training.evaluation._model.ModelView`:
+``scores(X)`` gives the score matrix, see :mod:`._model`) and returns raw (not yet
+normalised) importances of shape ``(n_groups, n_features)``: one row per symbol when
+importance is aggregated across symbols, a single row otherwise. Rows of a group that
+has no sampled test rows are NaN.
 
 * **native** -- the model's own importance (LightGBM total gain, XGBoost gain,
-  impurity decrease of forests, ``|coef|`` of standardised linear models); it comes
-  from the fold model, so it is the same for every group.
+  impurity decrease of forests, ``|coef|`` of standardised linear models); the same
+  for every group.
 * **permutation** -- increase of the test loss (squared error; log-loss for
   classifiers) when one feature's test values are shuffled, averaged over
-  ``n_repeats`` shuffles. Shuffles stay inside a group. The permuted copies of the
-  test set are stacked into blocks and predicted in one call per block (vectorised),
-  and the per-row losses are summed per group with one matrix product.
-* **shap** -- mean ``|SHAP value|`` on at most ``shap_sample_size`` test rows:
-  ``shap.TreeExplainer`` for tree models, otherwise the model-agnostic
-  ``shap.explainers.Permutation`` over a small background sample of the test fold.
-  ``shap`` is imported here, never at package import.
+  ``n_repeats`` shuffles. Shuffles stay inside a group. The permuted copies are
+  stacked into blocks and scored in one call per block, and the per-row losses are
+  summed per group with one matrix product.
+* **shap** -- mean ``|SHAP value|`` on at most ``shap_sample_size`` test rows, exact
+  where the model allows it: the boosters' own TreeSHAP (LightGBM
+  ``pred_contrib``, XGBoost ``pred_contribs``), the closed form
+  ``coef * (z - mean(z))`` of a linear model on its own (standardised, margin) scale,
+  ``shap.TreeExplainer`` for other tree ensembles; otherwise shap's model-agnostic
+  permutation explainer over a small background sample of the test fold. ``shap`` is
+  imported only when needed, never at package import.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "fold_losses",
+    "fold_loss",
+    "mean_abs_per_group",
     "native_importance",
+    "per_row_loss",
     "permutation_importance",
     "shap_importance",
 ]
@@ -37,25 +43,35 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 _EPS = 1e-12
-# Cells (rows x features) of the stacked permuted copies predicted in one call.
+# Cells (rows x features) of the stacked permuted copies scored in one call.
 _BLOCK_CELLS = 4_000_000
 # Background rows of the model-agnostic SHAP explainer.
 _SHAP_BACKGROUND = 50
 
 
-def native_importance(estimator: Any, n_features: int) -> np.ndarray | None:
-    """The fitted model's own importance, or ``None`` when it has none.
+def _view(model: Any, task: str) -> Any:
+    from intelligent_training.evaluation._model import as_view
 
-    LightGBM models report total gain (their ``feature_importances_`` defaults to
-    split counts, which over-rate noisy features that are split often for little gain).
+    return as_view(model, task)
+
+
+def native_importance(model: Any, n_features: int) -> np.ndarray | None:
+    """The fitted model's own importance ``(1, n_features)``, or ``None`` when it has none.
+
+    LightGBM models report total gain (their ``feature_importances_`` defaults to split
+    counts, which over-rate noisy features that are split often for little gain).
     """
     values: Any = None
-    booster = getattr(estimator, "booster_", None)
-    if booster is not None and hasattr(booster, "feature_importance"):
-        values = booster.feature_importance(importance_type="gain")
+    inner = getattr(model, "estimator", model)  # a ModelView wraps its estimator
+    if hasattr(inner, "native_importance"):
+        values = inner.native_importance()
+    elif getattr(inner, "booster_", None) is not None and hasattr(
+        inner.booster_, "feature_importance"
+    ):
+        values = inner.booster_.feature_importance(importance_type="gain")
     else:
         try:
-            values = estimator.feature_importances_
+            values = inner.feature_importances_
         except (AttributeError, ValueError, TypeError):
             return None
     values = np.abs(np.asarray(values, dtype=np.float64)).ravel()
@@ -71,59 +87,37 @@ def _group_matrix(groups: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.nda
     return onehot, onehot.sum(axis=0)
 
 
-def _loss_function(task: str, classes: np.ndarray | None, y: np.ndarray) -> Callable[..., Any]:
-    """Per-row loss of a prediction matrix: squared error or log-loss.
+def per_row_loss(scores: np.ndarray, y: np.ndarray, task: str) -> np.ndarray:
+    """Per-row loss of score matrices ``(..., n_rows, k)``: squared error or log-loss.
 
-    The returned function maps predictions of shape ``(n_copies, n_rows[, n_classes])``
-    to losses of shape ``(n_copies, n_rows)``.
+    ``y`` holds regression values or class codes. A class code beyond the score
+    matrix's width (a class the model never saw) has probability 0.
     """
     if task == "regression":
-        target = y.astype(np.float64)
-
-        def squared_error(pred: np.ndarray) -> np.ndarray:
-            return (pred - target) ** 2
-
-        return squared_error
-
-    # Column of each row's true class in the model's predict_proba output; a class the
-    # fold model never saw has probability 0 whatever the features are.
-    assert classes is not None
-    lookup = {int(c): i for i, c in enumerate(classes)}
-    column = np.array([lookup.get(int(label), -1) for label in y], dtype=np.intp)
-    seen = column >= 0
-    safe_column = np.where(seen, column, 0)
-    rows = np.arange(y.size)
-
-    def log_loss(proba: np.ndarray) -> np.ndarray:
-        p_true = np.where(seen, proba[:, rows, safe_column], 0.0)
-        return -np.log(np.clip(p_true, _EPS, 1.0))
-
-    return log_loss
+        return (scores[..., 0] - y.astype(np.float64)) ** 2  # type: ignore[no-any-return]
+    codes = y.astype(np.intp)
+    if task == "binary":
+        p_true = np.where(codes == 1, scores[..., 0], 1.0 - scores[..., 0])
+    else:
+        seen = codes < scores.shape[-1]
+        safe = np.where(seen, codes, 0)
+        p_true = np.take_along_axis(
+            scores, np.broadcast_to(safe[:, None], (*scores.shape[:-1], 1)), axis=-1
+        )[..., 0]
+        p_true = np.where(seen, p_true, 0.0)
+    return -np.log(np.clip(p_true, _EPS, 1.0))  # type: ignore[no-any-return]
 
 
-def _predictor(estimator: Any, task: str) -> Callable[[Any], np.ndarray]:
-    if task == "regression":
-        return lambda X: np.asarray(estimator.predict(X), dtype=np.float64).ravel()
-    return lambda X: np.asarray(estimator.predict_proba(X), dtype=np.float64)
-
-
-def fold_losses(
-    estimator: Any,
-    X: np.ndarray,
-    y: np.ndarray,
-    *,
-    task: str,
-    to_input: Callable[[np.ndarray], Any] | None = None,
-) -> float:
-    """Mean test loss of the fold model (squared error or log-loss)."""
-    predict = _predictor(estimator, task)
-    loss = _loss_function(task, getattr(estimator, "classes_", None), y)
-    pred = predict(to_input(X) if to_input is not None else X)
-    return float(loss(pred[None, ...]).mean())
+def fold_loss(model: Any, X: np.ndarray, y: np.ndarray, *, task: str) -> float:
+    """Mean test loss of a fitted model on ``(X, y)`` (squared error or log-loss)."""
+    view = _view(model, task)
+    return float(per_row_loss(view.scores(X), y, task).mean())
 
 
 def _within_group_permutation(groups: np.ndarray, rng: np.random.RandomState) -> np.ndarray:
     """A random permutation of row positions that maps every row into its own group."""
+    if groups.size and (groups == groups[0]).all():
+        return rng.permutation(groups.size)  # one group: a plain shuffle
     by_group = np.argsort(groups, kind="stable")
     shuffled = np.lexsort((rng.random_sample(groups.size), groups))
     perm = np.empty(groups.size, dtype=np.intp)
@@ -132,7 +126,7 @@ def _within_group_permutation(groups: np.ndarray, rng: np.random.RandomState) ->
 
 
 def permutation_importance(
-    estimator: Any,
+    model: Any,
     X: np.ndarray,
     y: np.ndarray,
     *,
@@ -141,13 +135,13 @@ def permutation_importance(
     n_groups: int,
     n_repeats: int,
     rng: np.random.RandomState,
-    to_input: Callable[[np.ndarray], Any] | None = None,
+    base_scores: np.ndarray | None = None,
 ) -> np.ndarray:
     """Increase of the per-group mean test loss when a feature is shuffled.
 
     Parameters
     ----------
-    estimator : fitted estimator
+    model : ModelView or fitted estimator
         Regressor (``predict``) or classifier (``predict_proba``, ``classes_``).
     X : ndarray of shape (n_rows, n_features)
         Test rows of the fold.
@@ -160,43 +154,47 @@ def permutation_importance(
     n_repeats : int
         Shuffles per feature.
     rng : RandomState
-    to_input : callable, optional
-        Turns an array into the model's input (e.g. a DataFrame with the panel index
-        for sequence families). When given, copies are predicted one at a time because
-        the row index of stacked copies would not be unique.
+    base_scores : ndarray, optional
+        The model's scores of ``X`` when the caller has them already.
 
     Returns
     -------
     ndarray of shape (n_groups, n_features)
         NaN for groups without rows.
     """
+    view = _view(model, task)
     n_rows, n_features = X.shape
-    predict = _predictor(estimator, task)
-    loss = _loss_function(task, getattr(estimator, "classes_", None), y)
     onehot, counts = _group_matrix(groups, n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
         inv_counts = np.where(counts > 0, 1.0 / counts, np.nan)
 
-    def predict_stack(stack: np.ndarray) -> np.ndarray:
+    def score_stack(stack: np.ndarray) -> np.ndarray:
         n_copies = stack.shape[0]
-        flat = stack.reshape(n_copies * n_rows, n_features)
-        if to_input is not None:
-            flat = to_input(flat)
-        pred = predict(flat)
-        return pred.reshape(n_copies, n_rows, *pred.shape[1:])
+        if not view.stackable:  # e.g. sequence models: rows must stay unique
+            return np.stack([view.scores(copy) for copy in stack])
+        pred = view.scores(stack.reshape(n_copies * n_rows, n_features))
+        return pred.reshape(n_copies, n_rows, pred.shape[-1])
 
-    base = loss(predict_stack(X[None, ...])) @ onehot * inv_counts  # (1, n_groups)
+    base_scores = score_stack(X[None, ...]) if base_scores is None else base_scores[None, ...]
+    base = per_row_loss(base_scores, y, task) @ onehot * inv_counts
 
     jobs = [(j, r) for j in range(n_features) for r in range(n_repeats)]
     perms = [_within_group_permutation(groups, rng) for _ in jobs]
-    per_block = 1 if to_input is not None else max(1, _BLOCK_CELLS // max(1, n_rows * n_features))
+    permuter = view.permuter(X, base_scores[0]) if hasattr(view, "permuter") else None
+    if permuter is not None:  # tree boosters: re-walk only the paths a shuffle changes
+        increase = np.zeros((n_groups, n_features))
+        for (j, _), perm in zip(jobs, perms):
+            scores = permuter.scores(j, perm)[None, ...]
+            increase[:, j] += (per_row_loss(scores, y, task) @ onehot * inv_counts)[0] - base[0]
+        return increase / n_repeats
+    per_block = max(1, _BLOCK_CELLS // max(1, n_rows * n_features))
     increase = np.zeros((n_groups, n_features))
     for start in range(0, len(jobs), per_block):
         block = jobs[start : start + per_block]
         stack = np.repeat(X[None, ...], len(block), axis=0)
         for k, (j, _) in enumerate(block):
             stack[k, :, j] = X[perms[start + k], j]
-        group_loss = loss(predict_stack(stack)) @ onehot * inv_counts  # (copies, groups)
+        group_loss = per_row_loss(score_stack(stack), y, task) @ onehot * inv_counts
         for k, (j, _) in enumerate(block):
             increase[:, j] += group_loss[k] - base[0]
     return increase / n_repeats
@@ -217,10 +215,10 @@ def _tree_explainer(shap: Any, estimator: Any) -> Any:
     return None
 
 
-def _mean_abs_per_group(
+def mean_abs_per_group(
     values: Any, groups: np.ndarray, n_groups: int, n_features: int
 ) -> np.ndarray:
-    """Mean |SHAP| per group from a (rows, features[, outputs]) array or list of them."""
+    """Mean |SHAP| per group from a (rows, features[, outputs]) array or a list of them."""
     if isinstance(values, list):
         values = np.stack([np.asarray(v) for v in values], axis=-1)
     values = np.abs(np.asarray(values, dtype=np.float64))
@@ -231,11 +229,11 @@ def _mean_abs_per_group(
         values = values.mean(axis=2)
     onehot, counts = _group_matrix(groups, n_groups)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (onehot.T @ values) / counts[:, None]
+        return (onehot.T @ values) / counts[:, None]  # type: ignore[no-any-return]
 
 
 def shap_importance(
-    estimator: Any,
+    model: Any,
     X: np.ndarray,
     *,
     task: str,
@@ -249,12 +247,13 @@ def shap_importance(
 
     Parameters
     ----------
-    estimator : fitted estimator
+    model : ModelView or fitted estimator
     X : ndarray of shape (n_rows, n_features)
-        Test rows of the fold.
+        Test rows of the fold (also the background of the linear closed form and of
+        the model-agnostic explainer).
     task : {"regression", "binary", "multiclass"}
     tree : bool
-        Try ``shap.TreeExplainer`` first (tree families).
+        Try ``shap.TreeExplainer`` (tree families without exact native SHAP).
     groups : ndarray of shape (n_rows,)
     n_groups : int
     sample_size : int
@@ -266,15 +265,20 @@ def shap_importance(
     ndarray of shape (n_groups, n_features)
         NaN for groups without explained rows.
     """
-    import shap
-
+    view = _view(model, task)
     n_rows, n_features = X.shape
     rows = np.arange(n_rows)
     if n_rows > sample_size:
         rows = np.sort(rng.choice(n_rows, size=sample_size, replace=False))
     X_explain = X[rows]
 
-    explainer = _tree_explainer(shap, estimator) if tree else None
+    exact = view.contributions(X_explain, background=X)
+    if exact is not None:
+        return mean_abs_per_group(exact, groups[rows], n_groups, n_features)
+
+    import shap
+
+    explainer = _tree_explainer(shap, view.estimator) if tree else None
     if explainer is not None:
         with warnings.catch_warnings():
             # shap announces its (handled) list output for LightGBM binary classifiers.
@@ -287,13 +291,14 @@ def shap_importance(
             logger.info(
                 "shap.TreeExplainer does not support %s; using the model-agnostic "
                 "permutation explainer on %d rows.",
-                type(estimator).__name__,
+                type(view.estimator).__name__,
                 X_explain.shape[0],
             )
         background_rows = rng.choice(n_rows, size=min(_SHAP_BACKGROUND, n_rows), replace=False)
         masker = shap.maskers.Independent(X[background_rows], max_samples=background_rows.size)
-        predict = _predictor(estimator, task)
-        agnostic = shap.explainers.Permutation(predict, masker, seed=int(rng.randint(2**31 - 1)))
+        agnostic = shap.explainers.Permutation(
+            view.scores, masker, seed=int(rng.randint(2**31 - 1))
+        )
         explanation = agnostic(X_explain, max_evals=2 * n_features + 1, silent=True)
         values = explanation.values
-    return _mean_abs_per_group(values, groups[rows], n_groups, n_features)
+    return mean_abs_per_group(values, groups[rows], n_groups, n_features)

@@ -1,0 +1,359 @@
+"""Bin once, fit many: native LightGBM / XGBoost training shared across targets and stages.
+
+The feature matrix of a cross-validation fold is the same for every target; only the
+label (and, through the per-target purge and missing labels, a few rows) changes.
+Binning the features (LightGBM's ``Dataset`` construction, XGBoost's quantile sketch)
+is the expensive, label-independent part, so it is done **once per fold** from the
+fold's *base* rows (see :class:`~intelligent_training.evaluation.TargetSet`: the
+unpurged training rows before the test block) and reused by every target:
+
+- LightGBM: one constructed ``lgb.Dataset`` per fold; each cell trains on
+  ``Dataset.subset(rows)`` with its own label. A subset copies already-binned rows.
+- XGBoost: one ``xgb.QuantileDMatrix`` per fold (sketch and binning once); each cell
+  sets its label and gives the base rows it must not use (purged for its horizon, or
+  unlabelled) weight 0. A matrix serves one thread at a time; a concurrent thread gets
+  a copy built with ``ref=`` (the cuts are reused, not recomputed).
+
+The bins hold **positions** into the shared feature matrix, never a copy of it: the raw
+rows are gathered when the bins are built and freed as soon as they are binned.
+
+Hyperparameters are :func:`~intelligent_training.families.family_params` mapped onto the
+native APIs, so a model here is the model ``make_estimator`` would fit on the same rows,
+up to the bin boundaries (which come from the base rows) and, for XGBoost, row
+subsampling that also draws zero-weight rows. **Parameter precedence** (the rule of
+every stage): packaged defaults < the stage's ``random_state`` / thread budget < the
+user's family parameters, so ``{"xgboost": {"random_state": 0, "n_jobs": 2}}`` wins.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "FAST_FAMILIES",
+    "FoldBins",
+    "NativeModel",
+    "bin_params",
+    "lightgbm_native_params",
+    "native_params",
+    "xgboost_native_params",
+]
+
+FAST_FAMILIES = ("lightgbm", "xgboost")
+
+# scikit-learn-wrapper-only keys that the native LightGBM API does not take.
+_LGB_SKLEARN_ONLY = ("importance_type", "class_weight", "n_estimators", "objective")
+_LGB_SEED_KEYS = ("random_state", "seed", "random_seed")
+_LGB_THREAD_KEYS = ("n_jobs", "num_threads", "num_thread", "nthread", "nthreads")
+#: Leaf-size parameters: they never decide the bins (a fold's bins serve every target,
+#: whatever its row count and so its resolved ``"auto"`` leaf size).
+_LEAF_KEYS = (
+    "min_child_samples",
+    "min_data_in_leaf",
+    "min_child_weight",
+    "min_sum_hessian_in_leaf",
+)
+
+
+def _check_resolved(params: Mapping[str, Any]) -> None:
+    auto = sorted(k for k, v in params.items() if isinstance(v, str) and v == "auto")
+    if auto:
+        from intelligent_training.exceptions import FamilyError
+
+        raise FamilyError(
+            f"Parameters {auto} are still 'auto': resolve them for the training rows with "
+            "family_params(..., n_rows=...) before mapping them to the native API."
+        )
+
+
+def lightgbm_native_params(
+    params: Mapping[str, Any],
+    task: str,
+    n_classes: int,
+    *,
+    random_state: int | None,
+    n_threads: int,
+) -> tuple[dict[str, Any], int]:
+    """Map ``LGBMRegressor``/``LGBMClassifier`` parameters to ``lgb.train`` ones.
+
+    LightGBM's native API accepts the scikit-learn names as aliases
+    (``min_child_samples``, ``subsample``, ``reg_lambda``, ...), so only the
+    wrapper-only keys are removed and the objective is made explicit. A seed or thread
+    count among ``params`` (any of LightGBM's aliases) wins over ``random_state`` /
+    ``n_threads``.
+
+    Returns
+    -------
+    native : dict
+        Parameters for ``lgb.Dataset``/``lgb.train``.
+    num_boost_round : int
+        ``n_estimators`` (100, the wrapper's default, when absent).
+    """
+    _check_resolved(params)
+    native = {k: v for k, v in params.items() if k not in _LGB_SKLEARN_ONLY}
+    num_boost_round = int(params.get("n_estimators", 100))
+    if task == "regression":
+        native["objective"] = params.get("objective") or "regression"
+    elif task == "binary":
+        native["objective"] = "binary"
+    else:
+        native["objective"] = "multiclass"
+        native["num_class"] = int(n_classes)
+    native.setdefault("verbose", -1)
+    if random_state is not None and not any(k in params for k in _LGB_SEED_KEYS):
+        native["seed"] = int(random_state)
+    if not any(k in params for k in _LGB_THREAD_KEYS):
+        native["num_threads"] = int(n_threads)
+    native["feature_pre_filter"] = False
+    return native, num_boost_round
+
+
+def xgboost_native_params(
+    params: Mapping[str, Any],
+    task: str,
+    n_classes: int,
+    *,
+    random_state: int | None,
+    n_threads: int,
+) -> tuple[dict[str, Any], int]:
+    """Map ``XGBRegressor``/``XGBClassifier`` parameters to ``xgb.train`` ones.
+
+    Uses the wrapper's own ``get_xgb_params`` so the translation is XGBoost's.
+    ``random_state`` / ``n_jobs`` among ``params`` win over the stage's values.
+    """
+    from xgboost import XGBRegressor
+
+    _check_resolved(params)
+    kwargs: dict[str, Any] = {
+        "tree_method": "hist",
+        "device": "cpu",
+        "verbosity": 0,
+        "random_state": random_state,
+        "n_jobs": int(n_threads),
+        **params,
+    }
+    kwargs.pop("objective", None)
+    est = XGBRegressor(**kwargs)
+    native = {k: v for k, v in est.get_xgb_params().items() if v is not None}
+    num_boost_round = int(est.n_estimators if est.n_estimators is not None else 100)
+    if task == "regression":
+        native["objective"] = params.get("objective") or "reg:squarederror"
+    elif task == "binary":
+        native["objective"] = "binary:logistic"
+    else:
+        native["objective"] = "multi:softprob"
+        native["num_class"] = int(n_classes)
+    return native, num_boost_round
+
+
+def native_params(
+    family: str,
+    params: Mapping[str, Any],
+    task: str,
+    n_classes: int,
+    *,
+    random_state: int | None,
+    n_threads: int,
+) -> tuple[dict[str, Any], int]:
+    """The native parameters and boosting rounds of ``family`` (see the mappers above)."""
+    mapper = lightgbm_native_params if family == "lightgbm" else xgboost_native_params
+    return mapper(params, task, n_classes, random_state=random_state, n_threads=n_threads)
+
+
+def bin_params(family: str, native: Mapping[str, Any]) -> dict[str, Any]:
+    """The native parameters that decide a fold's bins (cells with equal ones share bins)."""
+    if family == "lightgbm":
+        drop = ("objective", "num_class", *_LEAF_KEYS)
+        return {k: v for k, v in native.items() if k not in drop}
+    return {"max_bin": int(native.get("max_bin", 256)), "nthread": int(native.get("nthread", 1))}
+
+
+class FoldBins:
+    """The binned base rows of one fold, built lazily and once.
+
+    Parameters
+    ----------
+    family : {"lightgbm", "xgboost"}
+    base_rows : ndarray of int
+        Positions (into the shared feature matrix) of the fold's base rows; every
+        cell's training rows are a subset of them.
+    params : dict
+        Native parameters that decide the bins (:func:`bin_params`).
+
+    Notes
+    -----
+    Thread-safe: concurrent cells of the same fold wait for one construction. Picklable
+    for distributed runs: only the positions and parameters travel; the bins are
+    rebuilt on arrival from the matrix the worker receives.
+    """
+
+    def __init__(self, family: str, base_rows: np.ndarray, params: Mapping[str, Any]) -> None:
+        self.family = family
+        self.base_rows = np.asarray(base_rows)
+        self.params = dict(params)
+        self._lock = threading.Lock()
+        self._base: Any = None
+        self._free: list[Any] = []  # XGBoost matrices not in use by any thread
+        self._base_taken = False
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"family": self.family, "base_rows": self.base_rows, "params": self.params}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["family"], state["base_rows"], state["params"])  # type: ignore[misc]
+
+    def remapped(self, rows: np.ndarray) -> FoldBins:
+        """The same bins over a matrix holding only ``rows`` (sorted) of the original."""
+        return FoldBins(self.family, np.searchsorted(rows, self.base_rows), self.params)
+
+    def positions(self, rows: np.ndarray) -> np.ndarray:
+        """Positions of ``rows`` (a subset of the base rows) within the base."""
+        return np.searchsorted(self.base_rows, rows).astype(np.int32)
+
+    def base(self, X: np.ndarray) -> Any:
+        """The constructed LightGBM ``Dataset`` / XGBoost ``QuantileDMatrix``."""
+        with self._lock:
+            if self._base is None:
+                self._base = self._build(X)
+            return self._base
+
+    def _build(self, X: np.ndarray, ref: Any = None) -> Any:
+        rows = X[self.base_rows]  # freed once binned
+        n = rows.shape[0]
+        if self.family == "lightgbm":
+            import lightgbm as lgb
+
+            ds = lgb.Dataset(
+                rows,
+                label=np.zeros(n, dtype=np.float32),
+                params=dict(self.params),
+                free_raw_data=True,
+            )
+            return ds.construct()
+        import xgboost as xgb
+
+        return xgb.QuantileDMatrix(
+            rows,
+            label=np.zeros(n, dtype=np.float32),
+            ref=ref,
+            max_bin=int(self.params.get("max_bin", 256)),
+            nthread=int(self.params.get("nthread", 1)),
+        )
+
+    def train(
+        self,
+        X: np.ndarray,
+        rows: np.ndarray,
+        y: np.ndarray,
+        native: Mapping[str, Any],
+        num_boost_round: int,
+    ) -> Any:
+        """Train a booster on ``rows`` (positions into ``X``, a subset of the base rows).
+
+        Returns
+        -------
+        lightgbm.Booster or xgboost.Booster
+        """
+        positions = self.positions(rows)
+        if self.family == "lightgbm":
+            import lightgbm as lgb
+
+            sub = self.base(X).subset(positions, params=dict(self.params)).construct()
+            sub.set_label(y)
+            # keep_training_booster: the booster is used as is, skipping lgb.train's
+            # model-to-string round trip (same trees, same predictions).
+            return lgb.train(
+                dict(native), sub, num_boost_round=num_boost_round, keep_training_booster=True
+            )
+        import xgboost as xgb
+
+        # Base rows outside ``rows`` (purged for this horizon, or unlabelled) get weight
+        # 0, so the fold's binned matrix is reused as is: no re-binning.
+        n_base = len(self.base_rows)
+        label = np.zeros(n_base, dtype=np.float32)
+        label[positions] = y
+        weight = np.zeros(n_base, dtype=np.float32)
+        weight[positions] = 1.0
+        dtrain = self._acquire(X)
+        try:
+            dtrain.set_label(label)
+            dtrain.set_weight(weight)
+            return xgb.train(dict(native), dtrain, num_boost_round=num_boost_round)
+        finally:
+            self._release(dtrain)
+
+    def _acquire(self, X: np.ndarray) -> Any:
+        """A binned XGBoost matrix of this fold that no other thread is using."""
+        base = self.base(X)
+        with self._lock:
+            if self._free:
+                return self._free.pop()
+            if not self._base_taken:
+                self._base_taken = True
+                return base
+        return self._build(X, ref=base)  # a copy that reuses the base's quantile cuts
+
+    def _release(self, matrix: Any) -> None:
+        with self._lock:
+            self._free.append(matrix)
+
+
+class NativeModel:
+    """A trained native booster seen through the engine's interface.
+
+    Parameters
+    ----------
+    family : {"lightgbm", "xgboost"}
+    booster : lightgbm.Booster or xgboost.Booster
+    task : {"regression", "binary", "multiclass"}
+    n_classes : int
+    n_features : int
+    n_threads : int
+    """
+
+    def __init__(
+        self, family: str, booster: Any, task: str, n_classes: int, n_features: int, n_threads: int
+    ) -> None:
+        self.family = family
+        self.booster = booster
+        self.task = task
+        self.n_classes = n_classes
+        self.n_features = n_features
+        self.n_threads = n_threads
+
+    def scores(self, X: np.ndarray) -> np.ndarray:
+        """Score matrix ``(n, k)``: prediction, P(class 1), or class probabilities."""
+        if self.family == "lightgbm":
+            raw = self.booster.predict(X, num_threads=self.n_threads)
+        else:
+            raw = self.booster.inplace_predict(X)
+        raw = np.asarray(raw, dtype=np.float64)
+        return raw.reshape(len(raw), -1)
+
+    def native_importance(self) -> np.ndarray:
+        """Gain per feature (LightGBM: total gain; XGBoost: mean gain per split)."""
+        if self.family == "lightgbm":
+            return np.asarray(self.booster.feature_importance(importance_type="gain"), float)
+        gains = self.booster.get_score(importance_type="gain")
+        out = np.zeros(self.n_features)
+        for key, value in gains.items():
+            out[int(key[1:]) if key.startswith("f") else int(key)] = value
+        return out
+
+    def contributions(self, X: np.ndarray) -> np.ndarray:
+        """Exact TreeSHAP values ``(n, n_features, n_outputs)`` on the raw (margin) scale."""
+        p = self.n_features
+        if self.family == "lightgbm":
+            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=self.n_threads))
+            k = raw.shape[1] // (p + 1)
+            values = raw.reshape(len(X), k, p + 1)[:, :, :p]
+        else:
+            import xgboost as xgb
+
+            raw = np.asarray(self.booster.predict(xgb.DMatrix(X), pred_contribs=True))
+            values = raw.reshape(len(X), -1, p + 1)[:, :, :p]
+        return values.transpose(0, 2, 1)  # type: ignore[no-any-return]

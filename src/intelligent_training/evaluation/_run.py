@@ -1,0 +1,174 @@
+"""Run one cell: fit, measure on the test rows, capture any failure (never raised)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+from typing import Any
+
+import numpy as np
+
+from intelligent_training.evaluation._cells import Cell, CellResult, EvalData, cell_rng
+from intelligent_training.evaluation._importance import (
+    native_importance,
+    per_row_loss,
+    permutation_importance,
+    shap_importance,
+)
+from intelligent_training.evaluation._model import ModelView, fit_cell
+
+__all__ = ["describe_error", "run_cell"]
+
+logger = logging.getLogger(__name__)
+
+_computed = threading.local()  # set when a memoised cell really ran in this thread
+
+
+def describe_error(exc: BaseException) -> str:
+    """``Type: message`` on one line."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _importances(
+    cell: Cell,
+    data: EvalData,
+    view: ModelView,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    scores: np.ndarray | None,
+) -> dict[str, np.ndarray]:
+    from intelligent_training.families import get_family
+
+    measure = cell.measure
+    spec = data.targets[cell.target]
+    task = spec.task
+    if measure.by_group:
+        groups, n_groups = data.group_codes(cell.test), data.n_groups
+    else:
+        groups, n_groups = np.zeros(len(cell.test), dtype=np.intp), 1
+    rng = cell_rng(cell.seed, cell.target, cell.family, cell.fold)
+    n_features = X_test.shape[1]
+    out: dict[str, np.ndarray] = {}
+    for method in measure.methods:
+        if method == "native":
+            values = native_importance(view, n_features)
+            if values is None:
+                logger.info("Family %r has no native importance; skipped.", cell.family)
+                continue
+            out[method] = np.repeat(values, n_groups, axis=0)
+        elif method == "permutation":
+            rows = np.arange(len(cell.test))
+            limit = measure.permutation_sample_size
+            # Models that read the panel index (sequence windows) see every test row.
+            sampled = limit is not None and len(rows) > limit and view.stackable
+            if sampled:
+                rows = np.sort(rng.choice(len(rows), size=limit, replace=False))
+            out[method] = permutation_importance(
+                view,
+                X_test[rows],
+                y_test[rows],
+                task=task,
+                groups=groups[rows],
+                n_groups=n_groups,
+                n_repeats=measure.n_repeats,
+                rng=rng,
+                base_scores=None if sampled or scores is None else scores,
+            )
+        elif method == "shap":
+            out[method] = shap_importance(
+                view,
+                X_test,
+                task=task,
+                tree=get_family(cell.family).kind == "tree",
+                groups=groups,
+                n_groups=n_groups,
+                sample_size=measure.shap_sample_size,
+                rng=rng,
+            )
+    if not out:
+        raise ValueError(
+            f"none of the importance methods {list(measure.methods)} applies to this family"
+        )
+    return out
+
+
+def run_cell(cell: Cell, data: EvalData) -> CellResult:
+    """Fit ``cell`` and compute its :class:`Measure` on its test rows.
+
+    Returns
+    -------
+    CellResult
+        With ``error`` set (and nothing else) when anything failed.
+    """
+    start = time.perf_counter()
+    cpu_start = time.thread_time()
+    result = CellResult(n_train=len(cell.train), n_test=len(cell.test))
+    try:
+        view, fill = fit_cell(cell, data)
+        result.fit_seconds = time.perf_counter() - start
+        result.fill_values = fill
+        measure = cell.measure
+        if len(cell.test) and (measure.scores or measure.loss or measure.methods):
+            spec = data.targets[cell.target]
+            X_test = data.X[cell.test]
+            y_test = spec.labels[cell.test]
+            scores = None
+            if measure.scores or measure.loss:
+                scores = view.scores(X_test)
+                if measure.scores:
+                    result.scores = scores
+                if measure.loss and not cell.joint:
+                    result.test_loss = float(per_row_loss(scores, y_test, spec.task).mean())
+            if measure.methods:
+                result.importances = _importances(cell, data, view, X_test, y_test, scores)
+        if measure.keep_model:
+            result.model = view.estimator
+    except Exception as exc:  # a cell's failure is recorded, never fatal
+        logger.debug("Traceback of %s:\n%s", cell.name, traceback.format_exc())
+        result = CellResult(
+            n_train=len(cell.train), n_test=len(cell.test), error=describe_error(exc)
+        )
+    result.seconds = time.perf_counter() - start
+    result.cpu_seconds = time.thread_time() - cpu_start
+    return result
+
+
+class CellFailed(Exception):
+    """Raised inside the cache wrapper so that a failed cell is never stored."""
+
+    def __init__(self, result: CellResult) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+
+def cached_cell(key: str, cell: Cell, data: EvalData) -> CellResult:
+    """:func:`run_cell` for a memoiser: ``key`` fingerprints everything the result
+    depends on; ``cell`` and ``data`` are left out of the cache key (too large)."""
+    del key  # only part of the cache key
+    _computed.flag = True
+    result = run_cell(cell, data)
+    if result.error is not None:
+        raise CellFailed(result)
+    return result
+
+
+def execute(run: Any, key: str, cell: Cell, data: EvalData) -> CellResult:
+    """Run one cell through ``run`` (plain or memoised); a failure comes back as a result."""
+    start = time.perf_counter()
+    _computed.flag = False
+    try:
+        result: CellResult = run(key, cell, data)
+    except CellFailed as failed:
+        return failed.result
+    except Exception as exc:  # the memoiser itself failed (disk, pickling)
+        return CellResult(
+            n_train=len(cell.train),
+            n_test=len(cell.test),
+            error=describe_error(exc),
+            seconds=time.perf_counter() - start,
+        )
+    result.cached = not _computed.flag  # served from the cache: the cell did not run
+    return result

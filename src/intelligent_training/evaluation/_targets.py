@@ -1,0 +1,469 @@
+"""The target contract: one resolver from (name, labels, horizons, cv) to a frozen spec.
+
+Every stage calls :func:`resolve_targets`; none parses a horizon, encodes classes or
+builds folds on its own. A :class:`TargetSpec` holds everything a stage needs about one
+target: its task, classes, encoded labels, horizon (as resolved and in bars) and its
+purged folds (:func:`~intelligent_training.model_selection.purged_folds`: the splitter
+cloned with the target's horizon, split on every row of ``X``, unlabelled rows removed).
+
+Rules, decided here once:
+
+- **horizon**: the per-target override, else the token in the name, else
+  ``default_horizon`` (with a :class:`~intelligent_training.exceptions.DataWarning`),
+  see :func:`~intelligent_training.data.resolve_horizons`; a target without a name
+  (an array or an unnamed Series) has horizon 0. In bars: :func:`~intelligent_training.data.horizon_in_bars`
+  on the grid step of the timestamps.
+- **cv**: ``None`` or an int is a :class:`~intelligent_training.model_selection.PurgedTimeSeriesSplit`
+  (the stage's default number of splits, or that int); a splitter with a ``horizon``
+  parameter is cloned with each target's horizon; another splitter is used as given.
+- **task / classes**: :func:`~intelligent_training.data.infer_task`; class labels are
+  encoded as codes ``0 .. k-1`` in sorted order (``classes`` keeps the caller's dtype).
+- **fold bases**: folds of different targets that share their test rows share one
+  *base*, the union of their unpurged (horizon 0) training rows; fast tree families bin
+  a fold's features once from its base (features only, all before the test block) and
+  reuse the bins for every target.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import numbers
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+
+from intelligent_training.exceptions import ConfigError, DataError
+
+__all__ = [
+    "Fold",
+    "TargetSet",
+    "TargetSpec",
+    "encode_target",
+    "resolve_cv",
+    "resolve_targets",
+]
+
+
+# ------------------------------------------------------------------------------ cv
+def resolve_cv(cv: Any, *, default_n_splits: int, owner: str) -> Any:
+    """Turn a stage's ``cv`` argument into a splitter (the caller's is never modified).
+
+    Parameters
+    ----------
+    cv : None, int or splitter
+        ``None``: ``PurgedTimeSeriesSplit(default_n_splits)``; an int (>= 2): that many
+        splits; an object with ``split``: cloned (when it has ``get_params``).
+    default_n_splits : int
+    owner : str
+        The stage's name, for error messages.
+
+    Returns
+    -------
+    splitter
+
+    Raises
+    ------
+    ConfigError
+        For anything else.
+    """
+    from intelligent_training.model_selection import PurgedTimeSeriesSplit
+
+    if cv is None:
+        return PurgedTimeSeriesSplit(n_splits=default_n_splits)
+    if isinstance(cv, numbers.Integral) and not isinstance(cv, bool | np.bool_):
+        if cv < 2:
+            raise ConfigError(f"{owner}: cv must be at least 2 splits, got {cv!r}.")
+        return PurgedTimeSeriesSplit(n_splits=int(cv))
+    if isinstance(cv, str | bool) or not hasattr(cv, "split"):
+        raise ConfigError(
+            f"{owner}: cv must be None, an int (number of splits) or a splitter with a "
+            f"split() method (e.g. PurgedTimeSeriesSplit), got {cv!r}."
+        )
+    return clone(cv) if hasattr(cv, "get_params") else cv
+
+
+# ------------------------------------------------------------------------------ labels
+@dataclass(frozen=True)
+class EncodedTarget:
+    """Task, classes and encoded labels of one target column."""
+
+    task: str
+    classes: np.ndarray | None
+    labels: np.ndarray  # float64: values, or class codes; NaN = unlabelled
+
+
+def encode_target(y: pd.Series, *, name: str, owner: str) -> EncodedTarget:
+    """Infer the task of ``y`` and encode its labels.
+
+    Regression labels are float64 values; classification labels are the codes
+    ``0 .. k-1`` of the sorted classes (as float64, NaN where unlabelled). A
+    classification column with a single class is read as regression (the stages
+    reject constant targets on their own terms).
+
+    Raises
+    ------
+    DataError
+        A non-numeric column that is not a class label column, or infinite labels.
+    """
+    from intelligent_training.data import infer_task
+
+    numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
+    task = infer_task(y)
+    known = y.notna().to_numpy()
+    if task in ("binary", "multiclass"):
+        observed = y[known].to_numpy()
+        classes = np.unique(observed)
+        if len(classes) >= 2:
+            codes = np.full(len(y), np.nan)
+            codes[known] = np.searchsorted(classes, observed)
+            return EncodedTarget(task, classes, codes)
+        task = "regression"
+    if not numeric:
+        raise DataError(
+            f"{owner}: target {name!r} is not numeric and not a class label column; "
+            "encode it as numbers."
+        )
+    values = y.to_numpy(dtype=np.float64, na_value=np.nan)
+    if np.isinf(values).any():
+        raise DataError(
+            f"{owner}: target {name!r} contains infinity; replace infinite labels by NaN "
+            "or drop those rows."
+        )
+    return EncodedTarget("regression", None, values)
+
+
+# ------------------------------------------------------------------------------ specs
+@dataclass(frozen=True, eq=False)
+class Fold:
+    """One fold of one target: row positions into ``X`` (labelled rows only).
+
+    ``group`` names the fold's test block: folds of different targets with the same
+    test rows share a group, and with it a fold base (see :class:`TargetSet`).
+    """
+
+    index: int
+    train: np.ndarray
+    test: np.ndarray
+    group: int
+
+
+@dataclass(frozen=True, eq=False)
+class TargetSpec:
+    """Everything a stage knows about one target (frozen; built by :func:`resolve_targets`).
+
+    Attributes
+    ----------
+    name : str
+    task : {"regression", "binary", "multiclass"}
+    classes : ndarray or None
+        Sorted class labels (the caller's dtype) of a classification target.
+    labels : ndarray of float64
+        Regression values or class codes; NaN = unlabelled.
+    horizon : Timedelta or int
+        As resolved (override, name token or default).
+    horizon_bars : int
+        The horizon in bars of the timestamp grid.
+    folds : tuple of Fold
+        The purged folds (empty until requested).
+    splitter : object or None
+        The splitter that built the folds (cloned with the horizon).
+    """
+
+    name: str
+    task: str
+    classes: np.ndarray | None
+    labels: np.ndarray
+    horizon: Any
+    horizon_bars: int
+    folds: tuple[Fold, ...] = ()
+    splitter: Any = None
+
+    @property
+    def n_classes(self) -> int:
+        """Number of classes (0 for regression)."""
+        return 0 if self.classes is None else len(self.classes)
+
+    @property
+    def n_scores(self) -> int:
+        """Width of a score matrix: classes for multiclass, else 1."""
+        return self.n_classes if self.task == "multiclass" else 1
+
+    @property
+    def labelled(self) -> np.ndarray:
+        """Mask of the rows with a known label."""
+        return np.isfinite(self.labels)
+
+    def fit_labels(self, rows: np.ndarray) -> np.ndarray:
+        """Labels of ``rows`` as a model is fit on them (class labels, not codes)."""
+        values = self.labels[rows]
+        if self.classes is None:
+            return values
+        return self.classes[values.astype(np.intp)]  # type: ignore[no-any-return]
+
+
+def _digest(rows: np.ndarray) -> str:
+    return hashlib.blake2b(np.ascontiguousarray(rows).data, digest_size=8).hexdigest()
+
+
+@dataclass(frozen=True, eq=False)
+class TargetSet:
+    """The resolved targets of one stage fit, and the fold bases they share.
+
+    Attributes
+    ----------
+    specs : dict of str to TargetSpec
+        In the given order.
+    bases : dict of int to ndarray
+        Fold group -> rows a fast family bins the fold's features from.
+    timestamps : ndarray
+        Timestamp (or bar number) of every row of ``X``.
+    cv : splitter
+        The base splitter (before the per-target horizon).
+    """
+
+    specs: dict[str, TargetSpec]
+    bases: dict[int, np.ndarray]
+    timestamps: np.ndarray
+    cv: Any
+    _X: Any = field(default=None, repr=False)
+
+    def __getitem__(self, name: str) -> TargetSpec:
+        return self.specs[name]
+
+    def with_folds(self, names: Iterable[str]) -> TargetSet:
+        """A copy where the targets ``names`` have their purged folds (see module doc)."""
+        from intelligent_training.model_selection import purged_folds
+
+        names = [n for n in names if n in self.specs]
+        horizons: dict[Any, Any] = {}
+        for n in names:
+            horizons.setdefault(_horizon_key(self.specs[n].horizon), self.specs[n].horizon)
+        raw: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {
+            key: purged_folds(self.cv, self._X, horizon=h, groups=self.timestamps)
+            for key, h in horizons.items()
+        }
+        has_horizon = hasattr(self.cv, "get_params") and "horizon" in self.cv.get_params()
+        unpurged = (
+            purged_folds(self.cv, self._X, horizon=0, groups=self.timestamps)
+            if has_horizon and horizons
+            else []
+        )
+        groups: dict[tuple[int, str], int] = {}
+        bases: dict[int, np.ndarray] = {}
+        for folds in [unpurged, *raw.values()]:
+            for k, (train, test) in enumerate(folds):
+                gid = groups.setdefault((k, _digest(test)), len(groups))
+                bases[gid] = _union(bases.get(gid), train)
+        specs = dict(self.specs)
+        for n in names:
+            spec = specs[n]
+            folds = raw[_horizon_key(spec.horizon)]
+            labelled = spec.labelled
+            built = []
+            for k, (train, test) in enumerate(folds):
+                gid = groups[(k, _digest(test))]
+                built.append(Fold(k, _keep(train, labelled), _keep(test, labelled), gid))
+            splitter = _splitter_with(self.cv, spec.horizon)
+            specs[n] = replace(spec, folds=tuple(built), splitter=splitter)
+        return replace(self, specs=specs, bases=bases)
+
+    def joint_folds(self, names: Sequence[str]) -> tuple[Any, int, tuple[Fold, ...]]:
+        """Folds of one model shared by several targets (the ``multi_task`` family).
+
+        The fold rule with the **longest** horizon among ``names`` (every target's label
+        is purged enough) and the rows where **any** of them is labelled (a multi-task
+        model masks a missing label per head).
+
+        Returns
+        -------
+        horizon, horizon_bars, folds
+        """
+        from intelligent_training.model_selection import purged_folds
+
+        specs = [self.specs[n] for n in names]
+        longest = max(specs, key=lambda s: s.horizon_bars)
+        labelled = np.logical_or.reduce([s.labelled for s in specs])
+        raw = purged_folds(
+            self.cv, self._X, horizon=longest.horizon, groups=self.timestamps, labelled=labelled
+        )
+        folds = tuple(Fold(k, train, test, -1) for k, (train, test) in enumerate(raw))
+        return longest.horizon, longest.horizon_bars, folds
+
+    def fold_table(self, names: Sequence[str] | None = None) -> pd.DataFrame:
+        """One row per (target, fold): the horizon, sizes, time spans and row digests.
+
+        Two stages purged a target identically exactly when their rows agree.
+        """
+        rows = []
+        ts = self.timestamps
+        for name in names if names is not None else list(self.specs):
+            spec = self.specs[name]
+            for fold in spec.folds:
+                rows.append(
+                    {
+                        "target": name,
+                        "fold": fold.index,
+                        "horizon": spec.horizon,
+                        "horizon_bars": spec.horizon_bars,
+                        "n_train": len(fold.train),
+                        "n_test": len(fold.test),
+                        "train_start": ts[fold.train].min() if len(fold.train) else None,
+                        "train_end": ts[fold.train].max() if len(fold.train) else None,
+                        "test_start": ts[fold.test].min() if len(fold.test) else None,
+                        "test_end": ts[fold.test].max() if len(fold.test) else None,
+                        "train_digest": _digest(fold.train),
+                        "test_digest": _digest(fold.test),
+                    }
+                )
+        columns = [
+            "target",
+            "fold",
+            "horizon",
+            "horizon_bars",
+            "n_train",
+            "n_test",
+            "train_start",
+            "train_end",
+            "test_start",
+            "test_end",
+            "train_digest",
+            "test_digest",
+        ]
+        return pd.DataFrame(rows, columns=columns)
+
+
+def _keep(rows: np.ndarray, labelled: np.ndarray) -> np.ndarray:
+    keep = labelled[rows]
+    return rows if keep.all() else rows[keep]
+
+
+def _union(base: np.ndarray | None, rows: np.ndarray) -> np.ndarray:
+    if base is None:
+        return rows
+    if len(rows) == 0 or (len(base) and np.isin(rows, base, assume_unique=True).all()):
+        return base
+    return np.union1d(base, rows)
+
+
+def _horizon_key(horizon: Any) -> Any:
+    return horizon if isinstance(horizon, numbers.Integral) else str(pd.Timedelta(horizon))
+
+
+def _splitter_with(cv: Any, horizon: Any) -> Any:
+    from intelligent_training.model_selection import with_horizon
+
+    return with_horizon(cv, horizon)
+
+
+# ------------------------------------------------------------------------------ resolver
+def resolve_horizons_in_bars(
+    names: Sequence[str],
+    timestamps: np.ndarray,
+    *,
+    horizons: Mapping[str, Any] | None,
+    default_horizon: Any,
+    unnamed: Iterable[str] = (),
+    owner: str,
+) -> dict[str, tuple[Any, int]]:
+    """Target -> (horizon as resolved, horizon in bars); see the module docstring.
+
+    Raises
+    ------
+    ConfigError
+        ``horizons`` is not a mapping, or an override / the default is not a horizon.
+    DataError
+        A duration horizon while the rows have no timestamps (an array ``X``).
+    """
+    from intelligent_training.data import grid_step, horizon_in_bars, resolve_horizons
+
+    if horizons is not None and not isinstance(horizons, Mapping):
+        raise ConfigError(
+            f"{owner}: horizons must be a dict {{target: horizon}} or None, got "
+            f"{type(horizons).__name__}."
+        )
+    overrides = {name: 0 for name in unnamed}
+    overrides.update({str(k): v for k, v in dict(horizons or {}).items()})
+    resolved = resolve_horizons(list(names), overrides=overrides, default=default_horizon)
+    step = grid_step(timestamps)
+    is_time = np.issubdtype(np.asarray(timestamps).dtype, np.datetime64)
+    out: dict[str, tuple[Any, int]] = {}
+    for name in names:
+        horizon = resolved[name]
+        if not is_time and not isinstance(horizon, numbers.Integral):
+            raise DataError(
+                f"{owner}: target {name!r} has the horizon {horizon} (a duration) but the rows "
+                "have no timestamps (X is not a panel DataFrame). Pass X with its "
+                f"('timestamp', 'symbol') index, or give the horizon in bars "
+                f"(horizons={{{name!r}: 3}})."
+            )
+        out[name] = (horizon, horizon_in_bars(horizon, step))
+    return out
+
+
+def resolve_targets(
+    Y: pd.DataFrame,
+    X: Any,
+    *,
+    timestamps: np.ndarray,
+    cv: Any,
+    horizons: Mapping[str, Any] | None = None,
+    default_horizon: Any = None,
+    unnamed: Iterable[str] = (),
+    with_folds: bool | Iterable[str] = True,
+    owner: str,
+) -> TargetSet:
+    """Resolve every column of ``Y`` into a :class:`TargetSpec` (the target contract).
+
+    Parameters
+    ----------
+    Y : DataFrame
+        Targets on the rows of ``X`` (NaN = unlabelled), string column names.
+    X : DataFrame or array-like
+        The feature rows (their number and timestamps are used).
+    timestamps : ndarray
+        Timestamp (or bar number) of every row.
+    cv : splitter
+        The stage's base splitter (see :func:`resolve_cv`).
+    horizons, default_horizon
+        Per-target overrides and the fallback horizon (see the module docstring).
+    unnamed : iterable of str
+        Targets that had no name (arrays): horizon 0, no warning.
+    with_folds : bool or iterable of str, default=True
+        Which targets get their folds now (``True``: all; see :meth:`TargetSet.with_folds`).
+    owner : str
+        The stage's name, for error messages.
+
+    Returns
+    -------
+    TargetSet
+    """
+    names = [str(c) for c in Y.columns]
+    resolved = resolve_horizons_in_bars(
+        names,
+        timestamps,
+        horizons=horizons,
+        default_horizon=default_horizon,
+        unnamed=unnamed,
+        owner=owner,
+    )
+    specs = {}
+    for name, column in zip(names, Y.columns):
+        encoded = encode_target(Y[column], name=name, owner=owner)
+        horizon, bars = resolved[name]
+        specs[name] = TargetSpec(
+            name=name,
+            task=encoded.task,
+            classes=encoded.classes,
+            labels=encoded.labels,
+            horizon=horizon,
+            horizon_bars=bars,
+        )
+    target_set = TargetSet(specs=specs, bases={}, timestamps=timestamps, cv=cv, _X=X)
+    if with_folds is False:
+        return target_set
+    chosen = names if with_folds is True else list(with_folds)  # type: ignore[arg-type]
+    return target_set.with_folds(chosen)
