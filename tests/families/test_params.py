@@ -201,12 +201,18 @@ def test_small_data_trees_can_split():
     assert np.corrcoef(est.predict(X), y)[0, 1] > 0.5
 
 
-def test_native_mappers_refuse_unresolved_auto():
-    from intelligent_training.ranking._fast_trees import lightgbm_native_params
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
+def test_native_mappers_refuse_unresolved_auto(family):
+    from intelligent_training.evaluation._fast import native_params
 
     with pytest.raises(FamilyError, match="n_rows"):
-        lightgbm_native_params(
-            family_params("lightgbm", "regression"), "regression", 0, random_state=0, n_threads=1
+        native_params(
+            family,
+            family_params(family, "regression"),
+            "regression",
+            0,
+            random_state=0,
+            n_threads=1,
         )
 
 
