@@ -112,3 +112,30 @@ def test_flag_only_form_is_unchanged(capsys):
     assert main(["--version"]) == 0
     assert main([]) == 2  # still asks for --data-dir
     assert "--data-dir" in capsys.readouterr().err
+
+
+def test_report_subcommand_in_place_keeps_the_published_run_verifiable(run_dir, capsys):
+    """Without --out the published run is rewritten under its lock: the report links stay
+    links into the current run, the manifest lists the new files' checksums and the
+    pipeline still loads (every checksum verified)."""
+    import os
+
+    from intelligent_training import IntelligentPipeline
+    from intelligent_training._artefacts import sha256_file
+
+    html = run_dir / "report.html"
+    assert html.is_symlink()
+    run = html.resolve().parent
+    before = json.loads((run / "manifest.json").read_text())["artefacts"]
+    assert main(["report", str(run_dir)]) == 0
+    assert capsys.readouterr().out.strip() == f"report: {run_dir / 'report.html'}"
+    assert html.is_symlink() and os.readlink(html) == "current/report.html"
+    after = json.loads((run / "manifest.json").read_text())["artefacts"]
+    for name in ("report.html", "report.json"):
+        assert after[name]["sha256"] == sha256_file(run / name)[0]
+    # every other file keeps its recorded checksum (nothing else is re-blessed)
+    assert {k: v for k, v in after.items() if not k.startswith("report.")} == {
+        k: v for k, v in before.items() if not k.startswith("report.")
+    }
+    assert IntelligentPipeline.load(run_dir).selected_targets_
+    assert not (run_dir / ".lock").exists() or (run_dir / ".lock").read_text() == ""

@@ -1,7 +1,9 @@
 """``intelligent-train report OUTPUT_DIR``: re-render the report of a finished run.
 
 Reads the run's CSV/parquet/JSON files (no refit, no unpickling) and writes
-``report.json`` and ``report.html`` into the output directory (or ``--out``).
+``report.json`` and ``report.html`` into the output directory (or ``--out``). In place,
+the published run is rewritten under the directory's lock and the manifest's checksums
+of the two report files are updated (see :func:`intelligent_training.app._report.rerender_report`).
 """
 
 from __future__ import annotations
@@ -64,7 +66,12 @@ def report_main(argv: Sequence[str]) -> int:
     from intelligent_training.report import write_report
 
     try:
-        path = write_report(args.output_dir, args.out, html=not args.json_only)
+        if args.out is None:  # in place: a published run is rewritten under its lock
+            from intelligent_training.app._report import rerender_report
+
+            path = rerender_report(args.output_dir, html=not args.json_only)
+        else:
+            path = write_report(args.output_dir, args.out, html=not args.json_only)
     except IntelligentTrainingError as exc:
         sys.stderr.write(f"error: {str(exc).strip()}\n")
         return 1
