@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 from intelligent_training.evaluation import (
     Cell,
     CellPlanner,
-    CellResult,
     EvalData,
     Fold,
     Measure,
@@ -29,9 +28,11 @@ from intelligent_training.evaluation import (
 )
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.ranking._eligibility import check_eligibility
+from intelligent_training.ranking._evidence import TargetEvidence
 from intelligent_training.ranking._inputs import features, validate_inputs
 from intelligent_training.ranking._leakage import single_feature_strength
-from intelligent_training.ranking._summary import rankings_frame, summarise_target
+from intelligent_training.ranking._racing import fold_waves, race
+from intelligent_training.ranking._summary import rankings_frame, selection_note, summarise_target
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ __all__ = ["DEFAULT_RANKER_FAMILIES", "TargetRanker"]
 #: holds slower families; pass ``families=`` to use them.)
 DEFAULT_RANKER_FAMILIES: tuple[str, ...] = ("lightgbm", "xgboost")
 DEFAULT_N_SPLITS = 3
+DEFAULT_FDR = 0.1
 _MIN_TRAIN_ROWS = 20
 _OWNER = "TargetRanker"
 
@@ -187,6 +189,8 @@ class TargetRanker(BaseEstimator):
         memory: Any = None,
         verbose: bool | int | None = None,
         *,
+        fdr: float | None = DEFAULT_FDR,
+        early_stopping: bool = True,
         min_rows: int = 100,
         min_class_rows: int = 10,
         leakage_score: float = 0.9,
@@ -202,6 +206,8 @@ class TargetRanker(BaseEstimator):
         self.default_horizon = default_horizon
         self.memory = memory
         self.verbose = verbose
+        self.fdr = fdr
+        self.early_stopping = early_stopping
         self.min_rows = min_rows
         self.min_class_rows = min_class_rows
         self.leakage_score = leakage_score
@@ -231,6 +237,20 @@ class TargetRanker(BaseEstimator):
             raise ConfigError(
                 "TargetRanker: horizons must be a dict {target: horizon} or None, "
                 f"got {type(self.horizons).__name__}."
+            )
+
+    def _check_significance_params(self) -> None:
+        fdr = self.fdr
+        if fdr is not None and (
+            isinstance(fdr, bool) or not isinstance(fdr, Real) or not 0.0 < float(fdr) < 1.0
+        ):
+            raise ConfigError(
+                f"TargetRanker: fdr must be a number in (0, 1) (e.g. 0.1) or None (select on "
+                f"the score alone), got {fdr!r}."
+            )
+        if not isinstance(self.early_stopping, bool | np.bool_):
+            raise ConfigError(
+                f"TargetRanker: early_stopping must be True or False, got {self.early_stopping!r}."
             )
 
     def _resolve_families(self) -> dict[str, dict[str, Any]]:
@@ -272,6 +292,7 @@ class TargetRanker(BaseEstimator):
         self : TargetRanker
         """
         self._validate_params()
+        self._check_significance_params()
         X, Y = validate_inputs(X, Y)
         families = self._resolve_families()
         memory = resolve_memory(self.memory, _OWNER)
@@ -280,8 +301,9 @@ class TargetRanker(BaseEstimator):
         targets = self._resolve_targets(X, Y, data)
         self._run_sentinel(targets, data)
         cells = self._plan_cells(targets, data, families, seed)
-        oof = self._run_and_summarise(cells, targets, data, list(families), memory)
-        self._rank(targets, oof, families, X)
+        evidence = self._evidence(targets, cells, list(families))
+        oof = self._run_and_summarise(cells, targets, data, evidence, memory)
+        self._rank(targets, oof, evidence, families, X)
         return self
 
     def _resolve_targets(self, X: pd.DataFrame, Y: pd.DataFrame, data: EvalData) -> _Targets:
@@ -375,35 +397,66 @@ class TargetRanker(BaseEstimator):
         cells.sort(key=lambda c: -len(c.train))
         return cells
 
+    def _evidence(
+        self, targets: _Targets, cells: list[Cell], families: list[str]
+    ) -> dict[str, TargetEvidence]:
+        """An empty :class:`TargetEvidence` per eligible target."""
+        from intelligent_training.model_selection import backtest_paths
+
+        n_folds = max((len(targets.resolved[t].folds) for t in targets.eligible), default=0)
+        paths = backtest_paths(targets.resolved.cv, groups=targets.resolved.timestamps)
+        planned: dict[str, set[int]] = {t: set() for t in targets.eligible}
+        for cell in cells:
+            planned[cell.target].add(int(cell.fold or 0))
+        return {
+            t: TargetEvidence(
+                targets.resolved[t],
+                families,
+                n_folds,
+                targets.resolved.timestamps,
+                paths,
+                planned_folds=frozenset(planned[t]),
+                racing=self._racing(),
+            )
+            for t in targets.eligible
+        }
+
+    def _racing(self) -> bool:
+        return bool(self.early_stopping) and self.top_n is not None
+
+    def _waves(self, cells: list[Cell]) -> list[list[Cell]]:
+        """The grid in the order it runs: one batch, or one fold wave after another."""
+        if not self._racing():
+            return [cells]
+        sizes: dict[int, list[int]] = {}
+        for cell in cells:
+            sizes.setdefault(int(cell.fold or 0), []).append(len(cell.train))
+        return [[c for c in cells if c.fold == k] for k in fold_waves(sizes)]
+
     def _run_and_summarise(
         self,
         cells: list[Cell],
         targets: _Targets,
         data: EvalData,
-        families: list[str],
+        evidence: dict[str, TargetEvidence],
         memory: Any,
     ) -> dict[str, pd.DataFrame]:
-        """Run the grid; summarise each target as soon as its last cell is back."""
+        """Run the grid (in fold waves when racing); summarise each target as soon as its
+        last cell is back, or when it is stopped."""
         pending: dict[str, int] = {}
         for cell in cells:
             pending[cell.target] = pending.get(cell.target, 0) + 1
-        by_target: dict[str, list[tuple[Cell, CellResult]]] = {t: [] for t in targets.eligible}
-        n_folds = max((len(targets.resolved[t].folds) for t in targets.eligible), default=0)
         oof: dict[str, pd.DataFrame] = {}
         n_ok = 0
         first_error = ""
-
+        stopped: set[str] = set()
         assert data.index is not None
 
         def summarise(t: str) -> None:
             assert data.index is not None
             frame = summarise_target(
                 targets.rows[t],
-                targets.resolved[t],
-                by_target[t],
-                families,
-                n_folds,
-                targets.resolved.timestamps,
+                evidence[t],
                 data.index,
                 leakage_score=self.leakage_score,
                 leakage_feature_corr=self.leakage_feature_corr,
@@ -411,21 +464,47 @@ class TargetRanker(BaseEstimator):
             if frame is not None:
                 oof[t] = frame
 
-        stream = run_cells(
-            cells,
-            data,
-            n_jobs=self.n_jobs,
-            memory=memory,
-            verbose=self.verbose,
-            desc="ranking targets",
-        )
-        for cell, result in stream:
-            n_ok += result.ok
-            first_error = first_error or (result.error or "")
-            by_target[cell.target].append((cell, result))
-            pending[cell.target] -= 1
-            if pending[cell.target] == 0:
-                summarise(cell.target)
+        waves = self._waves(cells)
+        n_folds = max((ev.n_folds for ev in evidence.values()), default=0)
+        for w, wave in enumerate(waves):
+            wave = [c for c in wave if c.target not in stopped]
+            desc = "ranking targets" if len(waves) == 1 else f"ranking, fold wave {w + 1}"
+            stream = run_cells(
+                wave, data, n_jobs=self.n_jobs, memory=memory, verbose=self.verbose, desc=desc
+            )
+            for cell, result in stream:
+                n_ok += result.ok
+                first_error = first_error or (result.error or "")
+                evidence[cell.target].add(cell, result)
+                pending[cell.target] -= 1
+                if pending[cell.target] == 0:
+                    summarise(cell.target)
+            if w == len(waves) - 1:
+                break
+            running = [t for t in evidence if pending.get(t, 0) > 0 and t not in stopped]
+            stop = race(
+                {t: ev for t, ev in evidence.items() if t not in stopped},
+                running,
+                n_folds=n_folds,
+                n_candidates=len(targets.names),
+                top_n=self.top_n,
+                fdr=self.fdr,
+                min_score=self.min_score,
+                leakage_score=self.leakage_score,
+                leakage_feature_corr=self.leakage_feature_corr,
+                max_feature_corr={t: targets.rows[t]["max_feature_corr"] for t in evidence},
+            )
+            for t in stop:
+                evidence[t].stopped_after = len(evidence[t].folds_seen)
+                stopped.add(t)
+                summarise(t)
+            if stop:
+                logger.info(
+                    "TargetRanker: stopped %d hopeless target(s) after %d fold(s): %s",
+                    len(stop),
+                    w + 1,
+                    stop,
+                )
         if cells and n_ok == 0:
             raise FamilyError("TargetRanker: every model fit failed; first error: " + first_error)
         for t in targets.eligible:
@@ -437,12 +516,13 @@ class TargetRanker(BaseEstimator):
         self,
         targets: _Targets,
         oof: dict[str, pd.DataFrame],
+        evidence: dict[str, TargetEvidence],
         families: dict[str, dict[str, Any]],
         X: pd.DataFrame,
     ) -> None:
         """Sort, select and store the fitted attributes."""
         rows = [{"target": t, **targets.rows[t]} for t in targets.names]
-        rankings = rankings_frame(rows, top_n=self.top_n, min_score=self.min_score)
+        rankings = rankings_frame(rows, top_n=self.top_n, min_score=self.min_score, fdr=self.fdr)
         self.families_ = families
         self.cv_ = targets.resolved.cv
         self.horizons_ = {t: targets.rows[t]["horizon"] for t in targets.names}
@@ -453,6 +533,10 @@ class TargetRanker(BaseEstimator):
         self.oof_predictions_ = {t: oof[t] for t in targets.names if t in oof}
         self.rankings_ = rankings
         self.selected_targets_ = list(rankings.index[rankings["selected"]])
+        self.skill_by_timestamp_ = _skill_table(evidence)
+        self.selection_note_ = selection_note(
+            rankings, top_n=self.top_n, min_score=self.min_score, fdr=self.fdr
+        )
         logger.info(
             "TargetRanker: ranked %d targets (%d eligible) with %s; selected %s",
             len(targets.names),
@@ -460,6 +544,8 @@ class TargetRanker(BaseEstimator):
             list(families),
             self.selected_targets_,
         )
+        if self.selection_note_:
+            logger.info("TargetRanker: %s", self.selection_note_)
 
     def __sklearn_tags__(self) -> Any:
         # transform(Y) keeps target columns: a transformer of the targets, not of X.
@@ -501,3 +587,14 @@ class TargetRanker(BaseEstimator):
         """Names of the selected targets (the columns ``transform`` returns)."""
         check_is_fitted(self, "selected_targets_")
         return np.asarray(self.selected_targets_, dtype=object)
+
+
+def _skill_table(evidence: dict[str, TargetEvidence]) -> pd.DataFrame:
+    """The per-timestamp skill series the tests used: ``target``, ``family``,
+    ``timestamp``, ``value``, ``fold``."""
+    frames = [ev.skill_table().assign(target=t) for t, ev in evidence.items()]
+    columns = ["target", "family", "timestamp", "value", "fold"]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]
