@@ -225,39 +225,63 @@ def rankings_frame(
 def selection_note(
     frame: pd.DataFrame, *, top_n: int | None, min_score: float | None, fdr: float | None
 ) -> str:
-    """Why fewer than ``top_n`` targets were selected ("" when ``top_n`` were, or is None)."""
+    """Why fewer than ``top_n`` targets were selected ("" when ``top_n`` were, or is None).
+
+    Every candidate that was not selected is counted under the first rule it fails:
+    ineligible, flagged as leaky, no skill over the naive baseline (``score <= 0``), not
+    significant at ``fdr``, below ``min_score``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({
+    ...     "selected": [True, False, False], "eligible": True, "leakage_flag": False,
+    ...     "score": [0.3, 0.02, -0.01], "significant": [True, False, False],
+    ...     "q_value": [0.001, 0.4, 1.0]}, index=["a", "b", "c"])
+    >>> note = selection_note(frame, top_n=2, min_score=None, fdr=0.1)
+    >>> note.split(" (Benjamini")[0]
+    'selected 1 of top_n=2 targets (3 candidates): 1 not significant at fdr=0.1'
+    >>> "1 no skill over the naive baseline (score <= 0)" in note
+    True
+    """
     n_selected = int(frame["selected"].sum())
     if top_n is None or n_selected >= top_n:
         return ""
-    parts = [f"{len(frame)} candidates"]
-    eligible = frame["eligible"].astype(bool)
-    if (~eligible).any():
-        parts.append(f"{int(eligible.sum())} eligible")
-    leaky = eligible & frame["leakage_flag"].astype(bool)
+    rest = frame[~frame["selected"].astype(bool)]
+    eligible = rest["eligible"].astype(bool)
+    leaky = eligible & rest["leakage_flag"].astype(bool)
+    no_skill = eligible & ~leaky & ~(rest["score"] > 0)
+    skilled = eligible & ~leaky & ~no_skill
+    if fdr is not None:
+        not_significant = skilled & ~rest["significant"].fillna(False).astype(bool)
+    else:
+        not_significant = skilled & False
+    low = skilled & ~not_significant
+    if min_score is not None:
+        low &= rest["score"] < min_score
+    parts: list[str] = []
+    hints: list[str] = []
+    if not_significant.any():
+        missed = rest[not_significant]
+        best = missed["score"].idxmax()
+        parts.append(
+            f"{int(not_significant.sum())} not significant at fdr={fdr} (Benjamini-Yekutieli "
+            f"q-value > {fdr}; best: {best!r}, score {missed.loc[best, 'score']:.4f}, "
+            f"q = {missed.loc[best, 'q_value']:.3g})"
+        )
+        hints.append("raise fdr (fdr=None, --fdr none: the score alone)")
+    if low.any():
+        parts.append(f"{int(low.sum())} below min_score={min_score}")
+        hints.append("lower min_score")
+    if no_skill.any():
+        parts.append(f"{int(no_skill.sum())} no skill over the naive baseline (score <= 0)")
     if leaky.any():
         parts.append(f"{int(leaky.sum())} flagged as leaky")
-    beat = eligible & ~leaky & (frame["score"] > 0)
-    parts.append(f"{int(beat.sum())} beat the naive baseline (score > 0)")
-    passed = beat
-    if fdr is not None:
-        significant = passed & frame["significant"].astype(bool)
-        parts.append(
-            f"{int(significant.sum())} of them significant at fdr={fdr} (Benjamini-Yekutieli "
-            "q-value <= fdr)"
-        )
-        missed = frame[passed & ~significant]
-        if len(missed):
-            best = missed["q_value"].idxmin() if missed["q_value"].notna().any() else None
-            if best is not None:
-                parts.append(
-                    f"the best one that is not: {best!r} (score {missed.loc[best, 'score']:.4f}, "
-                    f"q = {missed.loc[best, 'q_value']:.3g})"
-                )
-        passed = significant
-    if min_score is not None:
-        parts.append(f"{int((passed & (frame['score'] >= min_score)).sum())} reach min_score")
+    if (~eligible).any():
+        parts.append(f"{int((~eligible).sum())} ineligible (see reason)")
+    hints.append("add data or candidates")
+    hint = ", ".join(hints)
     return (
-        f"selected {n_selected} of top_n={top_n} targets: " + ", ".join(parts) + ". "
-        "Lower min_score, raise fdr (or fdr=None for the score rule alone) or add data to "
-        "select more."
+        f"selected {n_selected} of top_n={top_n} targets ({len(frame)} candidates): "
+        + ", ".join(parts)
+        + f". {hint[0].upper()}{hint[1:]} to select more."
     )
