@@ -126,7 +126,7 @@ class TargetEvidence:
         self.skills[fi, cell.fold] = _skill(spec, cell.test, pred)
         self.preds[cell.family].append((int(cell.fold), cell.test, pred))
         stamps = self.timestamps[cell.test]
-        classes = None if spec.task == "regression" else np.arange(max(spec.n_classes, 2))
+        classes = None if spec.task == "regression" else list(range(max(spec.n_classes, 2)))
         y = spec.labels[cell.test]
         series = skill_by_timestamp(
             y, pred, stamps, task=spec.task, method=self.method, classes=classes
@@ -144,6 +144,7 @@ class TargetEvidence:
             self._add_path_skills(cell, fi, pred, groups)
 
     def _add_path_skills(self, cell: Cell, fi: int, pred: np.ndarray, groups: np.ndarray) -> None:
+        assert cell.fold is not None
         paths = self.paths.of(int(cell.fold), cell.test)
         for g in np.unique(groups):
             part = groups == g

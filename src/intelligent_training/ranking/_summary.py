@@ -262,11 +262,11 @@ def selection_note(
     hints: list[str] = []
     if not_significant.any():
         missed = rest[not_significant]
-        best = missed["score"].idxmax()
+        best = missed.iloc[int(np.argmax(missed["score"].to_numpy()))]
         parts.append(
             f"{int(not_significant.sum())} not significant at fdr={fdr} (Benjamini-Yekutieli "
-            f"q-value > {fdr}; best: {best!r}, score {missed.loc[best, 'score']:.4f}, "
-            f"q = {missed.loc[best, 'q_value']:.3g})"
+            f"q-value > {fdr}; best: {best.name!r}, score {best['score']:.4f}, "
+            f"q = {best['q_value']:.3g})"
         )
         hints.append("raise fdr (fdr=None, --fdr none: the score alone)")
     if low.any():
