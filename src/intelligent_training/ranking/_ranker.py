@@ -83,6 +83,40 @@ class TargetRanker(BaseEstimator):
     classification targets, and never clipped, so it does not saturate.
     See ``docs/ranking.md``.
 
+    **Significance.** A score above 0 can be luck, and with many candidates some noise
+    target always scores above 0. Per target and family, the per-timestamp skill of the
+    out-of-fold predictions (rank IC across symbols, AUC - 1/2 for classification, a
+    pooled rank correlation for a single series:
+    :func:`~intelligent_training.stats.skill_by_timestamp`) is tested for a mean above 0
+    with a calibrated HAC t-test whose lag covers at least the label horizon in bars
+    (:func:`~intelligent_training.stats.hac_mean_test`; overlapping labels do not inflate
+    it): ``<family>_t_stat``, ``<family>_p_value`` (one-sided). The families' p-values are
+    combined with the Cauchy rule (valid however strongly the families agree; identical
+    p-values give back that p-value) into the target's ``p_value``, and ``t_stat`` is the
+    t that has this p-value. Across all candidates, Benjamini-Yekutieli ``q_value`` (valid
+    under any dependence between targets); ``significant`` is ``q_value <= fdr``. The
+    pooled Newey-West ``ic_tstat`` is not in the table: ``t_stat`` is its one t-statistic.
+
+    **Selection.** ``selected_targets_``: eligible, not leaky, ``score > 0``, significant
+    (unless ``fdr=None``, the score rule alone), ``score >= min_score``; then the best
+    ``top_n`` by score. When fewer than ``top_n`` qualify, ``selection_note_`` (also
+    logged) says how many failed which rule.
+
+    **Early stopping (racing).** With ``early_stopping=True`` and a ``top_n``, the grid
+    runs in fold waves (every target's cells of one fold, cheapest fold first). After each
+    wave, a target stops when at least ``top_n`` other targets are surely selected (99 %
+    bounds on their final score and p-value) and surely score higher than it can: it
+    could neither be selected nor enter the top ``top_n``. It keeps the score and tests of
+    its folds so far, with ``stopped_after_folds``. Up to the 99 % bounds, the selection
+    and the top ``top_n`` are those of full evaluation; the rest of the order can differ.
+
+    **Combinatorial splitter.** With
+    :class:`~intelligent_training.model_selection.CombinatorialPurgedSplit` as ``cv``,
+    every row is tested once per backtest path; the rankings add ``n_paths``,
+    ``score_path_mean``, ``score_path_std`` and ``score_path_min`` (the composite score of
+    each path's stitched out-of-fold predictions), and a timestamp's skill is the mean
+    over the paths.
+
     **Eligibility.** Too few labelled rows, a constant target or a classification
     target whose rarest class is too rare are excluded (``eligible=False`` with the
     ``reason``). **Leakage sentinel.** A target whose score is at least
@@ -134,22 +168,39 @@ class TargetRanker(BaseEstimator):
         A score at least this high is flagged as implausible.
     leakage_feature_corr : float, default=0.95
         A single feature at least this strong is flagged.
+    fdr : float in (0, 1) or None, default=0.1
+        False-discovery rate of the selection: a selected target needs a
+        Benjamini-Yekutieli ``q_value <= fdr``. ``None``: no significance test, select on
+        the score alone (``significant`` is NA).
+    early_stopping : bool, default=True
+        Stop hopeless targets between fold waves (racing); ``False`` evaluates every
+        cell. Ignored with ``top_n=None``.
 
     Attributes
     ----------
     rankings_ : pandas.DataFrame
         One row per target (index ``target``), best first: ``rank``, ``score``,
-        ``eligible``, ``reason``, ``leakage_flag``, ``leakage_reason``, ``selected``,
-        ``task``, ``horizon``, ``horizon_bars``, ``n_rows``, ``skill_mean``,
-        ``skill_std``, ``fold_scores`` (family-averaged skill per fold), and per
-        family ``<family>_score``, ``<family>_fold<k>`` (skill) and the pooled
-        out-of-fold metrics (``<family>_r2``, ``_ic_mean``, ``_icir``, ``_ic_tstat``,
-        ``_dir_acc`` or ``<family>_auc``, ``_logloss``, ``_accuracy``), plus
-        ``max_feature_corr`` and ``max_feature``.
+        ``selected``, ``significant``, ``q_value``, ``p_value``, ``t_stat``,
+        ``stopped_after_folds`` (NaN when evaluated on every fold), ``eligible``,
+        ``reason``, ``leakage_flag``, ``leakage_reason``, ``task``, ``horizon``,
+        ``horizon_bars``, ``n_rows``, ``skill_mean``, ``skill_std``, ``fold_scores``
+        (family-averaged skill per fold), ``n_folds``, ``hac_lag``, ``skill_method``,
+        and per family ``<family>_t_stat``, ``<family>_p_value``, ``<family>_score``,
+        ``<family>_fold<k>`` (skill) and the pooled out-of-fold metrics
+        (``<family>_r2``, ``_ic_mean``, ``_icir``, ``_dir_acc`` or ``<family>_auc``,
+        ``_logloss``, ``_accuracy``), plus ``max_feature_corr`` and ``max_feature``
+        (and the ``score_path_*`` columns with a combinatorial splitter).
     selected_targets_ : list of str
+    selection_note_ : str
+        Why fewer than ``top_n`` targets were selected (``""`` otherwise).
+    skill_by_timestamp_ : DataFrame
+        The per-timestamp skill series the tests used: ``target``, ``family``,
+        ``timestamp``, ``value``, ``fold``.
     oof_predictions_ : dict of str to DataFrame
         Target -> out-of-fold predictions (one column per family; binary: P(larger
-        class); multiclass: the most probable class) on its test rows.
+        class); multiclass: the most probable class) on its test rows; with a
+        combinatorial splitter one row per (path, test row), ``path`` first in the
+        index. A stopped target has the predictions of the folds it was evaluated on.
     families_ : dict
         Resolved ``{family: overrides}``.
     cv_ : splitter
