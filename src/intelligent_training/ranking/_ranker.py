@@ -160,6 +160,13 @@ class TargetRanker(BaseEstimator):
         :class:`~intelligent_training.cache.DiskCacheMemory`.
     verbose : bool, int or None, default=None
         Progress bar (``None``: when stderr is a terminal).
+    fdr : float in (0, 1) or None, default=0.1
+        False-discovery rate of the selection: a selected target needs a
+        Benjamini-Yekutieli ``q_value <= fdr``. ``None``: no significance test, select on
+        the score alone (``significant`` is NA).
+    early_stopping : bool, default=True
+        Stop hopeless targets between fold waves (racing); ``False`` evaluates every
+        cell. Ignored with ``top_n=None``.
     min_rows : int, default=100
         Fewest labelled rows a target needs.
     min_class_rows : int, default=10
@@ -168,13 +175,6 @@ class TargetRanker(BaseEstimator):
         A score at least this high is flagged as implausible.
     leakage_feature_corr : float, default=0.95
         A single feature at least this strong is flagged.
-    fdr : float in (0, 1) or None, default=0.1
-        False-discovery rate of the selection: a selected target needs a
-        Benjamini-Yekutieli ``q_value <= fdr``. ``None``: no significance test, select on
-        the score alone (``significant`` is NA).
-    early_stopping : bool, default=True
-        Stop hopeless targets between fold waves (racing); ``False`` evaluates every
-        cell. Ignored with ``top_n=None``.
 
     Attributes
     ----------
