@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 
 from intelligent_training.datasets import make_synthetic_panel
+from intelligent_training.exceptions import ConfigError
 from intelligent_training.ranking import TargetRanker
 
 REAL = ["fwd_ret_5m", "y_up_15m", "tgt_nonlin_10m"]
@@ -43,9 +44,8 @@ def _panel(seed: int, n_symbols: int, n_timestamps: int) -> tuple[pd.DataFrame, 
 
 
 def _fit(X: pd.DataFrame, Y: pd.DataFrame, **params) -> TargetRanker:
-    ranker = TargetRanker(
-        families=FAST_LGB, cv=3, top_n=10, random_state=0, verbose=False, **params
-    )
+    params = {"families": FAST_LGB, "cv": 3, "top_n": 10, **params}
+    ranker = TargetRanker(random_state=0, verbose=False, **params)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return ranker.fit(X, Y)
@@ -79,3 +79,37 @@ def test_three_real_and_thirty_noise_targets_fast():
 @pytest.mark.parametrize("seed", range(5))
 def test_three_real_and_thirty_noise_targets_full(seed):
     _check_seed(seed, n_symbols=6, n_timestamps=1500)
+
+
+def test_racing_stops_noise_and_keeps_the_selection():
+    """early_stopping (the default) vs full evaluation: same selection and top 3."""
+    X, Y = _panel(0, n_symbols=5, n_timestamps=500)
+    fast = _fit(X, Y, top_n=3, cv=4)
+    full = _fit(X, Y, top_n=3, cv=4, early_stopping=False)
+    assert fast.selected_targets_ == full.selected_targets_
+    assert sorted(fast.selected_targets_) == sorted(REAL)
+    assert list(fast.rankings_.index[:3]) == list(full.rankings_.index[:3])
+    assert full.rankings_["stopped_after_folds"].isna().all()
+    stopped = fast.rankings_["stopped_after_folds"].dropna()
+    assert len(stopped) >= 15 and not set(stopped.index) & set(REAL)
+    assert (stopped < 4).all()
+    # a stopped target keeps the score and tests of the folds it was evaluated on
+    partial = fast.rankings_.loc[stopped.index]
+    assert partial[["score", "p_value", "q_value"]].notna().all().all()
+    assert (partial["n_folds"] == stopped).all()
+    assert fast.rankings_["n_folds"].sum() < full.rankings_["n_folds"].sum()
+
+
+@pytest.mark.parametrize(
+    ("params", "match"),
+    [
+        ({"fdr": 1.5}, "fdr must be a number in"),
+        ({"fdr": 0}, "fdr must be a number in"),
+        ({"fdr": True}, "fdr must be a number in"),
+        ({"early_stopping": "yes"}, "early_stopping must be True or False"),
+    ],
+)
+def test_bad_fdr_and_early_stopping_are_config_errors(params, match):
+    X, Y = _panel(0, n_symbols=3, n_timestamps=120)
+    with pytest.raises(ConfigError, match=match):
+        TargetRanker(**params).fit(X, Y)
