@@ -26,6 +26,7 @@ import pandas as pd
 from intelligent_training.exceptions import DataError
 from intelligent_training.stats._hac import newey_west_lag as _default_lag
 from intelligent_training.stats._hac import newey_west_tstat
+from intelligent_training.stats._skill import grouped_rank
 
 logger = logging.getLogger(__name__)
 
@@ -91,10 +92,8 @@ def rank_ic_by_timestamp(y_true: Any, y_pred: Any, timestamps: Any) -> pd.Series
     n_groups = len(uniques)
     valid = np.isfinite(yt) & np.isfinite(yp) & (codes >= 0)
     codes_v = codes[valid]
-    frame = pd.DataFrame({"g": codes_v, "t": yt[valid], "p": yp[valid]})
-    ranks = frame.groupby("g", sort=False)[["t", "p"]].rank(method="average")
-    rt = ranks["t"].to_numpy(dtype=np.float64)
-    rp = ranks["p"].to_numpy(dtype=np.float64)
+    rt = grouped_rank(codes_v, yt[valid])
+    rp = grouped_rank(codes_v, yp[valid])
 
     count = np.bincount(codes_v, minlength=n_groups).astype(np.float64)
     with np.errstate(invalid="ignore", divide="ignore"):

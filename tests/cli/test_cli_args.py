@@ -25,6 +25,9 @@ def test_version(capsys):
         (["--data-dir", "d", "--strategy", "bagging"], "invalid choice"),
         (["--data-dir", "d", "--no-such-flag"], "unrecognized arguments"),
         (["--data-dir", "d", "--force-refresh", "--no-cache"], "exclude each other"),
+        (["--data-dir", "d", "--fdr", "0"], "number in (0, 1)"),
+        (["--data-dir", "d", "--fdr", "1.5"], "number in (0, 1)"),
+        (["--data-dir", "d", "--fdr", "lots"], "number in (0, 1)"),
     ],
 )
 def test_usage_errors_exit_2(argv, needle, capsys):
@@ -41,7 +44,8 @@ def test_every_flag_maps_to_a_config_key():
             "--no-auto-features", "--top-m-features", "7", "--families", "lightgbm,linear",
             "--strategy", "cascade", "--output-dir", "o", "--force-refresh", "--min-cs", "2",
             "--max-rows-train", "100", "--threads", "2", "--cpu-only", "--time-column", "ts",
-            "--seed", "7", "--dask-scheduler", "tcp://h:8786", "-q",
+            "--seed", "7", "--dask-scheduler", "tcp://h:8786", "-q", "--fdr", "0.05",
+            "--no-early-stopping",
         ]
     )  # fmt: skip
     assert overrides_from_args(args) == {
@@ -53,7 +57,7 @@ def test_every_flag_maps_to_a_config_key():
             "targets": ["fwd_ret_5m"],
             "features": ["f00", "f01"],
         },
-        "target_ranking": {"enabled": False, "top_n": 3},
+        "target_ranking": {"enabled": False, "top_n": 3, "fdr": 0.05, "early_stopping": False},
         "feature_selection": {"enabled": False, "top_m": 7},
         "training": {
             "families": ["lightgbm", "linear"],
@@ -75,6 +79,27 @@ def test_every_flag_maps_to_a_config_key():
 def test_unset_flags_leave_the_config_alone():
     args = build_parser().parse_args(["--data-dir", "d", "--no-cache"])
     assert overrides_from_args(args) == {"data": {"data_dir": "d"}, "cache": {"enabled": False}}
+
+
+@pytest.mark.parametrize(
+    ("flags", "fdr", "early_stopping"),
+    [
+        ([], 0.1, True),  # the ranker's defaults
+        (["--fdr", "0.05"], 0.05, True),
+        (["--fdr", "none"], None, True),  # no significance test: the score alone
+        (["--fdr", "None", "--no-early-stopping"], None, False),
+        (["--early-stopping"], 0.1, True),
+    ],
+)
+def test_fdr_and_early_stopping_reach_the_ranker(flags, fdr, early_stopping):
+    from intelligent_training.app import build_pipeline
+    from intelligent_training.config import load_config
+
+    args = build_parser().parse_args(["--data-dir", "d", *flags])
+    cfg = load_config(overrides=overrides_from_args(args))
+    ranker = build_pipeline(cfg).ranker
+    assert ranker.fdr == fdr
+    assert ranker.early_stopping is early_stopping
 
 
 def test_python_dash_m_runs_the_cli():
@@ -156,3 +181,20 @@ def test_warnings_print_one_line_without_source_paths(tmp_path, capsys):
     lines = [line for line in err.splitlines() if "sector" in line]
     assert lines == [lines[0]] and lines[0].startswith("WARNING: DataWarning: dropping")
     assert ".py:" not in err and "warnings.warn" not in err
+
+
+def test_summary_table_says_why_fewer_targets_were_kept():
+    from types import SimpleNamespace
+
+    from intelligent_training.cli._summary import format_summary
+
+    note = "selected 1 of top_n=3 targets (9 candidates): 2 not significant at fdr=0.1 (...)"
+    manifest = {
+        "summary": [{"target": "fwd_ret_5m", "score": 0.5, "n_features": 4, "families": ["x"]}],
+        "ranking_note": note,
+        "cache": {"enabled": False},
+    }
+    text = format_summary(SimpleNamespace(manifest=manifest, output_dir="out"))
+    assert f"targets: {note}" in text.splitlines()
+    manifest["ranking_note"] = ""  # top_n were kept: nothing to explain
+    assert "targets:" not in format_summary(SimpleNamespace(manifest=manifest, output_dir="out"))

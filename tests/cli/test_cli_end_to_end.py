@@ -99,6 +99,17 @@ def test_cold_run_writes_the_layout(cold):
     ranks = pd.read_csv(out / "target_rankings/target_predictability_rankings.csv")
     assert len(ranks) == 6 and ranks["target"].iloc[0] == targets[0] == "fwd_ret_5m"
     assert not {"fwd_ret_60m", "y_will_peak_60m_0.8"} & set(targets)  # the planted noise
+    # the significance columns travel into the CSV and the YAML (issue 11)
+    columns = ("t_stat", "p_value", "q_value", "significant", "stopped_after_folds")
+    assert set(columns) <= set(ranks.columns)
+    assert ranks.set_index("target").loc[targets, "significant"].all()
+    doc = yaml.safe_load((out / "target_rankings/target_predictability_rankings.yaml").read_text())
+    assert set(columns) <= set(doc["rankings"][0])
+    assert "lightgbm_t_stat" in doc["rankings"][0] and "lightgbm_ic_tstat" not in ranks
+    if len(targets) == 2:
+        assert manifest["ranking_note"] == ""
+    else:  # the run says why it kept fewer than top_n
+        assert manifest["ranking_note"].startswith("selected 1 of top_n=2 targets")
 
 
 def test_cached_rerun_is_fast_and_identical(cold, data_dir, fast_config):

@@ -134,12 +134,36 @@ def test_unknown_section(tmp_path):
         ({"training": {"strategy": "bagging"}}, "training.strategy"),
         ({"target_ranking": {"top_n": 0}}, "target_ranking.top_n"),
         ({"feature_selection": {"importance": ["gain"]}}, "feature_selection.importance"),
+        ({"target_ranking": {"fdr": 1.5}}, "target_ranking.fdr"),
+        ({"target_ranking": {"fdr": "lots"}}, "target_ranking.fdr"),
+        ({"target_ranking": {"fdr": True}}, "target_ranking.fdr"),
+        ({"target_ranking": {"early_stopping": "sometimes"}}, "target_ranking.early_stopping"),
     ],
 )
 def test_wrong_types_name_the_key(tmp_path, data, key):
     bad = _write(tmp_path / "bad.yaml", data)
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config(bad)
+
+
+@pytest.mark.parametrize(
+    ("text", "fdr"),
+    [
+        ("", None),  # TargetRanker's default
+        ("  fdr: null\n", None),
+        ("  fdr: 0.05\n", 0.05),
+        ("  fdr: none\n", "none"),  # no significance test
+        ("  fdr: false\n", "none"),
+    ],
+)
+def test_target_ranking_fdr_and_early_stopping_keys(tmp_path, text, fdr):
+    path = tmp_path / "tr.yaml"
+    path.write_text("target_ranking:\n  early_stopping: false\n" + text)
+    cfg = load_config(path)
+    assert cfg.target_ranking.fdr == fdr
+    assert cfg.target_ranking.early_stopping is False
+    path.write_text(dump_config(cfg))
+    assert load_config(path, packaged_defaults=False) == cfg  # round-trips
 
 
 def test_wrong_type_from_cli_overrides():

@@ -244,3 +244,23 @@ def test_save_failure_leaves_the_published_results(xy, tmp_path, monkeypatch):
 def test_load_of_a_missing_directory(tmp_path):
     with pytest.raises(DataError, match="not found"):
         IntelligentPipeline.load(tmp_path)
+
+
+def test_nothing_selected_names_the_significance_rule():
+    from intelligent_training.pipeline._pipeline import _nothing_selected
+
+    rankings = pd.DataFrame(
+        {
+            "score": [0.05, -0.01],
+            "eligible": True,
+            "leakage_flag": False,
+            "significant": pd.array([False, False], dtype="boolean"),
+            "q_value": [0.4, 1.0],
+        },
+        index=pd.Index(["noise_a", "noise_b"], name="target"),
+    )
+    text = _nothing_selected(rankings, None)
+    assert "noise_a: score 0.0500 but not significant (q-value 0.4 above fdr)" in text
+    assert "noise_b: score -0.0100 <= 0" in text and "--fdr none" in text
+    rankings["significant"] = pd.array([pd.NA, pd.NA], dtype="boolean")  # fdr=None
+    assert "noise_a: score 0.0500, not selected" in _nothing_selected(rankings, None)

@@ -78,11 +78,18 @@ def test_rankings_columns_and_oof(fitted, synthetic):
         "leakage_reason",
         "lightgbm_r2",
         "xgboost_auc",
-        "lightgbm_ic_tstat",
+        "lightgbm_t_stat",
+        "lightgbm_p_value",
+        "t_stat",
+        "p_value",
+        "q_value",
+        "significant",
+        "stopped_after_folds",
         "lightgbm_fold0",
         "xgboost_score",
     ):
         assert col in rk.columns, col
+    assert "lightgbm_ic_tstat" not in rk.columns  # one t-statistic in the table: t_stat
     assert rk.loc["y_up_15m", "task"] == "binary"
     assert np.isfinite(rk.loc["y_up_15m", "lightgbm_auc"])
     assert rk.loc["fwd_ret_60m", "horizon"] == pd.Timedelta("60min")

@@ -34,7 +34,7 @@ def test_leaderboard_holds_the_rankings(fitted):
         assert row["status"] == expected
     assert data["selected_targets"] == fitted.selected_targets_
     assert data["summary"]["best_target"] == fitted.selected_targets_[0]
-    assert data["leaderboard"]["significance"] == []
+    assert data["leaderboard"]["significance"] == list(SIGNIFICANCE_COLUMNS)  # issue 11
 
 
 def test_skill_by_fold_and_by_horizon_come_from_the_rankings(fitted):
@@ -56,7 +56,8 @@ def test_skill_over_time_summarises_the_per_timestamp_skill(fitted):
     skill = fitted.skill_by_timestamp_
     for target, entry in data["skill_over_time"].items():
         task = fitted.ranker_.tasks_[target]
-        assert entry["metric"] == {"regression": "rank IC", "binary": "AUC"}[task]
+        assert entry["metric"] == {"regression": "rank IC", "binary": "AUC − ½"}[task]
+        assert entry["baseline"] == 0.0
         for family, series in entry["families"].items():
             part = skill[(skill["stage"] == "ranking") & (skill["target"] == target)]
             part = part[part["family"] == family].sort_values("timestamp")

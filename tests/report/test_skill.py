@@ -22,8 +22,8 @@ def test_rank_ic_per_timestamp_matches_scipy():
     ts, y = _panel(40, 6, rng)
     pred = 0.5 * y + rng.normal(size=y.size)
     pred[3] = np.nan  # ignored row
-    frame, block = skill_by_timestamp(y, pred, ts, "regression")
-    assert block == 1
+    frame, method = skill_by_timestamp(y, pred, ts, "regression")
+    assert method == "rank_ic"
     for stamp, value in zip(frame["timestamp"], frame["value"]):
         rows = (ts == stamp) & np.isfinite(pred)
         assert value == pytest.approx(spearmanr(y[rows], pred[rows]).statistic)
@@ -40,26 +40,32 @@ def test_auc_per_timestamp_matches_sklearn_and_skips_one_class_timestamps():
     assert 7 not in set(frame["timestamp"])
     for stamp, value in zip(frame["timestamp"], frame["value"]):
         rows = ts == stamp
-        assert value == pytest.approx(roc_auc_score(y[rows], pred[rows]))
+        assert value == pytest.approx(roc_auc_score(y[rows], pred[rows]) - 0.5)  # centred
 
 
-def test_multiclass_accuracy_per_timestamp():
+def test_multiclass_labels_score_as_one_hot_macro_auc():
     ts = np.repeat([0, 1], 5)
     y = np.array([0, 1, 2, 0, 1, 2, 2, 2, 0, 1], dtype=float)
     pred = np.array([0, 1, 2, 1, 1, 0, 0, 2, 0, 1], dtype=float)
-    frame, _ = skill_by_timestamp(y, pred, ts, "multiclass")
-    assert frame["value"].tolist() == [0.8, 0.6]
+    frame, method = skill_by_timestamp(y, pred, ts, "multiclass")
+    assert method == "auc"
+    for stamp, value in zip(frame["timestamp"], frame["value"]):
+        rows = ts == stamp
+        one_hot = (pred[rows, None] == np.arange(3)[None, :]).astype(float)
+        expected = roc_auc_score(y[rows], one_hot, multi_class="ovr", average="macro")
+        assert value == pytest.approx(expected - 0.5)
 
 
-def test_a_single_series_is_pooled_into_blocks():
+def test_a_single_series_uses_the_pooled_rank_correlation():
     rng = np.random.default_rng(2)
     stamps = pd.date_range("2024-01-01", periods=200, freq="5min")
     y = rng.normal(size=200)
-    frame, block = skill_by_timestamp(y, y + 0.1 * rng.normal(size=200), stamps, "regression")
-    assert block > 1
-    assert len(frame) == int(np.ceil(200 / block))
-    assert frame["timestamp"].iloc[0] == stamps[block - 1]  # a block is labelled by its end
-    assert (frame["value"] > 0.5).all()
+    pred = y + 0.5 * rng.normal(size=200)
+    frame, method = skill_by_timestamp(y, pred, stamps, "regression")
+    assert method == "pooled"
+    assert len(frame) == 200 and (frame["timestamp"] == stamps).all()
+    # one point per timestamp, its share of the pooled Spearman correlation
+    assert frame["value"].mean() == pytest.approx(spearmanr(y, pred).statistic)
 
 
 def test_fitted_pipeline_keeps_the_skill_of_both_stages(fitted):
@@ -68,7 +74,11 @@ def test_fitted_pipeline_keeps_the_skill_of_both_stages(fitted):
     ranking = skill[skill["stage"] == "ranking"]
     assert set(ranking["target"]) == set(fitted.ranker_.oof_predictions_)
     rankings = fitted.rankings_
-    # the mean per-timestamp rank IC is the ranker's own pooled ic_mean (an independent path)
+    # the ranking stage's series is the ranker's own (the input of its t_stat) ...
+    own = fitted.ranker_.skill_by_timestamp_.dropna(subset=["value"])
+    assert len(ranking) == len(own)
+    assert ranking["value"].to_numpy() == pytest.approx(own["value"].to_numpy(), rel=1e-6)
+    # ... and its mean rank IC is the ranker's pooled ic_mean (an independent path)
     for target in rankings.index[rankings["task"] == "regression"]:
         for family in ("lightgbm", "xgboost"):
             part = ranking[(ranking["target"] == target) & (ranking["family"] == family)]

@@ -88,12 +88,15 @@ def build_pipeline(
         cv=_stage_cv(tr.n_splits, tr.embargo, RANK_SPLITS, splitter=True),
         top_n=tr.top_n,
         min_score=tr.min_score,
+        early_stopping=tr.early_stopping,
         n_jobs=rt.n_jobs,
         random_state=rt.random_state,
         horizons=horizons,
         default_horizon=default_horizon,
         verbose=verbose,
     )
+    if tr.fdr is not None:  # "none": no significance test (None is the ranker's default)
+        ranker.set_params(fdr=None if tr.fdr == "none" else tr.fdr)
     selector = _make(
         FeatureSelector,
         families=fs.families,

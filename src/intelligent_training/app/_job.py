@@ -139,6 +139,8 @@ def _manifest(
                 t: len(f) for t, f in (getattr(pipe, "selected_features_", None) or {}).items()
             },
             "failed_targets": dict(getattr(pipe, "failed_targets_", None) or {}),
+            # why the ranking kept fewer than top_n targets ("" when it kept top_n)
+            "ranking_note": str(getattr(getattr(pipe, "ranker_", None), "selection_note_", "")),
             "warnings": list(getattr(pipe, "warnings_", None) or []) + facts["warnings"],
             "summary": _summary_rows(pipe) if getattr(pipe, "trainers_", None) else [],
             "cache": facts["cache"],

@@ -38,6 +38,21 @@ def _positive_int(value: str) -> int:
     return number
 
 
+def _fdr(value: str) -> float | str:
+    """``--fdr``: a number in (0, 1), or ``none`` (no significance test)."""
+    if value.strip().lower() in {"none", "off"}:
+        return "none"
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not 0.0 < number < 1.0:
+        raise argparse.ArgumentTypeError(
+            f"expected a number in (0, 1) such as 0.1, or none, got {value!r}"
+        )
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``intelligent-train`` argument parser."""
     p = argparse.ArgumentParser(prog="intelligent-train", description=_DESCRIPTION)
@@ -71,6 +86,21 @@ def build_parser() -> argparse.ArgumentParser:
         "candidates as given)",
     )
     steps.add_argument("--top-n-targets", type=_positive_int, help="targets to keep")
+    steps.add_argument(
+        "--fdr",
+        type=_fdr,
+        metavar="RATE",
+        help="false-discovery rate of the kept targets: only targets whose "
+        "Benjamini-Yekutieli q-value is at most RATE are kept (default 0.1; none: keep the "
+        "top N by score alone)",
+    )
+    steps.add_argument(
+        "--early-stopping",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="stop evaluating targets that cannot reach the top N between folds (default; "
+        "--no-early-stopping: evaluate every fold of every target)",
+    )
     steps.add_argument(
         "--auto-features",
         action=argparse.BooleanOptionalAction,
@@ -132,6 +162,8 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "features": ("data", "features"),
         "auto_targets": ("target_ranking", "enabled"),
         "top_n_targets": ("target_ranking", "top_n"),
+        "fdr": ("target_ranking", "fdr"),
+        "early_stopping": ("target_ranking", "early_stopping"),
         "auto_features": ("feature_selection", "enabled"),
         "top_m_features": ("feature_selection", "top_m"),
         "families": ("training", "families"),

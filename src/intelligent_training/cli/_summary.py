@@ -24,6 +24,8 @@ def format_summary(result: Any) -> str:
     lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    if manifest.get("ranking_note"):
+        lines.append(f"targets: {manifest['ranking_note']}")
     for target, reason in manifest.get("failed_targets", {}).items():
         lines.append(f"skipped {target}: {reason}")
     cache = manifest.get("cache", {})

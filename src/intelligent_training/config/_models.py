@@ -82,6 +82,36 @@ class TargetRankingConfig(_FamiliesSection):
     default_horizon: Duration | None = None
     #: Rank on at most this many most recent rows per symbol (whole timestamps).
     max_samples_per_symbol: int | None = Field(default=None, ge=1)
+    #: False-discovery rate of the selected targets (Benjamini-Yekutieli q-value <= fdr);
+    #: ``None``: TargetRanker's default (0.1); ``"none"`` (or ``false``): no significance
+    #: test, select on the score alone.
+    fdr: float | Literal["none"] | None = None
+    #: Stop hopeless targets between fold waves (``None``: TargetRanker's default, True).
+    early_stopping: bool | None = None
+
+    @field_validator("fdr", mode="before")
+    @classmethod
+    def _fdr_in_range(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        if value is False or (
+            isinstance(value, str) and value.strip().lower() in {"none", "off", "false"}
+        ):
+            return "none"
+        number = float("nan")
+        if not isinstance(value, bool):
+            try:
+                number = float(value)
+            except (TypeError, ValueError):
+                pass
+        if not 0.0 < number < 1.0:
+            raise PydanticCustomError(
+                "fdr",
+                "fdr must be a number in (0, 1) such as 0.1, 'none' (select on the score "
+                "alone) or null (the default, 0.1), got {value!r}",
+                {"value": value},
+            )
+        return number
 
 
 class FeatureSelectionConfig(_FamiliesSection):

@@ -9,12 +9,15 @@ stage uses (the splitter given a target's horizon, unlabelled rows removed).
 
 from intelligent_training.model_selection._combinatorial import CombinatorialPurgedSplit
 from intelligent_training.model_selection._folds import purged_folds, with_horizon
+from intelligent_training.model_selection._paths import BacktestPaths, backtest_paths
 from intelligent_training.model_selection._purged import PurgedTimeSeriesSplit
 from intelligent_training.model_selection._timestamps import get_timestamps
 
 __all__ = [
+    "BacktestPaths",
     "CombinatorialPurgedSplit",
     "PurgedTimeSeriesSplit",
+    "backtest_paths",
     "get_timestamps",
     "purged_folds",
     "with_horizon",

@@ -64,6 +64,11 @@ def _skill_by_timestamp(pipe: IntelligentPipeline, Y: pd.DataFrame) -> pd.DataFr
         return None
 
 
+def _is_false(value: Any) -> bool:
+    """``value`` is a boolean False (not NA/None: no significance test was made)."""
+    return value is not None and not pd.isna(value) and not bool(value)
+
+
 def _nothing_selected(rankings: Any, min_score: Any) -> str:
     """Why no target passed the ranking, target by target."""
     reasons = []
@@ -78,6 +83,11 @@ def _nothing_selected(rankings: Any, min_score: Any) -> str:
                 why = "no score (every model failed)"
             elif score <= 0:
                 why = f"score {score:.4f} <= 0: no skill over the naive baseline"
+            elif _is_false(row.get("significant")):
+                why = (
+                    f"score {score:.4f} but not significant (q-value {row.get('q_value'):.3g} "
+                    "above fdr)"
+                )
             elif min_score is not None and score < min_score:
                 why = f"score {score:.4f} below min_score={min_score}"
             else:
@@ -86,8 +96,8 @@ def _nothing_selected(rankings: Any, min_score: Any) -> str:
     detail = "; ".join(reasons) if reasons else "no rankings"
     return (
         f"no target passed the ranking ({detail}); the rankings are in "
-        "target_rankings/target_predictability_rankings.csv: lower min_score, add data or "
-        "pass --targets"
+        "target_rankings/target_predictability_rankings.csv: lower min_score, raise fdr "
+        "(--fdr none: the score alone), add data or pass --targets"
     )
 
 

@@ -15,7 +15,6 @@ from sklearn.utils.validation import check_is_fitted
 from intelligent_training.evaluation import (
     Cell,
     CellPlanner,
-    CellResult,
     EvalData,
     Fold,
     Measure,
@@ -29,9 +28,11 @@ from intelligent_training.evaluation import (
 )
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.ranking._eligibility import check_eligibility
+from intelligent_training.ranking._evidence import TargetEvidence
 from intelligent_training.ranking._inputs import features, validate_inputs
 from intelligent_training.ranking._leakage import single_feature_strength
-from intelligent_training.ranking._summary import rankings_frame, summarise_target
+from intelligent_training.ranking._racing import fold_waves, race
+from intelligent_training.ranking._summary import rankings_frame, selection_note, summarise_target
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ __all__ = ["DEFAULT_RANKER_FAMILIES", "TargetRanker"]
 #: holds slower families; pass ``families=`` to use them.)
 DEFAULT_RANKER_FAMILIES: tuple[str, ...] = ("lightgbm", "xgboost")
 DEFAULT_N_SPLITS = 3
+DEFAULT_FDR = 0.1
 _MIN_TRAIN_ROWS = 20
 _OWNER = "TargetRanker"
 
@@ -80,6 +82,40 @@ class TargetRanker(BaseEstimator):
     The score is on the scale of a correlation, comparable across regression and
     classification targets, and never clipped, so it does not saturate.
     See ``docs/ranking.md``.
+
+    **Significance.** A score above 0 can be luck, and with many candidates some noise
+    target always scores above 0. Per target and family, the per-timestamp skill of the
+    out-of-fold predictions (rank IC across symbols, AUC - 1/2 for classification, a
+    pooled rank correlation for a single series:
+    :func:`~intelligent_training.stats.skill_by_timestamp`) is tested for a mean above 0
+    with a calibrated HAC t-test whose lag covers at least the label horizon in bars
+    (:func:`~intelligent_training.stats.hac_mean_test`; overlapping labels do not inflate
+    it): ``<family>_t_stat``, ``<family>_p_value`` (one-sided). The families' p-values are
+    combined with the Cauchy rule (valid however strongly the families agree; identical
+    p-values give back that p-value) into the target's ``p_value``, and ``t_stat`` is the
+    t that has this p-value. Across all candidates, Benjamini-Yekutieli ``q_value`` (valid
+    under any dependence between targets); ``significant`` is ``q_value <= fdr``. The
+    pooled Newey-West ``ic_tstat`` is not in the table: ``t_stat`` is its one t-statistic.
+
+    **Selection.** ``selected_targets_``: eligible, not leaky, ``score > 0``, significant
+    (unless ``fdr=None``, the score rule alone), ``score >= min_score``; then the best
+    ``top_n`` by score. When fewer than ``top_n`` qualify, ``selection_note_`` (also
+    logged) says how many failed which rule.
+
+    **Early stopping (racing).** With ``early_stopping=True`` and a ``top_n``, the grid
+    runs in fold waves (every target's cells of one fold, cheapest fold first). After each
+    wave, a target stops when at least ``top_n`` other targets are surely selected (99 %
+    bounds on their final score and p-value) and surely score higher than it can: it
+    could neither be selected nor enter the top ``top_n``. It keeps the score and tests of
+    its folds so far, with ``stopped_after_folds``. Up to the 99 % bounds, the selection
+    and the top ``top_n`` are those of full evaluation; the rest of the order can differ.
+
+    **Combinatorial splitter.** With
+    :class:`~intelligent_training.model_selection.CombinatorialPurgedSplit` as ``cv``,
+    every row is tested once per backtest path; the rankings add ``n_paths``,
+    ``score_path_mean``, ``score_path_std`` and ``score_path_min`` (the composite score of
+    each path's stitched out-of-fold predictions), and a timestamp's skill is the mean
+    over the paths.
 
     **Eligibility.** Too few labelled rows, a constant target or a classification
     target whose rarest class is too rare are excluded (``eligible=False`` with the
@@ -124,6 +160,13 @@ class TargetRanker(BaseEstimator):
         :class:`~intelligent_training.cache.DiskCacheMemory`.
     verbose : bool, int or None, default=None
         Progress bar (``None``: when stderr is a terminal).
+    fdr : float in (0, 1) or None, default=0.1
+        False-discovery rate of the selection: a selected target needs a
+        Benjamini-Yekutieli ``q_value <= fdr``. ``None``: no significance test, select on
+        the score alone (``significant`` is NA).
+    early_stopping : bool, default=True
+        Stop hopeless targets between fold waves (racing); ``False`` evaluates every
+        cell. Ignored with ``top_n=None``.
     min_rows : int, default=100
         Fewest labelled rows a target needs.
     min_class_rows : int, default=10
@@ -137,17 +180,27 @@ class TargetRanker(BaseEstimator):
     ----------
     rankings_ : pandas.DataFrame
         One row per target (index ``target``), best first: ``rank``, ``score``,
-        ``eligible``, ``reason``, ``leakage_flag``, ``leakage_reason``, ``selected``,
-        ``task``, ``horizon``, ``horizon_bars``, ``n_rows``, ``skill_mean``,
-        ``skill_std``, ``fold_scores`` (family-averaged skill per fold), and per
-        family ``<family>_score``, ``<family>_fold<k>`` (skill) and the pooled
-        out-of-fold metrics (``<family>_r2``, ``_ic_mean``, ``_icir``, ``_ic_tstat``,
-        ``_dir_acc`` or ``<family>_auc``, ``_logloss``, ``_accuracy``), plus
-        ``max_feature_corr`` and ``max_feature``.
+        ``selected``, ``significant``, ``q_value``, ``p_value``, ``t_stat``,
+        ``stopped_after_folds`` (NaN when evaluated on every fold), ``eligible``,
+        ``reason``, ``leakage_flag``, ``leakage_reason``, ``task``, ``horizon``,
+        ``horizon_bars``, ``n_rows``, ``skill_mean``, ``skill_std``, ``fold_scores``
+        (family-averaged skill per fold), ``n_folds``, ``hac_lag``, ``skill_method``,
+        and per family ``<family>_t_stat``, ``<family>_p_value``, ``<family>_score``,
+        ``<family>_fold<k>`` (skill) and the pooled out-of-fold metrics
+        (``<family>_r2``, ``_ic_mean``, ``_icir``, ``_dir_acc`` or ``<family>_auc``,
+        ``_logloss``, ``_accuracy``), plus ``max_feature_corr`` and ``max_feature``
+        (and the ``score_path_*`` columns with a combinatorial splitter).
     selected_targets_ : list of str
+    selection_note_ : str
+        Why fewer than ``top_n`` targets were selected (``""`` otherwise).
+    skill_by_timestamp_ : DataFrame
+        The per-timestamp skill series the tests used: ``target``, ``family``,
+        ``timestamp``, ``value``, ``fold``.
     oof_predictions_ : dict of str to DataFrame
         Target -> out-of-fold predictions (one column per family; binary: P(larger
-        class); multiclass: the most probable class) on its test rows.
+        class); multiclass: the most probable class) on its test rows; with a
+        combinatorial splitter one row per (path, test row), ``path`` first in the
+        index. A stopped target has the predictions of the folds it was evaluated on.
     families_ : dict
         Resolved ``{family: overrides}``.
     cv_ : splitter
@@ -187,6 +240,8 @@ class TargetRanker(BaseEstimator):
         memory: Any = None,
         verbose: bool | int | None = None,
         *,
+        fdr: float | None = DEFAULT_FDR,
+        early_stopping: bool = True,
         min_rows: int = 100,
         min_class_rows: int = 10,
         leakage_score: float = 0.9,
@@ -202,6 +257,8 @@ class TargetRanker(BaseEstimator):
         self.default_horizon = default_horizon
         self.memory = memory
         self.verbose = verbose
+        self.fdr = fdr
+        self.early_stopping = early_stopping
         self.min_rows = min_rows
         self.min_class_rows = min_class_rows
         self.leakage_score = leakage_score
@@ -231,6 +288,20 @@ class TargetRanker(BaseEstimator):
             raise ConfigError(
                 "TargetRanker: horizons must be a dict {target: horizon} or None, "
                 f"got {type(self.horizons).__name__}."
+            )
+
+    def _check_significance_params(self) -> None:
+        fdr = self.fdr
+        if fdr is not None and (
+            isinstance(fdr, bool) or not isinstance(fdr, Real) or not 0.0 < float(fdr) < 1.0
+        ):
+            raise ConfigError(
+                f"TargetRanker: fdr must be a number in (0, 1) (e.g. 0.1) or None (select on "
+                f"the score alone), got {fdr!r}."
+            )
+        if not isinstance(self.early_stopping, bool | np.bool_):
+            raise ConfigError(
+                f"TargetRanker: early_stopping must be True or False, got {self.early_stopping!r}."
             )
 
     def _resolve_families(self) -> dict[str, dict[str, Any]]:
@@ -272,6 +343,7 @@ class TargetRanker(BaseEstimator):
         self : TargetRanker
         """
         self._validate_params()
+        self._check_significance_params()
         X, Y = validate_inputs(X, Y)
         families = self._resolve_families()
         memory = resolve_memory(self.memory, _OWNER)
@@ -280,8 +352,9 @@ class TargetRanker(BaseEstimator):
         targets = self._resolve_targets(X, Y, data)
         self._run_sentinel(targets, data)
         cells = self._plan_cells(targets, data, families, seed)
-        oof = self._run_and_summarise(cells, targets, data, list(families), memory)
-        self._rank(targets, oof, families, X)
+        evidence = self._evidence(targets, cells, list(families))
+        oof = self._run_and_summarise(cells, targets, data, evidence, memory)
+        self._rank(targets, oof, evidence, families, X)
         return self
 
     def _resolve_targets(self, X: pd.DataFrame, Y: pd.DataFrame, data: EvalData) -> _Targets:
@@ -375,35 +448,66 @@ class TargetRanker(BaseEstimator):
         cells.sort(key=lambda c: -len(c.train))
         return cells
 
+    def _evidence(
+        self, targets: _Targets, cells: list[Cell], families: list[str]
+    ) -> dict[str, TargetEvidence]:
+        """An empty :class:`TargetEvidence` per eligible target."""
+        from intelligent_training.model_selection import backtest_paths
+
+        n_folds = max((len(targets.resolved[t].folds) for t in targets.eligible), default=0)
+        paths = backtest_paths(targets.resolved.cv, groups=targets.resolved.timestamps)
+        planned: dict[str, set[int]] = {t: set() for t in targets.eligible}
+        for cell in cells:
+            planned[cell.target].add(int(cell.fold or 0))
+        return {
+            t: TargetEvidence(
+                targets.resolved[t],
+                families,
+                n_folds,
+                targets.resolved.timestamps,
+                paths,
+                planned_folds=frozenset(planned[t]),
+                racing=self._racing(),
+            )
+            for t in targets.eligible
+        }
+
+    def _racing(self) -> bool:
+        return bool(self.early_stopping) and self.top_n is not None
+
+    def _waves(self, cells: list[Cell]) -> list[list[Cell]]:
+        """The grid in the order it runs: one batch, or one fold wave after another."""
+        if not self._racing():
+            return [cells]
+        sizes: dict[int, list[int]] = {}
+        for cell in cells:
+            sizes.setdefault(int(cell.fold or 0), []).append(len(cell.train))
+        return [[c for c in cells if c.fold == k] for k in fold_waves(sizes)]
+
     def _run_and_summarise(
         self,
         cells: list[Cell],
         targets: _Targets,
         data: EvalData,
-        families: list[str],
+        evidence: dict[str, TargetEvidence],
         memory: Any,
     ) -> dict[str, pd.DataFrame]:
-        """Run the grid; summarise each target as soon as its last cell is back."""
+        """Run the grid (in fold waves when racing); summarise each target as soon as its
+        last cell is back, or when it is stopped."""
         pending: dict[str, int] = {}
         for cell in cells:
             pending[cell.target] = pending.get(cell.target, 0) + 1
-        by_target: dict[str, list[tuple[Cell, CellResult]]] = {t: [] for t in targets.eligible}
-        n_folds = max((len(targets.resolved[t].folds) for t in targets.eligible), default=0)
         oof: dict[str, pd.DataFrame] = {}
         n_ok = 0
         first_error = ""
-
+        stopped: set[str] = set()
         assert data.index is not None
 
         def summarise(t: str) -> None:
             assert data.index is not None
             frame = summarise_target(
                 targets.rows[t],
-                targets.resolved[t],
-                by_target[t],
-                families,
-                n_folds,
-                targets.resolved.timestamps,
+                evidence[t],
                 data.index,
                 leakage_score=self.leakage_score,
                 leakage_feature_corr=self.leakage_feature_corr,
@@ -411,21 +515,47 @@ class TargetRanker(BaseEstimator):
             if frame is not None:
                 oof[t] = frame
 
-        stream = run_cells(
-            cells,
-            data,
-            n_jobs=self.n_jobs,
-            memory=memory,
-            verbose=self.verbose,
-            desc="ranking targets",
-        )
-        for cell, result in stream:
-            n_ok += result.ok
-            first_error = first_error or (result.error or "")
-            by_target[cell.target].append((cell, result))
-            pending[cell.target] -= 1
-            if pending[cell.target] == 0:
-                summarise(cell.target)
+        waves = self._waves(cells)
+        n_folds = max((ev.n_folds for ev in evidence.values()), default=0)
+        for w, wave in enumerate(waves):
+            wave = [c for c in wave if c.target not in stopped]
+            desc = "ranking targets" if len(waves) == 1 else f"ranking, fold wave {w + 1}"
+            stream = run_cells(
+                wave, data, n_jobs=self.n_jobs, memory=memory, verbose=self.verbose, desc=desc
+            )
+            for cell, result in stream:
+                n_ok += result.ok
+                first_error = first_error or (result.error or "")
+                evidence[cell.target].add(cell, result)
+                pending[cell.target] -= 1
+                if pending[cell.target] == 0:
+                    summarise(cell.target)
+            if w == len(waves) - 1:
+                break
+            running = [t for t in evidence if pending.get(t, 0) > 0 and t not in stopped]
+            stop = race(
+                {t: ev for t, ev in evidence.items() if t not in stopped},
+                running,
+                n_folds=n_folds,
+                n_candidates=len(targets.names),
+                top_n=self.top_n,
+                fdr=self.fdr,
+                min_score=self.min_score,
+                leakage_score=self.leakage_score,
+                leakage_feature_corr=self.leakage_feature_corr,
+                max_feature_corr={t: targets.rows[t]["max_feature_corr"] for t in evidence},
+            )
+            for t in stop:
+                evidence[t].stopped_after = len(evidence[t].folds_seen)
+                stopped.add(t)
+                summarise(t)
+            if stop:
+                logger.info(
+                    "TargetRanker: stopped %d hopeless target(s) after %d fold(s): %s",
+                    len(stop),
+                    w + 1,
+                    stop,
+                )
         if cells and n_ok == 0:
             raise FamilyError("TargetRanker: every model fit failed; first error: " + first_error)
         for t in targets.eligible:
@@ -437,12 +567,13 @@ class TargetRanker(BaseEstimator):
         self,
         targets: _Targets,
         oof: dict[str, pd.DataFrame],
+        evidence: dict[str, TargetEvidence],
         families: dict[str, dict[str, Any]],
         X: pd.DataFrame,
     ) -> None:
         """Sort, select and store the fitted attributes."""
         rows = [{"target": t, **targets.rows[t]} for t in targets.names]
-        rankings = rankings_frame(rows, top_n=self.top_n, min_score=self.min_score)
+        rankings = rankings_frame(rows, top_n=self.top_n, min_score=self.min_score, fdr=self.fdr)
         self.families_ = families
         self.cv_ = targets.resolved.cv
         self.horizons_ = {t: targets.rows[t]["horizon"] for t in targets.names}
@@ -453,6 +584,10 @@ class TargetRanker(BaseEstimator):
         self.oof_predictions_ = {t: oof[t] for t in targets.names if t in oof}
         self.rankings_ = rankings
         self.selected_targets_ = list(rankings.index[rankings["selected"]])
+        self.skill_by_timestamp_ = _skill_table(evidence)
+        self.selection_note_ = selection_note(
+            rankings, top_n=self.top_n, min_score=self.min_score, fdr=self.fdr
+        )
         logger.info(
             "TargetRanker: ranked %d targets (%d eligible) with %s; selected %s",
             len(targets.names),
@@ -460,6 +595,8 @@ class TargetRanker(BaseEstimator):
             list(families),
             self.selected_targets_,
         )
+        if self.selection_note_:
+            logger.info("TargetRanker: %s", self.selection_note_)
 
     def __sklearn_tags__(self) -> Any:
         # transform(Y) keeps target columns: a transformer of the targets, not of X.
@@ -501,3 +638,14 @@ class TargetRanker(BaseEstimator):
         """Names of the selected targets (the columns ``transform`` returns)."""
         check_is_fitted(self, "selected_targets_")
         return np.asarray(self.selected_targets_, dtype=object)
+
+
+def _skill_table(evidence: dict[str, TargetEvidence]) -> pd.DataFrame:
+    """The per-timestamp skill series the tests used: ``target``, ``family``,
+    ``timestamp``, ``value``, ``fold``."""
+    frames = [ev.skill_table().assign(target=t) for t, ev in evidence.items()]
+    columns = ["target", "family", "timestamp", "value", "fold"]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

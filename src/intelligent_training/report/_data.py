@@ -31,7 +31,7 @@ SCHEMA = "intelligent-training-report/1"
 SIGNIFICANCE_COLUMNS = ("t_stat", "p_value", "q_value", "significant", "stopped_after_folds")
 #: Points per skill-over-time series at most (longer series are averaged in buckets).
 MAX_POINTS = 400
-_BASELINE = {"rank IC": 0.0, "AUC": 0.5, "accuracy": None}
+# every per-timestamp metric (stats.skill_by_timestamp) is centred: 0 is no skill
 
 #: Figure id -> (title, one-line caption saying how to read it).
 FIGURES: dict[str, tuple[str, str]] = {
@@ -44,8 +44,9 @@ FIGURES: dict[str, tuple[str, str]] = {
     "skill_over_time": (
         "Out-of-fold skill over time",
         "Thin lines: skill of each family at each timestamp (rank IC across symbols, or AUC "
-        "for binary targets); thick lines: its rolling mean; shaded bands: the CV test folds; "
-        "the dashed line is no skill.",
+        "− ½ for classification targets), the series the significance test is computed on; "
+        "thick lines: its rolling mean; shaded bands: the CV test folds; the dashed line (0) is "
+        "no skill.",
     ),
     "skill_by_fold": (
         "Skill per cross-validation fold",
@@ -195,10 +196,14 @@ def _skill_over_time(inputs: ReportInputs, order: list[str], tasks: dict[str, st
         part = ranking[ranking["target"] == target]
         if not len(part):
             continue
-        metric = metric_name(tasks.get(target, "regression"))
+        method: str | None = None
+        rankings = inputs.rankings
+        if rankings is not None and "skill_method" in rankings and target in rankings.index:
+            value = rankings.loc[target, "skill_method"]
+            method = value if isinstance(value, str) else None
         entry: dict[str, Any] = {
-            "metric": metric,
-            "baseline": _BASELINE.get(metric),
+            "metric": metric_name(tasks.get(target, "regression"), method),
+            "baseline": 0.0,
             "families": {
                 str(f): _series(g) for f, g in part.groupby("family", sort=False, observed=True)
             },

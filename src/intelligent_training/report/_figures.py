@@ -303,8 +303,7 @@ def training_figure(training: dict[str, Any]) -> str:
         families = [f for f in families if f != "ensemble"] + ["ensemble"]
     cell = {(r["target"], r["family"]): r.get("oof_per_timestamp") for r in training["rows"]}
     values = _nan([cell.get((t, f)) for t in targets for f in families]).reshape(len(targets), -1)
-    baselines = np.array([0.5 if training["metric"].get(t) == "AUC" else 0.0 for t in targets])
-    excess = values - baselines[:, None]
+    excess = values  # stats.skill_by_timestamp is centred: 0 is no skill for every task
     fig, ax = _figure(1.8 + 0.8 * len(families), 0.8 + 0.32 * len(targets))
     vmax = float(np.nanmax(np.abs(excess))) if np.isfinite(excess).any() else 1.0
     ax.imshow(

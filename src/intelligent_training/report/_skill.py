@@ -1,33 +1,36 @@
 """Out-of-fold skill per timestamp: the evidence behind the report's "skill over time".
 
-The fitted estimators keep their out-of-fold predictions but not the labels, so the
-per-timestamp skill is measured once, while :meth:`IntelligentPipeline.fit` still has
-``Y``, and kept as the pipeline's ``skill_by_timestamp_`` (a small long table; it is
-also written into the output layout). The metric follows the task:
+One definition of per-timestamp skill, :func:`intelligent_training.stats.skill_by_timestamp`
+(the series the ranker's significance test is computed on), centred so that 0 is no skill:
 
 - regression: rank IC, the Spearman correlation of forecast and outcome across the
-  symbols of one timestamp (:func:`intelligent_training.metrics.rank_ic_by_timestamp`);
-- binary: ROC-AUC across the symbols of one timestamp (NaN when one class is absent);
-- multiclass: accuracy of the most probable class.
+  symbols of one timestamp;
+- binary: ROC-AUC across the symbols of one timestamp minus 1/2 (NaN when one class is
+  absent); multiclass: the one-vs-rest macro AUC minus 1/2 (the ranker's and trainers'
+  out-of-fold multiclass predictions are labels, scored as one-hot probabilities);
+- fewer than three rows per timestamp (a single series): ``"pooled"``, each row's share
+  of the rank correlation over all rows, averaged per timestamp (its mean is the pooled
+  Spearman correlation).
 
-With fewer than :data:`MIN_ROWS_PER_POINT` rows per timestamp (a single series, or two
-or three symbols) consecutive timestamps are pooled into blocks of about that many rows,
-so every point still compares several forecasts.
+The ranking stage's series is the ranker's own ``skill_by_timestamp_`` (the input of its
+``t_stat``; with a combinatorial splitter, the mean over the paths); it is recomputed from
+``oof_predictions_`` only for a ranker that does not keep it. The training stage's series
+is computed once, while :meth:`IntelligentPipeline.fit` still has ``Y``; both are kept as
+the pipeline's ``skill_by_timestamp_`` (a small long table, also written into the output
+layout).
 """
 
 from __future__ import annotations
 
 import logging
-import math
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
-from intelligent_training.metrics import rank_ic_by_timestamp
+from intelligent_training import stats
 
 __all__ = [
-    "MIN_ROWS_PER_POINT",
     "SKILL_COLUMNS",
     "metric_name",
     "pipeline_skill_by_timestamp",
@@ -36,16 +39,20 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: Fewest rows one point of the series should pool (else timestamps are blocked).
-MIN_ROWS_PER_POINT = 4
 #: Columns of the long table (``stage`` is ``"ranking"`` or ``"training"``).
 SKILL_COLUMNS = ("stage", "target", "family", "timestamp", "value", "n", "fold")
-_METRICS = {"regression": "rank IC", "binary": "AUC", "multiclass": "accuracy"}
+_METRICS = {"rank_ic": "rank IC", "auc": "AUC − ½", "pooled": "pooled rank IC"}
 
 
-def metric_name(task: str) -> str:
-    """The per-timestamp metric of a task (``"rank IC"``, ``"AUC"`` or ``"accuracy"``)."""
-    return _METRICS.get(task, "rank IC")
+def metric_name(task: str, method: str | None = None) -> str:
+    """Name of the per-timestamp metric (``"rank IC"``, ``"AUC − ½"`` or ``"pooled rank IC"``).
+
+    ``method`` is the :func:`~intelligent_training.stats.skill_method` used; without it,
+    the cross-sectional metric of ``task``.
+    """
+    if method is None:
+        method = "rank_ic" if task == "regression" else "auc"
+    return _METRICS.get(method, method)
 
 
 def _timestamps(index: pd.Index) -> np.ndarray:
@@ -54,20 +61,10 @@ def _timestamps(index: pd.Index) -> np.ndarray:
     return np.asarray(index)
 
 
-def _block_codes(codes: np.ndarray, n_groups: int) -> tuple[np.ndarray, int]:
-    """Pool consecutive timestamps when there are too few rows per timestamp."""
-    per_group = np.bincount(codes, minlength=n_groups)
-    median = float(np.median(per_group[per_group > 0])) if (per_group > 0).any() else 0.0
-    if median >= MIN_ROWS_PER_POINT or median == 0:
-        return codes, 1
-    block = math.ceil(MIN_ROWS_PER_POINT * 5 / median)
-    return codes // block, block
-
-
 def skill_by_timestamp(
     y_true: Any, y_pred: Any, timestamps: Any, task: str
-) -> tuple[pd.DataFrame, int]:
-    """Per-timestamp (or per-block) out-of-fold skill of one forecast.
+) -> tuple[pd.DataFrame, str]:
+    """Per-timestamp out-of-fold skill of one forecast (0 = no skill).
 
     Parameters
     ----------
@@ -80,19 +77,19 @@ def skill_by_timestamp(
     Returns
     -------
     frame : DataFrame
-        Columns ``timestamp`` (the last timestamp of each point), ``value`` and ``n``
-        (rows pooled); points without a defined value are dropped.
-    block : int
-        Timestamps pooled per point (1: one point per timestamp).
+        Columns ``timestamp``, ``value`` (:func:`intelligent_training.stats.skill_by_timestamp`)
+        and ``n`` (rows at that timestamp); timestamps without a defined value are dropped.
+    method : str
+        ``"rank_ic"``, ``"auc"`` or ``"pooled"``.
 
     Examples
     --------
     >>> import numpy as np
     >>> ts = np.repeat([0, 1], 4)
-    >>> frame, block = skill_by_timestamp(
+    >>> frame, method = skill_by_timestamp(
     ...     [1, 2, 3, 4, 4, 3, 2, 1], [1, 2, 3, 4, 1, 2, 3, 4], ts, "regression")
-    >>> frame["value"].tolist(), block
-    ([1.0, -1.0], 1)
+    >>> frame["value"].tolist(), method
+    ([1.0, -1.0], 'rank_ic')
     """
     yt = np.asarray(y_true, dtype=np.float64).reshape(-1)
     yp = np.asarray(y_pred, dtype=np.float64).reshape(-1)
@@ -101,38 +98,23 @@ def skill_by_timestamp(
     yt, yp, ts = yt[valid], yp[valid], ts[valid]
     empty = pd.DataFrame({"timestamp": ts[:0], "value": yt[:0], "n": np.zeros(0, np.int64)})
     if yt.size == 0:
-        return empty, 1
-    ts_codes, uniques = pd.factorize(ts, sort=True)
-    codes, block = _block_codes(ts_codes, len(uniques))
-    n_points = int(codes.max()) + 1
-    count = np.bincount(codes, minlength=n_points)
-    # the last timestamp of every point
-    last = np.zeros(n_points, dtype=np.int64)
-    np.maximum.at(last, codes, ts_codes)
-    stamps = np.asarray(uniques)[last]
-    if task == "regression":
-        value = rank_ic_by_timestamp(yt, yp, codes).reindex(range(n_points)).to_numpy()
-    elif task == "binary":
-        value = _auc_by_group(codes, n_points, yt, yp)
-    else:
-        hits = (yt == yp).astype(np.float64)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            value = np.bincount(codes, weights=hits, minlength=n_points) / count
-    frame = pd.DataFrame({"timestamp": stamps, "value": value, "n": count.astype(np.int64)})
-    return frame[np.isfinite(frame["value"])].reset_index(drop=True), block
-
-
-def _auc_by_group(codes: np.ndarray, n_points: int, yt: np.ndarray, yp: np.ndarray) -> np.ndarray:
-    """ROC-AUC of every group by the rank-sum (Mann-Whitney) identity; no Python loop."""
-    positive = (yt == np.max(yt)).astype(np.float64) if yt.size else yt
-    ranks = pd.Series(yp).groupby(codes, sort=False).rank(method="average").to_numpy(np.float64)
-    n = np.bincount(codes, minlength=n_points).astype(np.float64)
-    n1 = np.bincount(codes, weights=positive, minlength=n_points)
-    n0 = n - n1
-    rank_sum = np.bincount(codes, weights=ranks * positive, minlength=n_points)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        auc = (rank_sum - n1 * (n1 + 1) / 2) / (n1 * n0)
-    return np.where((n1 > 0) & (n0 > 0), auc, np.nan)
+        return empty, "rank_ic"
+    method = stats.skill_method(task, ts)
+    classes = None
+    pred: np.ndarray = yp
+    if task == "multiclass":  # labels -> one-hot "probabilities"
+        classes = list(np.unique(np.concatenate([yt, yp])))
+        pred = (yp[:, None] == np.asarray(classes)[None, :]).astype(np.float64)
+    series = stats.skill_by_timestamp(yt, pred, ts, task=task, method=method, classes=classes)
+    counts = pd.Series(ts).value_counts()
+    frame = pd.DataFrame(
+        {
+            "timestamp": series.index.to_numpy(),
+            "value": series.to_numpy(dtype=np.float64),
+            "n": counts.reindex(series.index).fillna(0).to_numpy(dtype=np.int64),
+        }
+    )
+    return frame[np.isfinite(frame["value"])].reset_index(drop=True), method
 
 
 def _folds_of(cv: Any, labels: pd.Series) -> dict[Any, int]:
@@ -167,8 +149,33 @@ def _rows(
     )
 
 
+def _ranker_rows(table: pd.DataFrame, Y: pd.DataFrame) -> list[pd.DataFrame]:
+    """The ranker's own series (``TargetRanker.skill_by_timestamp_``) as report rows."""
+    stamps = _timestamps(Y.index)
+    frames = []
+    for target, part in table.groupby("target", sort=False, observed=True):
+        if target not in Y.columns:
+            continue
+        part = part[np.isfinite(part["value"].to_numpy(dtype=np.float64))]  # undefined AUCs
+        labelled = pd.Series(Y[target].notna().to_numpy(), index=stamps)
+        n = labelled.groupby(level=0).sum()
+        frames.append(
+            part.assign(
+                stage="ranking",
+                target=str(target),
+                n=n.reindex(part["timestamp"]).fillna(0).to_numpy(dtype=np.int64),
+            )
+        )
+    return frames
+
+
 def _ranking_rows(pipe: Any, Y: pd.DataFrame) -> list[pd.DataFrame]:
     ranker = getattr(pipe, "ranker_", None)
+    own = getattr(ranker, "skill_by_timestamp_", None)
+    if isinstance(own, pd.DataFrame) and {"target", "family", "timestamp", "value", "fold"} <= set(
+        own.columns
+    ):
+        return _ranker_rows(own, Y)
     oof = getattr(ranker, "oof_predictions_", None)
     if not isinstance(oof, dict):
         return []

@@ -39,6 +39,7 @@ from intelligent_training.stats._skill import (
     auc_by_timestamp,
     pooled_skill_by_timestamp,
     skill_by_timestamp,
+    skill_method,
     skill_test,
 )
 
@@ -62,6 +63,7 @@ __all__ = [
     "significant",
     "skill_by_timestamp",
     "skill_fold_std",
+    "skill_method",
     "skill_test",
     "tstat_bounds",
 ]

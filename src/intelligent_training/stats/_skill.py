@@ -38,6 +38,7 @@ __all__ = [
     "auc_by_timestamp",
     "pooled_skill_by_timestamp",
     "skill_by_timestamp",
+    "skill_method",
     "skill_test",
 ]
 
@@ -68,15 +69,41 @@ def _as_float(values: Any, name: str, *, allow_2d: bool = False) -> np.ndarray:
     return arr
 
 
-def _grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Average ranks of ``values`` within each code (one grouped rank, no loop)."""
-    frame = pd.DataFrame({"g": codes, "v": values})
-    return frame.groupby("g", sort=False)["v"].rank(method="average").to_numpy(np.float64)
+def grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties share their mean rank) of ``values`` within each code.
+
+    One ``lexsort`` and cumulative sums, no Python loop and no pandas groupby (about four
+    times faster than ``groupby(...).rank()`` on the grids here). ``values`` must be
+    finite.
+
+    Examples
+    --------
+    >>> grouped_rank(np.array([0, 0, 0, 1, 1]), np.array([3.0, 1.0, 3.0, 5.0, 4.0])).tolist()
+    [2.5, 1.0, 2.5, 2.0, 1.0]
+    """
+    n = len(values)
+    if n == 0:
+        return np.zeros(0, dtype=np.float64)
+    order = np.lexsort((values, codes))
+    v, g = values[order], codes[order]
+    new_group = np.empty(n, dtype=bool)
+    new_group[0] = True
+    np.not_equal(g[1:], g[:-1], out=new_group[1:])
+    new_tie = new_group.copy()
+    new_tie[1:] |= v[1:] != v[:-1]
+    position = np.arange(n)
+    group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+    starts = np.flatnonzero(new_tie)
+    ends = np.append(starts[1:], n) - 1
+    tie = np.cumsum(new_tie) - 1
+    out = np.empty(n, dtype=np.float64)
+    out[order] = (starts + ends)[tie] / 2.0 - group_start + 1.0
+    return out
 
 
 def _binary_auc(codes: np.ndarray, positive: np.ndarray, score: np.ndarray, n_groups: int):
     """AUC of ``score`` for ``positive`` within each code; NaN where a class is missing."""
-    ranks = _grouped_rank(codes, score)
+    ranks = grouped_rank(codes, score)
     n_pos = np.bincount(codes, weights=positive, minlength=n_groups)
     n_all = np.bincount(codes, minlength=n_groups).astype(np.float64)
     n_neg = n_all - n_pos
@@ -208,8 +235,9 @@ def pooled_skill_by_timestamp(
         valid = np.isfinite(yt) & np.isfinite(pred)
     contribution = np.zeros(int(valid.sum()))
     for outcome, forecast in pairs:
-        a = pd.Series(forecast[valid]).rank(method="average").to_numpy()
-        b = pd.Series(outcome[valid]).rank(method="average").to_numpy()
+        one = np.zeros(int(valid.sum()), dtype=np.intp)
+        a = grouped_rank(one, forecast[valid])
+        b = grouped_rank(one, outcome[valid])
         a -= a.mean()
         b -= b.mean()
         scale = np.sqrt(np.mean(a * a) * np.mean(b * b))
@@ -239,6 +267,31 @@ def _resolve_method(method: str, task: str, timestamps: Any) -> str:
             f"Skill method {method!r} does not fit a {task} target; use {cross!r} or 'pooled'."
         )
     return method
+
+
+def skill_method(task: str, timestamps: Any, method: str = "auto") -> str:
+    """The per-timestamp statistic :func:`skill_by_timestamp` uses for ``method``.
+
+    Decide it once for a target (on its labelled rows) and pass it to every call on parts
+    of the target (folds), so that they all measure the same thing.
+
+    Parameters
+    ----------
+    task : {"regression", "binary", "multiclass"}
+    timestamps : array-like of shape (n_samples,)
+    method : {"auto", "rank_ic", "auc", "pooled"}, default="auto"
+
+    Returns
+    -------
+    str
+        ``"rank_ic"``, ``"auc"`` or ``"pooled"``.
+
+    Examples
+    --------
+    >>> skill_method("binary", [0, 0, 0, 1, 1, 1]), skill_method("regression", [0, 1, 2])
+    ('auc', 'pooled')
+    """
+    return _resolve_method(method, task, timestamps)
 
 
 def skill_by_timestamp(
