@@ -118,7 +118,9 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         tasks; the estimator type is left open (neither a classifier nor a regressor
         for scikit-learn), while a trainer fitted on one classification target still
         predicts labels and has ``predict_proba``. Pass ``task`` when a scikit-learn
-        tool must know the type.
+        tool must know the type. (One parameter rather than thin classifier/regressor
+        classes: one class to configure, clone and persist, and ``"auto"`` covers
+        DataFrames of mixed targets, which no fixed type can.)
 
     Attributes
     ----------
