@@ -58,8 +58,15 @@ def _stage_instances() -> dict[str, Any]:
             cv=2,
             random_state=0,
         ),
-        # single target, single family: the trainer is an ordinary regressor/classifier
+        # single target, single family: an ordinary regressor / classifier; "auto" (the
+        # default) declares neither type, and gets the checks of every estimator
         "ModelTrainer": ModelTrainer(families=["linear"], cv=2),
+        "ModelTrainer(task='regression')": ModelTrainer(
+            families=["linear"], cv=2, task="regression"
+        ),
+        "ModelTrainer(task='classification')": ModelTrainer(
+            families=["linear"], cv=2, task="classification"
+        ),
         "IntelligentPipeline": IntelligentPipeline(),
     }
 
@@ -192,57 +199,30 @@ EXPECTED_FAILURES: dict[str, dict[str, str]] = {
 }
 
 # Known gaps, not by design: open defects, listed so the suite stays green while they are
-# open; each entry names what is wrong. meta_learning (families/_meta.py) does not yet
-# validate its input the sklearn way.
-_META_INPUT = "meta_learning does not validate X/y with validate_data yet (known gap)"
-KNOWN_GAPS: dict[str, dict[str, str]] = {
-    "MetaLearningRegressor": _same(
-        _META_INPUT,
-        "check_estimator_sparse_array",
-        "check_estimator_sparse_matrix",
-        "check_estimator_sparse_tag",
-        "check_estimators_nan_inf",
-        "check_fit1d",
-        "check_fit2d_1sample",
-        "check_fit2d_predict1d",
-        "check_n_features_in_after_fitting",
-        "check_regressors_train",
-        "check_requires_y_none",
-        "check_supervised_y_2d",
-    ),
-    "MetaLearningClassifier": _same(
-        _META_INPUT,
-        "check_classifiers_one_label",
-        "check_classifiers_train",
-        "check_estimator_sparse_array",
-        "check_estimator_sparse_matrix",
-        "check_estimator_sparse_tag",
-        "check_estimators_empty_data_messages",
-        "check_estimators_nan_inf",
-        "check_estimators_unfitted",
-        "check_fit1d",
-        "check_fit2d_1sample",
-        "check_fit2d_predict1d",
-        "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
-        "check_requires_y_none",
-        "check_supervised_y_2d",
-        "check_supervised_y_no_nan",
-    ),
-}
+# open; each entry names what is wrong. None open.
+KNOWN_GAPS: dict[str, dict[str, str]] = {}
+
+
+def _key(estimator: Any) -> str:
+    """The FAST key of an instance: its class name, plus the trainer's fixed task."""
+    name = type(estimator).__name__
+    task = estimator.get_params().get("task", "auto") if name == "ModelTrainer" else "auto"
+    return name if task == "auto" else f"{name}(task={task!r})"
 
 
 def _expected_failed_checks(estimator: Any) -> dict[str, str]:
-    name = type(estimator).__name__
-    return {**EXPECTED_FAILURES.get(name, {}), **KNOWN_GAPS.get(name, {})}
+    key = _key(estimator)
+    return {**EXPECTED_FAILURES.get(key, {}), **KNOWN_GAPS.get(key, {})}
 
 
 def test_every_public_estimator_has_a_fast_configuration():
     discovered = {name for name, _ in all_estimators()}
-    assert discovered == set(FAST), (
-        f"no fast configuration for {sorted(discovered - set(FAST))}; "
-        f"configured but not discovered: {sorted(set(FAST) - discovered)}"
+    configured = {type(est).__name__ for est in FAST.values()}
+    assert discovered == configured, (
+        f"no fast configuration for {sorted(discovered - configured)}; "
+        f"configured but not discovered: {sorted(configured - discovered)}"
     )
+    assert all(_key(est) == key for key, est in FAST.items())
 
 
 def test_declared_failures_name_discovered_estimators_and_give_reasons():

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import r2_score
 
-from intelligent_training.exceptions import FamilyError, SplitError
+from intelligent_training.exceptions import DataError, FamilyError, SplitError
 from intelligent_training.families import (
     MetaLearningClassifier,
     MetaLearningRegressor,
@@ -153,7 +153,7 @@ def test_too_few_rows_for_the_inner_folds_is_a_split_error():
 def test_predict_checks_the_feature_count(family_data):
     X, y, _, _ = _subset(family_data, "fwd_ret_5m", n=600)
     model = MetaLearningRegressor(base_families=["linear"], final_family="linear").fit(X, y)
-    with pytest.raises(FamilyError, match="same feature columns"):
+    with pytest.raises(DataError, match="same feature columns"):
         model.predict(X.iloc[:, :-1])
 
 

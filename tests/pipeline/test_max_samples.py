@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from intelligent_training import IntelligentPipeline
 from intelligent_training.data import recent_rows
-from intelligent_training.exceptions import DataError
+from intelligent_training.exceptions import DataError, ParameterError
 
 from ._stubs import StubRanker, StubSelector, StubTrainer, make_xy
 
@@ -105,10 +105,13 @@ def test_screening_stages_see_at_most_n_recent_rows_and_training_sees_all(
     assert len(pipe.trainers_["fwd_ret_5m"].seen_) == len(X)
 
 
-def test_a_bad_stage_name_is_an_error():
+@pytest.mark.parametrize("limit", [{"rank": 10}, {"ranking": 0}, 0, 2.5, True])
+def test_a_bad_limit_or_stage_name_is_a_parameter_error(limit):
     X, Y = make_xy(n_symbols=2, n_timestamps=50)
     pipe = IntelligentPipeline(
-        StubRanker(), StubSelector(), StubTrainer(), max_samples_per_symbol={"rank": 10}
+        StubRanker(), StubSelector(), StubTrainer(), max_samples_per_symbol=limit
     )
-    with pytest.raises(DataError, match=r"unknown stage\(s\) \['rank'\]"):
+    with pytest.raises(
+        ParameterError, match=r"max_samples_per_symbol.*IntelligentPipeline.*'ranking'"
+    ):
         pipe.fit(X, Y)

@@ -270,7 +270,7 @@ def test_min_score_and_top_n(fitted, synthetic):
     [
         ({"top_n": 0}, "top_n"),
         ({"min_rows": 1}, "min_rows"),
-        ({"cv": "five"}, "cv must"),
+        ({"cv": "five"}, "'cv' parameter of TargetRanker must be"),
         ({"leakage_score": -1}, "leakage_score"),
         ({"random_state": "x"}, "random_state"),
     ],

@@ -103,10 +103,10 @@ def test_racing_stops_noise_and_keeps_the_selection():
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"fdr": 1.5}, "fdr must be a number in"),
-        ({"fdr": 0}, "fdr must be a number in"),
-        ({"fdr": True}, "fdr must be a number in"),
-        ({"early_stopping": "yes"}, "early_stopping must be True or False"),
+        ({"fdr": 1.5}, "'fdr' parameter of TargetRanker must be"),
+        ({"fdr": 0}, "'fdr' parameter of TargetRanker must be"),
+        ({"fdr": True}, "'fdr' parameter of TargetRanker must be"),
+        ({"early_stopping": "yes"}, "'early_stopping' parameter of TargetRanker must be"),
     ],
 )
 def test_bad_fdr_and_early_stopping_are_config_errors(params, match):

@@ -7,7 +7,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.base import is_classifier
 
 from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 from intelligent_training.training import ModelTrainer
@@ -26,7 +26,9 @@ def test_series_target_predicts_a_1d_array(xy):
     )
     pred = trainer.predict(X)
     assert isinstance(pred, np.ndarray) and pred.shape == (len(X),)
-    assert is_regressor(trainer) and not hasattr(trainer, "predict_proba")
+    # task="auto" declares no scikit-learn type (test_estimator_type.py); it acts as a
+    # regressor on a regression target
+    assert not hasattr(trainer, "predict_proba")
     # The ensemble is the mean of the families' predictions.
     per_family = trainer.predict_all(X)
     assert list(per_family.columns) == [(SIGNAL, "lightgbm"), (SIGNAL, "linear")]
@@ -41,7 +43,7 @@ def test_binary_series_target_is_a_classifier(xy):
     trainer = ModelTrainer(threads=1, families={"lightgbm": FAST_LGBM, "linear": {}}, cv=2).fit(
         X, Y[BINARY]
     )
-    assert is_classifier(trainer)
+    assert hasattr(trainer, "predict_proba")  # "auto" on one binary target acts as a classifier
     np.testing.assert_array_equal(trainer.classes_, np.unique(Y[BINARY]))
     proba = trainer.predict_proba(X)
     assert proba.shape == (len(X), 2)
@@ -51,7 +53,7 @@ def test_binary_series_target_is_a_classifier(xy):
     np.testing.assert_allclose(proba[:, 1], mean_p)
     np.testing.assert_array_equal(trainer.predict(X), trainer.classes_[(mean_p > 0.5).astype(int)])
     assert 0.6 < trainer.score(X, Y[BINARY]) <= 1.0
-    assert not is_classifier(clone(trainer))  # decided by fit, not by the parameters
+    assert not is_classifier(trainer)  # tags from the parameters ("auto": no type), not fit
 
 
 def test_dataframe_targets_predict_a_dataframe(xy):
@@ -184,6 +186,9 @@ def test_array_input_rows_are_consecutive_bars():
         ({"threads": -1}, "threads"),
         ({"cv": "five"}, "cv"),
         ({"horizons": ["5m"]}, "horizons"),
+        ({"task": "binary"}, r"'task' parameter of ModelTrainer must be a str among"),
+        ({"n_jobs": 0}, "n_jobs"),
+        ({"default_horizon": "soon"}, "default_horizon"),
     ],
 )
 def test_invalid_parameters_raise_config_error(xy, params, match):

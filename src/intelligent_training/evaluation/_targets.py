@@ -16,7 +16,8 @@ Rules, decided here once:
 - **cv**: ``None`` or an int is a :class:`~intelligent_training.model_selection.PurgedTimeSeriesSplit`
   (the stage's default number of splits, or that int); a splitter with a ``horizon``
   parameter is cloned with each target's horizon; another splitter is used as given.
-- **task / classes**: :func:`~intelligent_training.data.infer_task`; class labels are
+- **task / classes**: :func:`~intelligent_training.data.infer_task`, unless the stage
+  fixes it (``ModelTrainer(task=...)``, see :func:`encode_target`); class labels are
   encoded as codes ``0 .. k-1`` in sorted order (``classes`` keeps the caller's dtype).
 - **fold bases**: folds of different targets that share their test rows share one
   *base*, the union of their unpurged (horizon 0) training rows; fast tree families bin
@@ -96,23 +97,49 @@ class EncodedTarget:
     labels: np.ndarray  # float64: values, or class codes; NaN = unlabelled
 
 
-def encode_target(y: pd.Series, *, name: str, owner: str) -> EncodedTarget:
-    """Infer the task of ``y`` and encode its labels.
+def encode_target(y: pd.Series, *, name: str, owner: str, task: str = "auto") -> EncodedTarget:
+    """Infer the task of ``y`` (or take the given one) and encode its labels.
 
     Regression labels are float64 values; classification labels are the codes
-    ``0 .. k-1`` of the sorted classes (as float64, NaN where unlabelled). A
-    classification column with a single class is read as regression (the stages
-    reject constant targets on their own terms).
+    ``0 .. k-1`` of the sorted classes (as float64, NaN where unlabelled). Under
+    ``task="auto"`` a classification column with a single class is read as regression
+    (the stages reject constant targets on their own terms).
+
+    Parameters
+    ----------
+    y : Series
+    name, owner : str
+        The target's and the stage's names, for error messages.
+    task : {"auto", "regression", "classification"}, default="auto"
+        ``"auto"``: :func:`~intelligent_training.data.infer_task`. ``"regression"``:
+        the values as numbers (0/1 labels too). ``"classification"``: the values as
+        class labels (binary or multiclass, any number of classes); continuous values
+        or a single class are an error.
 
     Raises
     ------
     DataError
-        A non-numeric column that is not a class label column, or infinite labels.
+        A non-numeric column that is not a class label column, infinite labels, or a
+        target that does not fit ``task``.
     """
     from intelligent_training.data import infer_task
 
     numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
-    task = infer_task(y)
+    if task == "classification":
+        task = _classification_task(y, name=name, owner=owner)
+    elif task == "regression":
+        if not numeric:  # numbers stored as objects are numbers; anything else is not
+            try:
+                y = pd.to_numeric(y)
+            except (TypeError, ValueError):
+                raise DataError(
+                    f"{owner}: task='regression' but target {name!r} is not numeric "
+                    f"(Unknown label type: {y.dtype}); encode it as numbers, or use "
+                    "task='classification'."
+                ) from None
+            numeric = True
+    else:
+        task = infer_task(y)
     known = y.notna().to_numpy()
     if task in ("binary", "multiclass"):
         observed = y[known].to_numpy()
@@ -134,6 +161,26 @@ def encode_target(y: pd.Series, *, name: str, owner: str) -> EncodedTarget:
             "or drop those rows."
         )
     return EncodedTarget("regression", None, values)
+
+
+def _classification_task(y: pd.Series, *, name: str, owner: str) -> str:
+    """``"binary"`` or ``"multiclass"`` for a target given as classification."""
+    known = y.dropna()
+    if pd.api.types.is_numeric_dtype(known.dtype) and not pd.api.types.is_bool_dtype(known.dtype):
+        values = known.to_numpy(dtype=np.float64)
+        if not np.isfinite(values).all() or (values != np.round(values)).any():
+            raise DataError(
+                f"{owner}: task='classification' but target {name!r} has continuous values "
+                "(Unknown label type: continuous); pass class labels, or use "
+                "task='regression' (or 'auto' to infer it)."
+            )
+    classes = pd.unique(known.to_numpy())
+    if len(classes) < 2:
+        raise DataError(
+            f"{owner}: task='classification' but target {name!r} has a single class "
+            f"{classes.tolist()}; a classifier needs at least two classes."
+        )
+    return "binary" if len(classes) == 2 else "multiclass"
 
 
 # ------------------------------------------------------------------------------ specs
@@ -415,6 +462,7 @@ def resolve_targets(
     unnamed: Iterable[str] = (),
     with_folds: bool | Iterable[str] = True,
     owner: str,
+    task: str = "auto",
 ) -> TargetSet:
     """Resolve every column of ``Y`` into a :class:`TargetSpec` (the target contract).
 
@@ -436,6 +484,8 @@ def resolve_targets(
         Which targets get their folds now (``True``: all; see :meth:`TargetSet.with_folds`).
     owner : str
         The stage's name, for error messages.
+    task : {"auto", "regression", "classification"}, default="auto"
+        How every target's task is decided (see :func:`encode_target`).
 
     Returns
     -------
@@ -452,7 +502,7 @@ def resolve_targets(
     )
     specs = {}
     for name, column in zip(names, Y.columns):
-        encoded = encode_target(Y[column], name=name, owner=owner)
+        encoded = encode_target(Y[column], name=name, owner=owner, task=task)
         horizon, bars = resolved[name]
         specs[name] = TargetSpec(
             name=name,

@@ -7,7 +7,8 @@ Fit:
    before test, labels overlapping the test span purged);
 2. every base family is fit on each inner training side and predicts its test side,
    giving out-of-fold (OOF) predictions: no row's own label ever reaches its stacked
-   feature, and no later label either;
+   feature, and no later label either (an inner training side that holds a single class
+   forecasts that class: the class prior);
 3. the final learner (``final_family``, the torch ``mlp`` by default) is fit on the rows
    that have OOF predictions, with the OOF predictions as features (plus the raw features
    when ``passthrough=True``);
@@ -15,7 +16,10 @@ Fit:
    to the final learner.
 
 Defaults come from ``families/defaults.yaml`` (``meta_learning``) for every parameter
-left at ``None``.
+left at ``None``. Inputs are checked the scikit-learn way (``validate_data``: numeric,
+NaN allowed, no inf, at least two rows, the fitted feature count and names at predict);
+a bad input is a :class:`~intelligent_training.exceptions.DataError`. A DataFrame ``X``
+is passed on as it is, so its panel index times the inner folds.
 """
 
 from __future__ import annotations
@@ -28,9 +32,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.validation import check_is_fitted
+from sklearn.dummy import DummyClassifier
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from intelligent_training.exceptions import FamilyError
+from intelligent_training.exceptions import DataError, FamilyError
 
 logger = logging.getLogger(__name__)
 
@@ -176,7 +182,12 @@ class _MetaLearningBase(BaseEstimator):
         covered = np.zeros(len(y), dtype=bool)
         jobs = [(b, name, fold) for b, name in enumerate(bases) for fold in splits]
         for b, name, (train, test) in progress(jobs, total=len(jobs), desc="meta_learning OOF"):
-            estimator = self._make(name, task, params["base_params"].get(name, {}))
+            if task != "regression" and len(np.unique(y[train])) < 2:
+                # An early inner fold of time-ordered rows may hold one class only: its
+                # best forecast is that class (a prior), not a failed fit.
+                estimator = DummyClassifier(strategy="prior")
+            else:
+                estimator = self._make(name, task, params["base_params"].get(name, {}))
             estimator.fit(_take_rows(X, train), y[train])
             oof[test, b * width : (b + 1) * width] = self._base_output(
                 estimator, _take_rows(X, test)
@@ -194,21 +205,45 @@ class _MetaLearningBase(BaseEstimator):
         for name in bases:
             estimator = self._make(name, task, params["base_params"].get(name, {}))
             self.base_estimators_[name] = estimator.fit(X, y)
-        self.n_features_in_ = int(np.shape(X)[1])
-        if isinstance(X, pd.DataFrame):
-            self.feature_names_in_ = np.asarray(X.columns, dtype=object)
+
+    def _validate_X_y(self, X: Any, y: Any) -> tuple[Any, np.ndarray]:
+        """scikit-learn's input checks (``validate_data``); a DataFrame ``X`` is kept as it
+        is (its panel index times the inner folds), an array-like becomes a float array."""
+        try:
+            X_checked, y_arr = validate_data(
+                self,
+                X,
+                y,
+                dtype="numeric",
+                ensure_all_finite="allow-nan",
+                ensure_min_samples=2,
+                y_numeric=self._task_kind == "regression",
+            )
+            if self._task_kind != "regression":
+                check_classification_targets(y_arr)
+        except ValueError as exc:
+            raise DataError(f"meta_learning: {exc}") from exc
+        return (X if isinstance(X, pd.DataFrame) else X_checked), y_arr
 
     def _stacked_for_predict(self, X: Any) -> Any:
         check_is_fitted(self, "final_estimator_")
-        if not isinstance(X, pd.DataFrame):
-            X = np.asarray(X)
-        if np.shape(X)[1] != self.n_features_in_:
-            raise FamilyError(
-                f"meta_learning was fit on {self.n_features_in_} features but X has "
-                f"{np.shape(X)[1]}; pass the same feature columns as in fit."
+        try:
+            X_checked = validate_data(
+                self, X, reset=False, dtype="numeric", ensure_all_finite="allow-nan"
             )
+        except ValueError as exc:
+            raise DataError(
+                f"meta_learning: {exc} Pass the same feature columns as in fit."
+            ) from exc
+        if not isinstance(X, pd.DataFrame):
+            X = X_checked
         stacked = np.hstack([self._base_output(est, X) for est in self.base_estimators_.values()])
         return self._stacked_frame(stacked, X, None)
+
+    def __sklearn_tags__(self) -> Any:
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True  # every family takes NaN features
+        return tags
 
 
 def _inner_splits(X: Any, params: Mapping[str, Any]) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -217,22 +252,6 @@ def _inner_splits(X: Any, params: Mapping[str, Any]) -> list[tuple[np.ndarray, n
     return inner_time_splits(
         X, n_splits=params["n_splits"], horizon=params["horizon"], embargo=params["embargo"]
     )
-
-
-def _check_xy(X: Any, y: Any) -> tuple[Any, np.ndarray]:
-    if not isinstance(X, pd.DataFrame):
-        X = np.asarray(X)
-    y_arr = np.asarray(y)
-    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-        y_arr = y_arr.ravel()
-    if y_arr.ndim != 1:
-        raise FamilyError(f"meta_learning needs a 1-D target; got shape {y_arr.shape}.")
-    if np.ndim(X) != 2 or np.shape(X)[0] != len(y_arr):
-        raise FamilyError(
-            f"meta_learning: X must be 2-D with one row per target value; got X shape "
-            f"{np.shape(X)} and {len(y_arr)} target values."
-        )
-    return X, y_arr
 
 
 class MetaLearningRegressor(RegressorMixin, _MetaLearningBase):
@@ -295,7 +314,7 @@ class MetaLearningRegressor(RegressorMixin, _MetaLearningBase):
 
     def fit(self, X: Any, y: Any) -> MetaLearningRegressor:
         """Fit the base families out-of-fold, the final learner, then refit the bases."""
-        X, y_arr = _check_xy(X, y)
+        X, y_arr = self._validate_X_y(X, y)
         self._fit_stack(X, y_arr.astype(np.float64), "regression")
         return self
 
@@ -317,12 +336,12 @@ class MetaLearningClassifier(ClassifierMixin, _MetaLearningBase):
 
     def fit(self, X: Any, y: Any) -> MetaLearningClassifier:
         """Fit the base families out-of-fold, the final learner, then refit the bases."""
-        X, y_arr = _check_xy(X, y)
+        X, y_arr = self._validate_X_y(X, y)
         self.classes_ = np.unique(y_arr)
         if len(self.classes_) < 2:
-            raise FamilyError(
+            raise DataError(
                 f"meta_learning: the target has a single class {self.classes_.tolist()}; "
-                "a classifier needs at least two."
+                "a classifier needs at least two classes."
             )
         task = "binary" if len(self.classes_) == 2 else "multiclass"
         self._fit_stack(X, y_arr, task)
@@ -339,6 +358,7 @@ class MetaLearningClassifier(ClassifierMixin, _MetaLearningBase):
 
     def predict(self, X: Any) -> np.ndarray:
         """Most likely class label."""
+        check_is_fitted(self, "final_estimator_")
         return self.classes_[np.argmax(self.predict_proba(X), axis=1)]  # type: ignore[no-any-return]
 
 

@@ -11,11 +11,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, clone
+from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training._progress import progress
 from intelligent_training.cache import as_memory, fingerprint
 from intelligent_training.exceptions import DataError, IntelligentTrainingError
+from intelligent_training.utils._param_validation import (
+    POSITIVE_INT,
+    MappingOf,
+    Predicate,
+    ValidatedParamsMixin,
+    stage_constraints,
+)
 
 __all__ = ["JOINT", "IntelligentPipeline"]
 
@@ -101,7 +109,20 @@ def _nothing_selected(rankings: Any, min_score: Any) -> str:
     )
 
 
-class IntelligentPipeline(BaseEstimator):
+def _is_names(value: Any) -> bool:
+    """A non-empty list or tuple of strings."""
+    return (
+        isinstance(value, list | tuple) and bool(value) and all(isinstance(v, str) for v in value)
+    )
+
+
+def _is_features(value: Any) -> bool:
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _is_names(v) for k, v in value.items())
+    return _is_names(value)
+
+
+class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
     """Rank candidate targets, select features per target and train model families.
 
     Parameters
@@ -181,6 +202,37 @@ class IntelligentPipeline(BaseEstimator):
     >>> pipe.get_params()["targets"]
     ['fwd_ret_5m']
     """
+
+    # Checked at the start of ``fit`` (a violation is a ParameterError naming the
+    # parameter); a new parameter adds its line here (see utils/_param_validation.py).
+    _parameter_constraints: dict[str, list[Any]] = stage_constraints(
+        "memory",
+        "verbose",
+        ranker=[HasMethods(["fit"]), None],
+        selector=[HasMethods(["fit"]), None],
+        trainer=[HasMethods(["fit", "predict"]), None],
+        targets=[Predicate(_is_names, "a non-empty list of target names"), None],
+        features=[
+            Predicate(
+                _is_features,
+                "a non-empty list of feature names or a dict {target: [feature names]}",
+            ),
+            None,
+        ],
+        target_patterns=[Predicate(_is_names, "a non-empty list of patterns"), None],
+        max_samples_per_symbol=[
+            POSITIVE_INT,
+            MappingOf(
+                [POSITIVE_INT, None],
+                keys=("ranking", "selection"),
+                description=(
+                    "a dict {'ranking': n, 'selection': n} (n a positive int or None; a "
+                    "stage left out is not limited)"
+                ),
+            ),
+            None,
+        ],
+    )
 
     def __init__(
         self,
@@ -263,6 +315,7 @@ class IntelligentPipeline(BaseEstimator):
         -------
         self
         """
+        self._validate_params()
         X, Y = self._split_inputs(X, Y)
         memory = as_memory(self.memory)
         cached_fit = memory.cache(_fit_estimator, ignore=["estimator", "X", "y"])
@@ -369,23 +422,10 @@ class IntelligentPipeline(BaseEstimator):
 
     def _screening_limit(self, stage: str) -> int | None:
         """``max_samples_per_symbol`` of a screening stage (``ranking``/``selection``)."""
-        limit = self.max_samples_per_symbol
+        limit = self.max_samples_per_symbol  # checked by _parameter_constraints in fit
         if isinstance(limit, Mapping):
-            unknown = sorted(set(map(str, limit)) - {"ranking", "selection"})
-            if unknown:
-                raise DataError(
-                    f"max_samples_per_symbol has unknown stage(s) {unknown}; use the keys "
-                    "'ranking' and 'selection'"
-                )
             limit = limit.get(stage)
-        if limit is None:
-            return None
-        if isinstance(limit, bool) or not isinstance(limit, int | np.integer) or limit < 1:
-            raise DataError(
-                f"max_samples_per_symbol must be a positive integer, a dict of them or None; "
-                f"got {limit!r}"
-            )
-        return int(limit)
+        return None if limit is None else int(limit)
 
     def _recent(self, X: pd.DataFrame, stage: str) -> np.ndarray | None:
         """The rows a screening stage may use (None: all of them)."""

@@ -26,13 +26,19 @@ from intelligent_training.evaluation import (
     resolve_targets,
     run_cells,
 )
-from intelligent_training.exceptions import ConfigError, DataError, FamilyError
+from intelligent_training.exceptions import DataError, FamilyError
 from intelligent_training.ranking._eligibility import check_eligibility
 from intelligent_training.ranking._evidence import TargetEvidence
 from intelligent_training.ranking._inputs import features, validate_inputs
 from intelligent_training.ranking._leakage import single_feature_strength
 from intelligent_training.ranking._racing import fold_waves, race
 from intelligent_training.ranking._summary import rankings_frame, selection_note, summarise_target
+from intelligent_training.utils._param_validation import (
+    POSITIVE_INT,
+    StrictInterval,
+    ValidatedParamsMixin,
+    stage_constraints,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +64,7 @@ class _Targets:
     resolved: TargetSet  # specs (with folds) of the eligible targets
 
 
-class TargetRanker(BaseEstimator):
+class TargetRanker(ValidatedParamsMixin, BaseEstimator):
     """Rank candidate targets by how predictable they are out of sample.
 
     For every target x family x fold of a purged walk-forward split, a model is fit
@@ -227,6 +233,27 @@ class TargetRanker(BaseEstimator):
     True
     """
 
+    # Checked at the start of ``fit`` (a violation is a ParameterError naming the
+    # parameter); a new parameter adds its line here (see utils/_param_validation.py).
+    _parameter_constraints: dict[str, list[Any]] = stage_constraints(
+        "families",
+        "cv",
+        "n_jobs",
+        "random_state",
+        "horizons",
+        "default_horizon",
+        "memory",
+        "verbose",
+        top_n=[POSITIVE_INT, None],
+        min_score=[StrictInterval(Real, None, None, closed="neither"), None],
+        min_rows=[StrictInterval(Integral, 2, None, closed="left")],
+        min_class_rows=[StrictInterval(Integral, 2, None, closed="left")],
+        leakage_score=[StrictInterval(Real, 0, None, closed="neither")],
+        leakage_feature_corr=[StrictInterval(Real, 0, None, closed="neither")],
+        fdr=[StrictInterval(Real, 0, 1, closed="neither"), None],
+        early_stopping=["boolean"],
+    )
+
     def __init__(
         self,
         families: Any = None,
@@ -263,46 +290,6 @@ class TargetRanker(BaseEstimator):
         self.min_class_rows = min_class_rows
         self.leakage_score = leakage_score
         self.leakage_feature_corr = leakage_feature_corr
-
-    # ------------------------------------------------------------------ validation
-    def _validate_params(self) -> None:
-        if self.top_n is not None and (
-            not isinstance(self.top_n, Integral) or isinstance(self.top_n, bool) or self.top_n < 1
-        ):
-            raise ConfigError(
-                f"TargetRanker: top_n must be a positive int or None, got {self.top_n!r}."
-            )
-        if self.min_score is not None and not isinstance(self.min_score, Real):
-            raise ConfigError(
-                f"TargetRanker: min_score must be a number or None, got {self.min_score!r}."
-            )
-        for name in ("min_rows", "min_class_rows"):
-            value = getattr(self, name)
-            if not isinstance(value, Integral) or isinstance(value, bool) or value < 2:
-                raise ConfigError(f"TargetRanker: {name} must be an int >= 2, got {value!r}.")
-        for name in ("leakage_score", "leakage_feature_corr"):
-            value = getattr(self, name)
-            if not isinstance(value, Real) or not float(value) > 0:
-                raise ConfigError(f"TargetRanker: {name} must be a positive number, got {value!r}.")
-        if self.horizons is not None and not isinstance(self.horizons, dict):
-            raise ConfigError(
-                "TargetRanker: horizons must be a dict {target: horizon} or None, "
-                f"got {type(self.horizons).__name__}."
-            )
-
-    def _check_significance_params(self) -> None:
-        fdr = self.fdr
-        if fdr is not None and (
-            isinstance(fdr, bool) or not isinstance(fdr, Real) or not 0.0 < float(fdr) < 1.0
-        ):
-            raise ConfigError(
-                f"TargetRanker: fdr must be a number in (0, 1) (e.g. 0.1) or None (select on "
-                f"the score alone), got {fdr!r}."
-            )
-        if not isinstance(self.early_stopping, bool | np.bool_):
-            raise ConfigError(
-                f"TargetRanker: early_stopping must be True or False, got {self.early_stopping!r}."
-            )
 
     def _resolve_families(self) -> dict[str, dict[str, Any]]:
         from intelligent_training.families import get_family, resolve_families
@@ -343,7 +330,6 @@ class TargetRanker(BaseEstimator):
         self : TargetRanker
         """
         self._validate_params()
-        self._check_significance_params()
         X, Y = validate_inputs(X, Y)
         families = self._resolve_families()
         memory = resolve_memory(self.memory, _OWNER)

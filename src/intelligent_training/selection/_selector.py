@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-import numbers
 from collections.abc import Iterable
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from intelligent_training.evaluation import (
     resolve_targets,
     run_cells,
 )
-from intelligent_training.exceptions import ConfigError, DataError, FamilyError
+from intelligent_training.exceptions import DataError, FamilyError, ParameterError
 from intelligent_training.families import get_family, resolve_families
 from intelligent_training.model_selection import get_timestamps
 from intelligent_training.selection._aggregate import (
@@ -44,6 +44,13 @@ from intelligent_training.selection._aggregate import (
     importances_frame,
 )
 from intelligent_training.selection._consensus import agreement_matrix
+from intelligent_training.utils._param_validation import (
+    POSITIVE_INT,
+    StrictInterval,
+    Subset,
+    ValidatedParamsMixin,
+    stage_constraints,
+)
 
 __all__ = ["FeatureSelector"]
 
@@ -55,7 +62,7 @@ DEFAULT_N_SPLITS = 3
 _OWNER = "FeatureSelector"
 
 
-class FeatureSelector(SelectorMixin, BaseEstimator):
+class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
     """Select the features of one target by consensus across model families.
 
     For every family and every purged walk-forward fold (the target contract:
@@ -186,6 +193,27 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
     True
     """
 
+    # Checked at the start of ``fit`` (a violation is a ParameterError naming the
+    # parameter); a new parameter adds its line here (see utils/_param_validation.py).
+    _parameter_constraints: dict[str, list[Any]] = stage_constraints(
+        "families",
+        "cv",
+        "n_jobs",
+        "random_state",
+        "horizons",
+        "default_horizon",
+        "memory",
+        "verbose",
+        importance=[Subset(IMPORTANCE_METHODS)],
+        top_m=[POSITIVE_INT],
+        require_min_models=[POSITIVE_INT],
+        aggregate_symbols=["boolean"],
+        correlation_threshold=[StrictInterval(Real, 0, 1, closed="right"), None],
+        shap_sample_size=[POSITIVE_INT],
+        n_repeats=[POSITIVE_INT],
+        permutation_sample_size=[POSITIVE_INT, None],
+    )
+
     def __init__(
         self,
         families: Any = None,
@@ -225,69 +253,9 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
     # ------------------------------------------------------------------ validation
 
     def _check_params(self) -> tuple[str, ...]:
-        """Validate the constructor arguments; return the importance methods."""
-        methods = (self.importance,) if isinstance(self.importance, str) else self.importance
-        try:
-            methods = tuple(methods)
-        except TypeError:
-            raise ConfigError(
-                f"FeatureSelector: importance must be a tuple of {IMPORTANCE_METHODS}, "
-                f"got {self.importance!r}."
-            ) from None
-        unknown = [m for m in methods if m not in IMPORTANCE_METHODS]
-        if not methods or unknown or len(set(methods)) != len(methods):
-            raise ConfigError(
-                f"FeatureSelector: importance must be a non-empty tuple of distinct methods "
-                f"from {IMPORTANCE_METHODS}, got {self.importance!r}."
-            )
-        for name, minimum in (
-            ("top_m", 1),
-            ("require_min_models", 1),
-            ("shap_sample_size", 1),
-            ("n_repeats", 1),
-        ):
-            value = getattr(self, name)
-            if (
-                not isinstance(value, numbers.Integral)
-                or isinstance(value, bool)
-                or value < minimum
-            ):
-                raise ConfigError(
-                    f"FeatureSelector: {name} must be an integer >= {minimum}, got {value!r}."
-                )
-        size = self.permutation_sample_size
-        if size is not None and (
-            not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1
-        ):
-            raise ConfigError(
-                "FeatureSelector: permutation_sample_size must be an integer >= 1 or None "
-                f"(every test row), got {size!r}."
-            )
-        threshold = self.correlation_threshold
-        if threshold is not None and (
-            not isinstance(threshold, numbers.Real)
-            or isinstance(threshold, bool)
-            or not 0.0 < float(threshold) <= 1.0
-        ):
-            raise ConfigError(
-                "FeatureSelector: correlation_threshold must be a number in (0, 1] or None "
-                f"(no clustering), got {threshold!r}."
-            )
-        if not isinstance(self.aggregate_symbols, bool | np.bool_):
-            raise ConfigError(
-                f"FeatureSelector: aggregate_symbols must be True or False, "
-                f"got {self.aggregate_symbols!r}."
-            )
-        if (
-            self.memory is not None
-            and not isinstance(self.memory, str)
-            and not hasattr(self.memory, "cache")
-        ):
-            raise ConfigError(
-                "FeatureSelector: memory must be None, a path or an object with .cache() "
-                f"(joblib.Memory, DiskCacheMemory); got {type(self.memory).__name__}."
-            )
-        return methods
+        """Check the parameters (``_parameter_constraints``); return the importance methods."""
+        self._validate_params()
+        return (self.importance,) if isinstance(self.importance, str) else tuple(self.importance)
 
     def _feature_names(self) -> np.ndarray:
         return np.asarray(_check_feature_names_in(self, None), dtype=object)
@@ -316,7 +284,7 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         resolved = self._resolve_target(X, Y, data, unnamed)
         families = resolve_families(self.families)
         if self.require_min_models > len(families):
-            raise ConfigError(
+            raise ParameterError(
                 f"FeatureSelector: require_min_models={self.require_min_models} but only "
                 f"{len(families)} families were given ({', '.join(families)}); add families "
                 "or lower require_min_models."

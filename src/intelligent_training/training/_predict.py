@@ -23,11 +23,18 @@ from intelligent_training.training._strategies import (
 )
 from intelligent_training.training._validation import validate_features
 
-__all__ = ["TrainerPredictions", "is_classifier"]
+__all__ = ["TASKS", "TrainerPredictions", "is_classifier"]
+
+#: Values of ``ModelTrainer(task=...)``.
+TASKS: tuple[str, ...] = ("auto", "regression", "classification")
 
 
 def is_classifier(trainer: Any) -> bool:
-    """Whether a fitted trainer acts as a classifier (one classification target)."""
+    """Whether the trainer acts as a classifier: ``task="classification"``, or under
+    ``task="auto"`` fitted on one classification target."""
+    task = getattr(trainer, "task", "auto")
+    if task in ("regression", "classification"):
+        return bool(task == "classification")
     return getattr(trainer, "_estimator_kind", "regressor") == "classifier"
 
 
@@ -138,6 +145,13 @@ class TrainerPredictions:
         ndarray of shape (n_samples, n_classes)
             Columns in the order of ``classes_``.
         """
+        check_is_fitted(self, "models_")
+        if self._fitted_on_frame:
+            raise DataError(
+                "ModelTrainer.predict_proba is defined for a trainer fitted on one target; "
+                "fitted on a DataFrame, predict gives P(positive class) of every binary "
+                "target and predict_all every family's."
+            )
         _, ensemble = self._scores(X)
         scores = ensemble[self.targets_[0]]
         if self.tasks_[self.targets_[0]] == "binary":

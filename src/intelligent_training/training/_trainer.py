@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import numbers
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils._tags import ClassifierTags, RegressorTags
 from sklearn.utils.validation import check_is_fitted
 
@@ -22,8 +22,8 @@ from intelligent_training.evaluation import (
     resolve_seed,
     resolve_targets,
 )
-from intelligent_training.exceptions import ConfigError, DataError
-from intelligent_training.training._predict import TrainerPredictions, is_classifier
+from intelligent_training.exceptions import DataError
+from intelligent_training.training._predict import TASKS, TrainerPredictions
 from intelligent_training.training._results import collect_results
 from intelligent_training.training._strategies import (
     STRATEGIES,
@@ -36,6 +36,11 @@ from intelligent_training.training._validation import (
     validate_features,
     validate_targets,
 )
+from intelligent_training.utils._param_validation import (
+    POSITIVE_INT,
+    ValidatedParamsMixin,
+    stage_constraints,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +50,7 @@ _DEFAULT_N_SPLITS = 5
 _OWNER = "ModelTrainer"
 
 
-class ModelTrainer(TrainerPredictions, BaseEstimator):
+class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
     """Train several model families on one or more targets, with honest OOF metrics.
 
     For every target and family the trainer runs purged walk-forward cross-validation
@@ -101,6 +106,21 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
     memory : joblib.Memory-like, str or None, default=None
         Cache of every cell (folds and final fits): a killed or repeated fit
         recomputes only the missing cells.
+    task : {"auto", "regression", "classification"}, default="auto"
+        What the targets are, and with it the scikit-learn estimator type, fixed by the
+        parameters (never by ``fit``). ``"regression"``: every target is read as
+        numbers (0/1 labels too) and the trainer is a regressor. ``"classification"``:
+        every target is read as class labels (a continuous or single-class target is a
+        ``DataError`` at ``fit``) and the trainer is a classifier (``is_classifier``,
+        stratified ``check_cv`` / ``cross_val_score``, ``predict_proba``).
+        ``"auto"``: each target's task is inferred from its values
+        (:func:`~intelligent_training.data.infer_task`), so several targets may mix
+        tasks; the estimator type is left open (neither a classifier nor a regressor
+        for scikit-learn), while a trainer fitted on one classification target still
+        predicts labels and has ``predict_proba``. Pass ``task`` when a scikit-learn
+        tool must know the type. (One parameter rather than thin classifier/regressor
+        classes: one class to configure, clone and persist, and ``"auto"`` covers
+        DataFrames of mixed targets, which no fixed type can.)
 
     Attributes
     ----------
@@ -146,13 +166,16 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
     Notes
     -----
     scikit-learn semantics: fitted on one target (a Series or 1-D array) the trainer
-    behaves as a regressor for a continuous target and as a classifier (``predict``
+    behaves as a regressor for a regression target and as a classifier (``predict``
     returns labels, ``predict_proba`` exists, ``score`` is the accuracy) for a binary
-    or multiclass one; its estimator type is decided by ``fit`` (before fitting it
-    reports itself as a regressor). Fitted on a DataFrame, ``predict`` returns a
-    DataFrame with one column per target: predictions for regression targets, the
-    probability of the positive (larger) class for binary targets and the predicted
-    label for multiclass targets.
+    or multiclass one. Its scikit-learn estimator type (``__sklearn_tags__``,
+    ``is_classifier``, ``is_regressor``) depends only on ``task``: a classifier for
+    ``task="classification"``, a regressor for ``"regression"``, neither for
+    ``"auto"``; so ``cross_val_score(ModelTrainer(task="classification"), X, y)``
+    uses stratified folds as for any scikit-learn classifier. Fitted on a DataFrame,
+    ``predict`` returns a DataFrame with one column per target: predictions for
+    regression targets, the probability of the positive (larger) class for binary
+    targets and the predicted label for multiclass targets.
 
     When ``X`` is an array, rows are consecutive bars of one series. Rows whose target
     is NaN are dropped for that target. NaN features are missing values (trees take them
@@ -172,6 +195,24 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
     [1.0]
     """
 
+    # Checked at the start of ``fit`` (a violation is a ParameterError naming the
+    # parameter); a new parameter adds its line here (see utils/_param_validation.py).
+    _parameter_constraints: dict[str, list[Any]] = stage_constraints(
+        "families",
+        "cv",
+        "n_jobs",
+        "random_state",
+        "horizons",
+        "default_horizon",
+        "memory",
+        "verbose",
+        strategy=[StrOptions(set(STRATEGIES))],
+        cpu_only=["boolean"],
+        threads=[POSITIVE_INT, None],
+        max_rows_train=[POSITIVE_INT, None],
+        task=[StrOptions(set(TASKS))],
+    )
+
     def __init__(
         self,
         families: Any = None,
@@ -186,6 +227,7 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
         verbose: bool | int | None = None,
         default_horizon: Any = None,
         memory: Any = None,
+        task: str = "auto",
     ) -> None:
         self.families = families
         self.strategy = strategy
@@ -199,48 +241,28 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
         self.verbose = verbose
         self.default_horizon = default_horizon
         self.memory = memory
+        self.task = task
 
     # ------------------------------------------------------------------ sklearn tags
     def __sklearn_tags__(self) -> Any:
+        # Static: from ``task`` only, never from what ``fit`` saw.
         tags = super().__sklearn_tags__()
         tags.target_tags.required = True
         tags.input_tags.allow_nan = True
-        if is_classifier(self):
+        task = getattr(self, "task", "auto")
+        if task == "classification":
             tags.estimator_type = "classifier"
             tags.classifier_tags = ClassifierTags()
             tags.regressor_tags = None
-        else:
+        elif task == "regression":
             tags.estimator_type = "regressor"
             tags.regressor_tags = RegressorTags()
         return tags
 
-    # ------------------------------------------------------------------ validation
-    def _check_params(self) -> None:
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(
-                f"ModelTrainer: strategy={self.strategy!r} is not valid; use one of "
-                f"{', '.join(STRATEGIES)}."
-            )
-        for name in ("threads", "max_rows_train"):
-            value = getattr(self, name)
-            if value is not None and (
-                not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1
-            ):
-                raise ConfigError(
-                    f"ModelTrainer: {name}={value!r} is not valid; use None or a positive int."
-                )
-        if self.n_jobs is not None and (
-            not isinstance(self.n_jobs, numbers.Integral) or self.n_jobs == 0
-        ):
-            raise ConfigError(
-                f"ModelTrainer: n_jobs={self.n_jobs!r} is not valid; use None, a positive int "
-                "or -1 (all cores)."
-            )
-        if self.horizons is not None and not isinstance(self.horizons, Mapping):
-            raise ConfigError(
-                "ModelTrainer: horizons must be a dict {target: horizon} or None, got "
-                f"{type(self.horizons).__name__}."
-            )
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        # A trainer saved before ``task`` existed inferred its tasks: "auto".
+        state.setdefault("task", "auto")
+        super().__setstate__(state)
 
     def _resolve_families(self) -> dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]:
         from intelligent_training.families import get_family, resolve_families
@@ -279,7 +301,7 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
         FamilyError
             Every family failed for some target (the message gives each reason).
         """
-        self._check_params()
+        self._validate_params()
         self._estimator_kind = "regressor"
         X_fit = validate_features(self, X, reset=True)
         frame, is_frame, named = validate_targets(Y, X_fit.shape[0])
@@ -348,6 +370,7 @@ class ModelTrainer(TrainerPredictions, BaseEstimator):
             default_horizon=self.default_horizon,
             unnamed=[n for n, is_named in zip(frame.columns, named) if not is_named],
             owner=_OWNER,
+            task=self.task,
         )
         data.targets.update(targets.specs)
         self.targets_ = list(targets.specs)

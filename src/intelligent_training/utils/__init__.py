@@ -11,6 +11,31 @@ True
 from __future__ import annotations
 
 from intelligent_training.utils._discovery import all_estimators
-from intelligent_training.utils._param_validation import PositiveSizes, ValidatedParamsMixin
+from intelligent_training.utils._param_validation import (
+    NON_NEGATIVE_INT,
+    POSITIVE_INT,
+    STAGE_CONSTRAINTS,
+    HorizonLike,
+    MappingOf,
+    PositiveSizes,
+    Predicate,
+    StrictInterval,
+    Subset,
+    ValidatedParamsMixin,
+    stage_constraints,
+)
 
-__all__ = ["PositiveSizes", "ValidatedParamsMixin", "all_estimators"]
+__all__ = [
+    "NON_NEGATIVE_INT",
+    "POSITIVE_INT",
+    "STAGE_CONSTRAINTS",
+    "HorizonLike",
+    "MappingOf",
+    "PositiveSizes",
+    "Predicate",
+    "StrictInterval",
+    "Subset",
+    "ValidatedParamsMixin",
+    "all_estimators",
+    "stage_constraints",
+]
