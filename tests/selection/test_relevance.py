@@ -120,3 +120,21 @@ def test_relevance_is_validated(bad):
     X, y = _nonlinear_panel(0, n_t=100)
     with pytest.raises(ConfigError, match="relevance"):
         _selector(relevance=bad).fit(X, y)
+
+
+def test_selection_csv_carries_the_shadow_columns():
+    from types import SimpleNamespace
+
+    from intelligent_training.pipeline._outputs import selection_table
+
+    X, y = _nonlinear_panel(0, n_t=400)
+    selector = _selector(top_m=2).fit(X, y)
+    pipe = SimpleNamespace(
+        selected_features_={"y_nl_5m": selector.selected_features_},
+        selectors_={"y_nl_5m": selector},
+    )
+    table = selection_table(pipe, "y_nl_5m")
+    assert list(table.index) == list(X.columns)
+    for column in ("shadow_wins", "n_votes", "shadow_win_share", "relevant"):
+        pd.testing.assert_series_equal(table[column], selector.shadow_wins_[column])
+    assert "consensus_importance" in table and "votes" in table
