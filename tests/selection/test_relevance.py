@@ -138,3 +138,17 @@ def test_selection_csv_carries_the_shadow_columns():
     for column in ("shadow_wins", "n_votes", "shadow_win_share", "relevant"):
         pd.testing.assert_series_equal(table[column], selector.shadow_wins_[column])
     assert "consensus_importance" in table and "votes" in table
+
+
+def test_combinatorial_splitter_as_cv():
+    from intelligent_training.model_selection import CombinatorialPurgedSplit
+
+    X, y = _nonlinear_panel(0, n_t=600)
+    cv = CombinatorialPurgedSplit(n_folds=4, n_test_folds=2)
+    selector = _selector(top_m=6, cv=cv).fit(X, y)
+    n_splits = cv.get_n_splits()
+    assert len(selector.folds_) == n_splits
+    assert list(selector.fold_skill_.columns) == list(range(n_splits))
+    assert (selector.shadow_wins_["n_votes"] <= n_splits * len(FAMILIES)).all()
+    assert set(selector.selected_features_) <= set(PLANTED)
+    assert "obs_z2" in selector.selected_features_
