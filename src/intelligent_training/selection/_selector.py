@@ -574,9 +574,11 @@ class FeatureSelector(SelectorMixin, BaseEstimator):
         voters, relevant = self.families_, None
         if shadowed:
             voters, relevant = self._relevance(all_results, grid, methods, names)
-        rows = [self.families_.index(f) for f in voters]
+        # The consensus score of the voting families (all of them when none votes: then
+        # no feature is relevant and the score is only reported).
+        rows = [self.families_.index(f) for f in voters] or list(range(len(self.families_)))
         result = consensus(
-            scores[rows] if rows else scores[:0],
+            scores[rows],
             data,
             names,
             top_m=int(self.top_m),
