@@ -177,6 +177,9 @@ def selection_table(pipe: Any, target: str) -> pd.DataFrame:
     votes = getattr(selector, "votes_", None)
     if table is not None and isinstance(votes, pd.Series) and votes.index.equals(table.index):
         table = table.assign(votes=votes)
+    shadows = getattr(selector, "shadow_wins_", None)  # relevance="shadow"
+    if table is not None and isinstance(shadows, pd.DataFrame):
+        table = table.join(shadows, how="left")
     if table is None:  # selection skipped or failed: say so instead of an empty file
         reason = "features given by the user" if selector is None else "no importances"
         table = pd.DataFrame({"feature": features, "note": reason}).set_index("feature")

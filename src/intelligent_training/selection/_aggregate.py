@@ -193,8 +193,10 @@ def consensus(
     require_min_models: int,
     correlation_threshold: float | None,
     random_state: Any,
+    relevant: np.ndarray | None = None,
 ) -> Consensus:
-    """Cluster correlated features (on the target's labelled rows), vote, keep the top-M."""
+    """Cluster correlated features (on the target's labelled rows), vote, keep the top-M
+    (among the ``relevant`` features when given)."""
     X = data.X
     if correlation_threshold is not None and X.shape[1] > 1:
         target = next(iter(data.targets))
@@ -205,17 +207,19 @@ def consensus(
         clusters = correlation_clusters(abs_corr, float(correlation_threshold))
     else:
         clusters = np.arange(X.shape[1])
-    result = consensus_select(scores, clusters, top_m=top_m, require_min_models=require_min_models)
+    result = consensus_select(
+        scores, clusters, top_m=top_m, require_min_models=require_min_models, relevant=relevant
+    )
     chosen = np.flatnonzero(result.selected)
     rank = np.argsort(-result.cluster_scores[clusters[chosen]], kind="stable")
-    if not chosen.size:
+    if relevant is None and not chosen.size:  # (with relevance the selector says why)
         logger.warning(
             "FeatureSelector: no feature was ranked in the top %d by %d families; "
             "nothing selected.",
             top_m,
             require_min_models,
         )
-    else:
+    elif relevant is None:
         logger.info("FeatureSelector: selected %d of %d features.", chosen.size, len(names))
     return Consensus(
         feature_importances=result.feature_scores,

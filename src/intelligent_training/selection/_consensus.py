@@ -118,6 +118,7 @@ def consensus_select(
     *,
     top_m: int,
     require_min_models: int,
+    relevant: np.ndarray | None = None,
 ) -> ConsensusResult:
     """Combine per-family importances into a selection.
 
@@ -131,7 +132,12 @@ def consensus_select(
         Number of clusters (hence features) to select at most, and size of each
         family's top set for the vote.
     require_min_models : int
-        Votes a cluster needs to be eligible.
+        Votes a cluster needs to be eligible (without ``relevant``).
+    relevant : ndarray of bool of shape (n_features,), optional
+        Features that passed the relevance test (they beat their shadows in a majority
+        of the voting cells, across families): this test *replaces* the top-set vote, a
+        cluster is eligible when it has a relevant member, and its representative is its
+        best relevant member. ``None``: the top-set vote decides.
 
     Returns
     -------
@@ -160,13 +166,20 @@ def consensus_select(
     cluster_scores = rank_scores(cluster_importance).mean(axis=0)
     votes = _top_sets(cluster_importance, top_m).sum(axis=0)
 
-    # Representative: best feature score, then mean importance, then first position.
-    member_order = np.lexsort((np.arange(n_features), -mean_importance, -feature_scores))
+    passed = np.ones(n_features, dtype=bool) if relevant is None else np.asarray(relevant, bool)
+    # Representative: a relevant member, best feature score, then mean importance, then
+    # first position.
+    member_order = np.lexsort((np.arange(n_features), -mean_importance, -feature_scores, ~passed))
     representatives = np.full(n_clusters, -1, dtype=np.intp)
     for feature in member_order[::-1]:
         representatives[clusters[feature]] = feature
+    cluster_passed = np.zeros(n_clusters, dtype=bool)
+    cluster_passed[clusters[passed]] = True
 
-    eligible = np.flatnonzero(votes >= require_min_models)
+    if relevant is None:
+        eligible = np.flatnonzero(votes >= require_min_models)
+    else:
+        eligible = np.flatnonzero(cluster_passed)
     cluster_mean = cluster_importance.mean(axis=0)
     ranked = eligible[np.lexsort((eligible, -cluster_mean[eligible], -cluster_scores[eligible]))]
     chosen = ranked[:top_m]

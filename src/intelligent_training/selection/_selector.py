@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Iterable
 from numbers import Real
 from typing import Any
@@ -11,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
+from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_consistent_length,
@@ -44,6 +46,12 @@ from intelligent_training.selection._aggregate import (
     importances_frame,
 )
 from intelligent_training.selection._consensus import agreement_matrix
+from intelligent_training.selection._relevance import (
+    fold_skills,
+    real_results,
+    relevance,
+    with_shadows,
+)
 from intelligent_training.utils._param_validation import (
     POSITIVE_INT,
     StrictInterval,
@@ -58,6 +66,7 @@ __all__ = ["FeatureSelector"]
 logger = logging.getLogger(__name__)
 
 IMPORTANCE_METHODS: tuple[str, ...] = ("native", "shap", "permutation")
+RELEVANCE_TESTS: tuple[str, ...] = ("shadow",)
 DEFAULT_N_SPLITS = 3
 _OWNER = "FeatureSelector"
 
@@ -72,11 +81,24 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
     permutation importance are computed on the test rows). Importances are
     normalised per family and method, averaged over folds (and over symbols when
     ``aggregate_symbols=True``), and combined across families by rank aggregation.
-    A feature is eligible only when at least ``require_min_models`` families rank it
-    in their top set, and the ``top_m`` best eligible features are selected.
     Highly correlated features are clustered first and ranked as one candidate, so
     near-copies of a strong signal cannot crowd a distinct signal out of the top-M;
     the cluster's best member is kept. See ``docs/selection.md``.
+
+    Which features are eligible depends on ``relevance``:
+
+    - ``"shadow"`` (default): every feature gets a *shadow*, its own values circularly
+      shifted in time within each symbol (same distribution and autocorrelation, no
+      link to the target), and the shadows go through the same cells as the features.
+      A feature is *relevant* when its importance beats the best shadow's in a strict
+      majority of the voting (family, fold) cells; a cell votes only when its model
+      learnt the target on that fold (out-of-sample skill > 0), so a feature that only
+      the non-linear families can see is not outvoted by a linear model that sees
+      nothing. The selection is the ``top_m`` relevant features by consensus score over
+      the families with positive mean fold skill, fewer when fewer are relevant (logged).
+    - ``None``: no relevance test; a feature is eligible when at least
+      ``require_min_models`` families rank it in their top set, and the ``top_m`` best
+      eligible features are selected.
 
     Parameters
     ----------
@@ -90,8 +112,9 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         Number of features to select at most; also the size of each family's top
         set in the vote.
     require_min_models : int, default=2
-        Families that must rank a feature in their top set for it to be eligible;
-        also the minimum number of families that must fit successfully.
+        The minimum number of families that must fit successfully; with
+        ``relevance=None`` also the families that must rank a feature in their top set
+        for it to be eligible.
     cv : int, cross-validation splitter or None, default=None
         ``None`` or an int gives a :class:`~intelligent_training.PurgedTimeSeriesSplit`
         with 3 (or ``cv``) splits; a splitter with a ``horizon`` parameter (this one
@@ -130,12 +153,16 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
     memory : joblib.Memory-like, str or None, default=None
         Cache of every (family, fold) cell: a killed or repeated fit recomputes only
         the missing cells.
+    relevance : {"shadow"} or None, default="shadow"
+        The relevance test (above): ``"shadow"`` doubles the columns every cell fits
+        on; ``None`` keeps the top-set vote alone.
 
     Attributes
     ----------
     feature_importances_ : ndarray of shape (n_features,)
         Consensus score in ``[0, 1]`` of every input feature: its mean rank score over
-        the families (1 = ranked first by every family).
+        the families (1 = ranked first by every family; with ``relevance="shadow"``,
+        the voting families).
     importances_ : DataFrame of shape (n_features, n_families * n_methods)
         Normalised importance (summing to 1 per column), averaged over folds, indexed
         by feature, with ``(family, method)`` columns.
@@ -149,6 +176,17 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         Correlation cluster of every feature (index: feature names).
     votes_ : Series of int
         Number of families that put the feature's cluster in their top set.
+    shadow_wins_ : DataFrame
+        Only with ``relevance="shadow"``: one row per feature, ``shadow_wins`` (voting
+        cells where it beats the best shadow), ``n_votes`` (voting cells),
+        ``shadow_win_share`` and ``relevant`` (``2 * shadow_wins > n_votes``).
+    fold_skill_ : DataFrame
+        Only with ``relevance="shadow"``: out-of-sample skill of every (family, fold)
+        cell (:func:`~intelligent_training.metrics.skill_score`); a cell with skill
+        <= 0 does not vote in ``shadow_wins_``.
+    voting_families_ : list of str
+        Only with ``relevance="shadow"``: the families with mean fold skill > 0, whose
+        importances make the consensus score.
     families_ : list of str
         Families that succeeded (their importances were used).
     family_errors_ : dict of str to str
@@ -212,6 +250,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         shap_sample_size=[POSITIVE_INT],
         n_repeats=[POSITIVE_INT],
         permutation_sample_size=[POSITIVE_INT, None],
+        relevance=[StrOptions(set(RELEVANCE_TESTS)), None],
     )
 
     def __init__(
@@ -232,6 +271,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         horizons: dict[str, Any] | None = None,
         default_horizon: Any = None,
         memory: Any = None,
+        relevance: str | None = "shadow",
     ) -> None:
         self.families = families
         self.importance = importance
@@ -249,6 +289,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         self.horizons = horizons
         self.default_horizon = default_horizon
         self.memory = memory
+        self.relevance = relevance
 
     # ------------------------------------------------------------------ validation
 
@@ -289,9 +330,11 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
                 f"{len(families)} families were given ({', '.join(families)}); add families "
                 "or lower require_min_models."
             )
-        cells, family_errors = self._plan_cells(resolved, data, target, families, methods)
-        results = self._run(cells, data)
-        self._combine(results, families, family_errors, methods, data)
+        seed = resolve_seed(self.random_state, _OWNER)
+        grid = with_shadows(data, seed) if self.relevance == "shadow" else data
+        cells, family_errors = self._plan_cells(resolved, grid, target, families, methods)
+        results = self._run(cells, grid)
+        self._combine(results, families, family_errors, methods, data, grid)
         return self
 
     def _validate_data(self, X: Any, y: Any) -> tuple[EvalData, pd.DataFrame, bool]:
@@ -396,7 +439,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
                 continue
             size = self.permutation_sample_size
             measures[family] = Measure(
-                scores=False,
+                scores=self.relevance == "shadow",  # the fold skill: who votes
                 loss=True,
                 native="native" in family_methods,
                 shap="shap" in family_methods,
@@ -460,10 +503,20 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         family_errors: dict[str, str],
         methods: tuple[str, ...],
         data: EvalData,
+        grid: EvalData,
     ) -> None:
-        """Normalise, average over groups and folds, and run the consensus."""
+        """Normalise, average over groups and folds, test relevance, run the consensus.
+
+        ``grid`` is what the cells ran on: ``data`` with the shadow columns appended
+        when ``relevance="shadow"``.
+        """
         order = list(families)
         results.sort(key=lambda cr: (order.index(cr[0].family), cr[0].fold))
+        names = self._feature_names()
+        shadowed = grid is not data
+        all_results = results
+        if shadowed:
+            results = real_results(results, len(names))
         importances = family_importances(results, order, methods, family_errors)
         self.family_errors_ = family_errors
         self.fold_report_ = fold_report(results)
@@ -475,26 +528,87 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
                 f"Failures: {details or 'none'}. Fix or replace the failing families, or "
                 "lower require_min_models."
             )
-        names = self._feature_names()
         self.families_ = list(importances.scores)
         self.fold_importances_ = fold_importances(results, self.families_, methods, names)
         self.importances_ = importances_frame(importances.table, names)
         scores = np.vstack([importances.scores[f] for f in self.families_])
+        voters, relevant = self.families_, None
+        if shadowed:
+            voters, relevant = self._relevance(all_results, grid, methods, names)
+        # The consensus score of the voting families (all of them when none votes: then
+        # no feature is relevant and the score is only reported).
+        rows = [self.families_.index(f) for f in voters] or list(range(len(self.families_)))
         result = consensus(
-            scores,
+            scores[rows],
             data,
             names,
             top_m=int(self.top_m),
-            require_min_models=int(self.require_min_models),
+            require_min_models=max(1, min(int(self.require_min_models), len(voters))),
             correlation_threshold=self.correlation_threshold,
             random_state=self.random_state,
+            relevant=relevant,
         )
+        if shadowed:
+            self._log_relevance(result.selected_features, relevant, voters)
         self.feature_importances_ = result.feature_importances
         self.support_ = result.support
         self.selected_features_ = result.selected_features
         self.feature_clusters_ = result.feature_clusters
         self.votes_ = result.votes
         self.agreement_matrix_ = agreement_matrix(scores, self.families_)
+
+    def _relevance(
+        self,
+        results: list[tuple[Cell, CellResult]],
+        grid: EvalData,
+        methods: tuple[str, ...],
+        names: np.ndarray,
+    ) -> tuple[list[str], np.ndarray]:
+        """The shadow test: ``shadow_wins_``, ``fold_skill_``, ``voting_families_``."""
+        skills = fold_skills(results, grid)
+        outcome = relevance(results, self.families_, methods, skills, [str(n) for n in names])
+        self.shadow_wins_ = outcome.table
+        self.fold_skill_ = skills.reindex(self.families_)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a family with no skill at all
+            mean_skill = self.fold_skill_.mean(axis=1)
+        self.voting_families_ = [f for f in self.families_ if mean_skill.get(f, np.nan) > 0]
+        relevant = outcome.table["relevant"].to_numpy(dtype=bool)
+        if not self.voting_families_:
+            relevant = np.zeros_like(relevant)
+        return self.voting_families_, relevant
+
+    def _log_relevance(
+        self, selected: list[str], relevant: np.ndarray | None, voters: list[str]
+    ) -> None:
+        assert relevant is not None
+        silent = [f for f in self.families_ if f not in voters]
+        if not voters:
+            logger.warning(
+                "FeatureSelector: no family has out-of-sample skill on this target (mean fold "
+                "skill <= 0 for %s): no feature is relevant, nothing selected.",
+                self.families_,
+            )
+            return
+        if silent:
+            logger.info(
+                "FeatureSelector: %s do not learn the target (mean fold skill <= 0) and do "
+                "not vote.",
+                silent,
+            )
+        n_relevant = int(relevant.sum())
+        message = (
+            "FeatureSelector: %d of %d features are relevant (beat every shadow in a majority "
+            "of the voting folds x families); selected %d (top_m=%d)."
+        )
+        args = (n_relevant, len(relevant), len(selected), int(self.top_m))
+        if len(selected) < self.top_m:
+            # Fewer clusters than relevant features when relevant features are near-copies.
+            logger.info(
+                message + " Fewer than top_m: no other feature (cluster) is relevant.", *args
+            )
+        else:
+            logger.info(message, *args)
 
     # ------------------------------------------------------------------ selection
 

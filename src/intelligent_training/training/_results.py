@@ -96,10 +96,15 @@ def collect_results(
         (t, fam): models[(t, fam)] for t in targets.specs for fam in families if (t, fam) in models
     }
     columns = {}
+    n_paths = 1
     for t, fam in ordered:
         spec = targets[t]
-        columns[(t, fam)] = scores_to_column(by_key[(t, fam)].oof[t], spec.task, spec.classes)
-    oof = pd.DataFrame(columns, index=index)
+        scores = by_key[(t, fam)].oof[t]  # (n_paths, n_rows, k)
+        n_paths = len(scores)
+        columns[(t, fam)] = np.concatenate(
+            [scores_to_column(part, spec.task, spec.classes) for part in scores]
+        )
+    oof = pd.DataFrame(columns, index=_path_index(index, n_paths))
     oof.columns = pd.MultiIndex.from_tuples(list(columns), names=["target", "family"])
     return Trained(
         models=ordered,
@@ -107,6 +112,18 @@ def collect_results(
         multi_task_targets=multi_task_targets,
         cv_metrics=_metrics_frame(by_key, targets, families),
         oof_predictions=oof,
+    )
+
+
+def _path_index(index: pd.Index, n_paths: int) -> pd.Index:
+    """``index``, or with several backtest paths ``(path, *index)`` for every path."""
+    if n_paths == 1:
+        return index
+    levels = [index.get_level_values(i) for i in range(index.nlevels)]
+    names = ["path", *(index.names if index.nlevels > 1 else [index.name])]
+    paths = np.repeat(np.arange(n_paths), len(index))
+    return pd.MultiIndex.from_arrays(
+        [paths, *[v.append([v] * (n_paths - 1)) for v in levels]], names=names
     )
 
 

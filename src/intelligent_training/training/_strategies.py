@@ -23,6 +23,7 @@ cached per cell.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,7 @@ from intelligent_training.evaluation import (
     cell_threads,
     run_cells,
 )
+from intelligent_training.model_selection import backtest_paths
 from intelligent_training.training._ensemble import ensemble_scores
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "add_extra_columns",
     "cascade_columns",
     "fill_extra",
+    "path_mean",
     "recent_rows",
     "run_strategy",
 ]
@@ -69,7 +72,7 @@ class UnitResult:
     family: str
     targets: list[str]
     model: Any = None
-    oof: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n_rows, k)
+    oof: dict[str, np.ndarray] = field(default_factory=dict)  # target -> (n_paths, n_rows, k)
     records: list[dict[str, Any]] = field(default_factory=list)
     error: str | None = None
     skipped: bool = False
@@ -102,6 +105,16 @@ class StrategyOutput:
 
 
 # --------------------------------------------------------------------------- helpers
+def path_mean(oof: np.ndarray) -> np.ndarray:
+    """A unit's out-of-fold scores ``(n_paths, n_rows, k)`` as one ``(n_rows, k)`` array:
+    the mean over the backtest paths that predicted each row."""
+    if oof.shape[0] == 1:
+        return oof[0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows no path predicted
+        return np.nanmean(oof, axis=0)  # type: ignore[no-any-return]
+
+
 def recent_rows(rows: np.ndarray, timestamps: np.ndarray, max_rows: int | None) -> np.ndarray:
     """The most recent whole timestamps of ``rows`` that fit in ``max_rows`` rows."""
     if max_rows is None or len(rows) <= max_rows:
@@ -287,8 +300,9 @@ def _assemble(
 ) -> UnitResult:
     specs = [ctx.targets[n] for n in names]
     unit = UnitResult(family=family, targets=list(names))
+    paths = backtest_paths(ctx.targets.cv, groups=ctx.targets.timestamps)
     for spec in specs:
-        unit.oof[spec.name] = np.full((data.n_rows, spec.n_scores), np.nan)
+        unit.oof[spec.name] = np.full((paths.n_paths, data.n_rows, spec.n_scores), np.nan)
     final: tuple[Cell, CellResult] | None = None
     n_folds = n_failed = 0
     for cell, result in sorted(pairs, key=lambda cr: (cr[0].fold is None, cr[0].fold or 0)):
@@ -311,7 +325,8 @@ def _assemble(
             continue
         for j, spec in enumerate(specs):
             scores = result.scores[:, j : j + 1] if len(specs) > 1 else result.scores
-            unit.oof[spec.name][cell.test] = scores
+            # one prediction per row per backtest path (one path with walk-forward folds)
+            unit.oof[spec.name][paths.of(cell.fold, cell.test), cell.test] = scores
             record = {**base, "target": spec.name, "status": "ok", "error": None}
             try:
                 record.update(_fold_metrics(spec, scores, cell.test, ctx.targets.timestamps))
@@ -405,7 +420,7 @@ def _run_cascade(ctx: Context) -> StrategyOutput:
         planned = [_unit_cells(ctx, planner, fam, target, fill) for fam in ctx.families]
         wave = _run(ctx, data, planned, f"cascade {target}")
         results.extend(wave)
-        oof = [r.oof[target] for r in wave if r.model is not None]
+        oof = [path_mean(r.oof[target]) for r in wave if r.model is not None]
         if not oof:
             # The trainer reports every family's reason; stop here, later targets need it.
             raise FamilyError(_all_failed_message(target, wave))

@@ -146,7 +146,10 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
     oof_predictions_ : DataFrame
         Aligned to the training rows, columns ``(target, family)``: out-of-fold
         predictions (regression), P(positive class) (binary) or labels (multiclass);
-        NaN where a row was never in a test fold.
+        NaN where a row was never in a test fold. With a splitter that tests every row
+        several times (:class:`~intelligent_training.model_selection.CombinatorialPurgedSplit`),
+        one prediction per row per backtest path: the index gains a leading ``path``
+        level (``get_paths()`` says which split's predictions make each path).
     families_ : list of str
         The families used (resolved from ``families``).
     cascade_columns_ : dict
