@@ -264,3 +264,25 @@ def test_nothing_selected_names_the_significance_rule():
     assert "noise_b: score -0.0100 <= 0" in text and "--fdr none" in text
     rankings["significant"] = pd.array([pd.NA, pd.NA], dtype="boolean")  # fdr=None
     assert "noise_a: score 0.0500, not selected" in _nothing_selected(rankings, None)
+
+
+def test_unknown_trainer_family_fails_before_any_stage_runs(xy):
+    from intelligent_training import ModelTrainer
+    from intelligent_training.exceptions import FamilyError
+
+    X, Y = xy
+    pipe = _pipe(trainer=ModelTrainer(families=["ridge"]))
+    with pytest.raises(FamilyError, match="ridge"):
+        pipe.fit(X, Y)
+    assert not hasattr(pipe, "rankings_")  # the ranker never ran
+
+
+def test_a_wrong_stage_setting_is_raised_not_a_per_target_fallback(xy):
+    from intelligent_training import FeatureSelector
+    from intelligent_training.exceptions import ParameterError
+
+    X, Y = xy
+    # valid alone, but wrong for the families given: found only when the selector fits
+    selector = FeatureSelector(families=["lightgbm"], require_min_models=2)
+    with pytest.raises(ParameterError, match="require_min_models"):
+        _pipe(selector=selector).fit(X, Y)

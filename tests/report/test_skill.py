@@ -108,3 +108,26 @@ def test_the_ensemble_skill_is_that_of_the_mean_prediction(fitted, panel_xy):
     got = skill[(skill["stage"] == "training") & (skill["target"] == target)]
     got = got[got["family"] == "ensemble"]
     assert got["value"].to_numpy() == pytest.approx(np.array(expected)[np.isfinite(expected)])
+
+
+def test_training_skill_with_combinatorial_cv_uses_the_mean_over_paths():
+    from types import SimpleNamespace
+
+    from intelligent_training import ModelTrainer
+    from intelligent_training.datasets import make_synthetic_panel
+    from intelligent_training.model_selection import CombinatorialPurgedSplit
+    from intelligent_training.report._skill import pipeline_skill_by_timestamp
+
+    panel, truth = make_synthetic_panel(3, 240, 12, n_redundant=0, random_state=1)
+    feats = [c for c in panel.columns if c.startswith("f") and c[1:].isdigit()]
+    target = truth.linear_target
+    cv = CombinatorialPurgedSplit(n_folds=4, n_test_folds=2)
+    trainer = ModelTrainer(families=["linear"], cv=cv).fit(panel[feats], panel[target])
+    oof = trainer.oof_predictions_
+    assert oof.index.names[0] == "path" and oof.index.get_level_values("path").nunique() > 1
+    pipe = SimpleNamespace(trainers_={target: trainer})
+    table = pipeline_skill_by_timestamp(pipe, panel[[target]])
+    rows = table[(table["stage"] == "training") & (table["family"] == "linear")]
+    # one value per timestamp (not one per path), and the planted signal shows
+    assert rows["timestamp"].is_unique
+    assert rows["value"].mean() > 0.2

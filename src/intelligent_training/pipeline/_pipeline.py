@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training._progress import progress
 from intelligent_training.cache import as_memory, fingerprint
-from intelligent_training.exceptions import DataError, IntelligentTrainingError
+from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
 from intelligent_training.utils._param_validation import (
     POSITIVE_INT,
     MappingOf,
@@ -300,6 +300,23 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
             return self._check_names(self.features[target], X.columns, "features")
         return self._check_names(list(self.features), X.columns, "features")
 
+    def _check_stages(self) -> None:
+        """Check every stage's parameters and family names before any work.
+
+        A typo in the trainer's families must fail in a second, not after the ranking
+        and the selection have run.
+        """
+        from intelligent_training.families import resolve_families
+
+        for stage in (self.ranker, self.selector, self.trainer):
+            if stage is None:
+                continue
+            if isinstance(stage, ValidatedParamsMixin):  # ours; a user's stage checks itself
+                stage._validate_params()
+            families = getattr(stage, "families", None)
+            if families is not None:
+                resolve_families(families)
+
     def fit(self, X: Any, Y: Any = None) -> IntelligentPipeline:
         """Rank, select and train.
 
@@ -316,6 +333,7 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
         self
         """
         self._validate_params()
+        self._check_stages()
         X, Y = self._split_inputs(X, Y)
         memory = as_memory(self.memory)
         cached_fit = memory.cache(_fit_estimator, ignore=["estimator", "X", "y"])
@@ -480,6 +498,8 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
                 chosen = [str(f) for f in ranked]
                 if not chosen:
                     raise IntelligentTrainingError("the selector kept no feature")
+            except ConfigError:
+                raise  # a setting that is wrong for every target: not a per-target failure
             except Exception as exc:  # policy: fall back to all features, say so
                 message = (
                     f"feature selection failed for target {target!r} "
@@ -519,6 +539,8 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
                 X_train = X if list(X.columns) == list(feats) else X[feats]
                 trainer = cached_fit(trainer, X_train, y, "train", _params_key(template), data_key)
                 del X_train
+            except ConfigError:
+                raise  # a setting that is wrong for every target: not a per-target failure
             except Exception as exc:  # policy: a failed target is logged and skipped
                 message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
                 logger.error(message)

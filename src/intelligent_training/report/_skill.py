@@ -210,6 +210,9 @@ def _training_rows(pipe: Any, Y: pd.DataFrame) -> list[pd.DataFrame]:
         oof = getattr(trainer, "oof_predictions_", None)
         if not isinstance(oof, pd.DataFrame) or not isinstance(oof.columns, pd.MultiIndex):
             continue
+        if "path" in oof.index.names:  # combinatorial cv: one prediction per row per path
+            rest = [name for name in oof.index.names if name != "path"]
+            oof = oof.groupby(level=rest, sort=False).mean()  # the mean over the paths
         tasks = dict(getattr(trainer, "tasks_", {}) or {})
         for target in dict.fromkeys(oof.columns.get_level_values(0)):
             if target not in Y.columns:
