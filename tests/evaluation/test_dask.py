@@ -45,7 +45,7 @@ def cluster():
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.ERROR,
         ) as local,
         distributed.Client(local, set_as_default=False) as client,
@@ -78,6 +78,30 @@ def test_fold_rows_travel_as_runs():
 
 
 # ------------------------------------------------------------------- every stage
+def test_ranking_cells_run_in_both_worker_processes_with_identical_results(panel, cluster):
+    # The fast one of the default suite; every stage is checked by the slow test below.
+    X, Y = panel
+
+    def ranker():
+        return TargetRanker(families=RANK, random_state=0, n_jobs=2)
+
+    local = ranker().fit(X, Y)
+    with use_dask(cluster), record_cells() as log:
+        remote = ranker().fit(X, Y)
+    pids = {row["pid"] for row in log.cells}
+    assert os.getpid() not in pids
+    assert pids == _worker_pids(cluster)  # only worker processes, and both of them
+    assert all(row["error"] is None for row in log.cells)
+    assert log.transfers["scatters"] == 2  # the features went once to each worker
+    assert log.transfers["tasks"] == len(log.cells)
+    pd.testing.assert_frame_equal(local.rankings_, remote.rankings_)
+    for target in Y.columns:
+        pd.testing.assert_frame_equal(
+            local.oof_predictions_[target], remote.oof_predictions_[target]
+        )
+
+
+@pytest.mark.slow
 def test_every_stage_runs_in_worker_processes_with_identical_results(panel, cluster):
     X, Y = panel
 
@@ -104,7 +128,9 @@ def test_every_stage_runs_in_worker_processes_with_identical_results(panel, clus
     workers = _worker_pids(cluster)
     cells = pd.DataFrame(log.cells)
     assert set(cells["stage"]) == {"rank", "select", "train"}
-    assert set(cells.loc[cells["stage"] == "train", "family"]) == {"lightgbm", "linear"}
+    train = cells[cells["stage"] == "train"]
+    assert set(train["family"]) == {"lightgbm", "linear"}
+    assert set(train["fold"].isna()) == {True, False}  # CV folds and final fits
     assert cells["error"].isna().all()
     for stage, rows in cells.groupby("stage"):
         pids = set(rows["pid"])
@@ -112,7 +138,8 @@ def test_every_stage_runs_in_worker_processes_with_identical_results(panel, clus
         assert pids <= workers, stage  # every cell ran in a worker process
         assert pids == workers, stage  # and both workers ran cells
     assert (cells["threads"] == 1).all()  # one-thread workers: one thread per cell
-    # The features crossed to each worker once per distinct matrix, not per cell.
+    # The features crossed to each worker once per stage at most, never per cell.
+    assert log.transfers["scatters"] <= 2 * 3
     assert log.transfers["tasks"] == len(cells)
     assert log.transfers["task_bytes"] < 4_000 * len(cells)
 
@@ -182,7 +209,8 @@ def test_a_failing_cell_is_recorded_with_the_worker_that_ran_it(panel, cluster):
     assert np.isfinite(ranker.rankings_["score"]).all()
 
 
-def test_closing_the_stream_early_cancels_the_rest(panel, cluster):
+def _planned(panel, family, params):
+    """An EvalData of the panel and the fold cells of ``family`` on its targets."""
     from intelligent_training.evaluation import (
         CellPlanner,
         EvalData,
@@ -204,10 +232,35 @@ def test_closing_the_stream_early_cancels_the_rest(panel, cluster):
     data.targets.update(targets.specs)
     planner = CellPlanner("rank", targets, data, seed=0, threads=1)
     cells = [
-        c
-        for t in Y.columns
-        for c in planner.fold_cells(t, "xgboost", {"n_estimators": 200}, Measure())
+        c for t in Y.columns for c in planner.fold_cells(t, family, params, Measure(scores=True))
     ]
+    return data, cells
+
+
+def test_an_interrupted_run_resumes_from_the_finished_cells(panel, cluster, tmp_path):
+    from intelligent_training.evaluation import resolve_memory
+
+    data, cells = _planned(panel, "lightgbm", {"n_estimators": 40})
+    memory = resolve_memory(tmp_path / "cache", "test")
+    with use_dask(cluster):
+        with record_cells() as first:
+            stream = run_cells(cells, data, memory=memory)
+            for _ in range(3):
+                next(stream)
+            stream.close()  # the run is stopped: the other cells are cancelled
+        with record_cells() as second:
+            resumed = {c.name: r for c, r in run_cells(cells, data, memory=memory)}
+    assert len(first.cells) == 3
+    cached = [row for row in second.cells if row["cached"]]
+    assert 3 <= len(cached) < len(cells)  # the finished cells came from the client's cache
+    assert second.transfers["tasks"] == len(cells) - len(cached)  # only the rest was sent
+    assert all(r.ok for r in resumed.values())
+    for cell, result in run_cells(cells, data):  # local, no cache: the same numbers
+        np.testing.assert_array_equal(resumed[cell.name].scores, result.scores)
+
+
+def test_closing_the_stream_early_cancels_the_rest(panel, cluster):
+    data, cells = _planned(panel, "xgboost", {"n_estimators": 200})
     with use_dask(cluster):
         stream = run_cells(cells, data)
         _, first = next(stream)
@@ -226,7 +279,7 @@ def test_a_cell_gets_the_workers_threads_and_holds_the_worker():
     )
     X, Y = panel[truth.features], panel[truth.targets[:1]]
     with distributed.Client(
-        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=None
+        n_workers=1, threads_per_worker=2, processes=False, dashboard_address=":0"
     ) as client:
         with use_dask(client), record_cells() as log, distributed.get_task_stream(client) as ts:
             TargetRanker(families={"lightgbm": {"n_estimators": 30}}, random_state=0).fit(X, Y)
@@ -285,7 +338,7 @@ def test_a_killed_worker_s_cells_are_retried(panel):
             n_workers=2,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",
             silence_logs=logging.CRITICAL,
         ) as local_cluster,
         distributed.Client(local_cluster, set_as_default=False) as client,

@@ -457,7 +457,7 @@ def connect(address: str) -> Iterator[Client]:
                 n_workers=n_workers,
                 threads_per_worker=1,
                 processes=True,
-                dashboard_address=None,
+                dashboard_address=":0",
                 silence_logs=logging.ERROR,
                 env=dict(WORKER_ENV),
             )
