@@ -101,6 +101,20 @@ def test_ranking_cells_run_in_both_worker_processes_with_identical_results(panel
         )
 
 
+def test_joblib_dask_backend_sends_the_cells_to_the_workers(panel, cluster):
+    import joblib
+
+    X, Y = panel
+    with (
+        joblib.parallel_config(backend="dask", client=cluster),
+        record_cells() as log,
+    ):
+        TargetRanker(families={"lightgbm": {"n_estimators": 10}}, random_state=0).fit(
+            X, Y.iloc[:, :1]
+        )
+    assert log.cells and {row["pid"] for row in log.cells} <= _worker_pids(cluster)
+
+
 @pytest.mark.slow
 def test_every_stage_runs_in_worker_processes_with_identical_results(panel, cluster):
     X, Y = panel

@@ -64,6 +64,7 @@ RESOURCE = "intelligent-training-threads"
 #: Extra attempts of a task that raised (a lost worker is handled by the scheduler).
 DEFAULT_RETRIES = 2
 _MAX_IN_FLIGHT = 256  # client threads waiting on cells
+_QUEUED_PER_SLOT = 2  # cells in flight per cell slot of the cluster (one running, one queued)
 _WORKER_WAIT_S = 60.0  # how long a run waits for the cluster's first worker
 
 
@@ -255,7 +256,9 @@ class DaskRuntime:
             )
             future = self.client.scatter(payload, broadcast=True, hash=False)
             if log is not None:
-                _count_scatter(log, payload, data.X.nbytes, len(self.worker_threads()))
+                copies = len(self.worker_threads())
+                log.transfers["scatter_bytes"] += _pickled_size(payload) * copies
+                log.transfers["scatters"] += copies
             self._features = (key, future)
         if held is not None:
             held[1].release()
@@ -269,11 +272,11 @@ class DaskRuntime:
             held[1].release()
 
 
-def _count_scatter(log: Any, payload: Any, matrix_bytes: int, copies: int) -> None:
-    size = len(pickle.dumps(payload, protocol=5, buffer_callback=lambda b: None))
-    size += matrix_bytes  # the matrix travels out of band
-    log.transfers["scatter_bytes"] += size * copies
-    log.transfers["scatters"] += copies
+def _pickled_size(obj: Any) -> int:
+    """Bytes ``obj`` takes on the wire (pickle 5, arrays out of band as Dask sends them)."""
+    buffers: list[pickle.PickleBuffer] = []
+    size = len(pickle.dumps(obj, protocol=5, buffer_callback=buffers.append))
+    return size + sum(b.raw().nbytes for b in buffers)
 
 
 class _Session:
@@ -290,9 +293,7 @@ class _Session:
         labels = _Labels({t: replace(data.targets[t], folds=()) for t in names})
         self.labels = self.client.scatter(labels, broadcast=True, hash=False)
         if log is not None:
-            log.transfers["scatter_bytes"] += len(pickle.dumps(labels)) * len(
-                runtime.worker_threads()
-            )
+            log.transfers["label_bytes"] += _pickled_size(labels) * len(runtime.worker_threads())
         self._bins: dict[int, Future] = {}
         self._lock = threading.Lock()
         self._running: set[Future] = set()
@@ -354,9 +355,9 @@ class _Session:
             future.release()
         if self.log is not None:
             with self._lock:
-                self.log.transfers["task_bytes"] += len(pickle.dumps(args))
+                self.log.transfers["task_bytes"] += _pickled_size(args)
                 self.log.transfers["tasks"] += 1
-                self.log.transfers["result_bytes"] += len(pickle.dumps(result))
+                self.log.transfers["result_bytes"] += _pickled_size(result)
         return result
 
     def close(self) -> None:
@@ -386,7 +387,9 @@ def stream(
     it answers cache hits there and sends only the misses to the cluster.
     """
     session = _Session(runtime, cells, data, log)
-    in_flight = max(2, min(len(cells), 2 * runtime.slots(session.threads), _MAX_IN_FLIGHT))
+    in_flight = max(
+        2, min(len(cells), _QUEUED_PER_SLOT * runtime.slots(session.threads), _MAX_IN_FLIGHT)
+    )
     pool = ThreadPoolExecutor(in_flight, thread_name_prefix="intelligent-training-dask")
     try:
         pending = {

@@ -55,7 +55,9 @@ logger = logging.getLogger(__name__)
 
 
 def _transfer_counters() -> dict[str, int]:
-    return dict.fromkeys(("scatter_bytes", "scatters", "task_bytes", "tasks", "result_bytes"), 0)
+    return dict.fromkeys(
+        ("scatter_bytes", "scatters", "label_bytes", "task_bytes", "tasks", "result_bytes"), 0
+    )
 
 
 @dataclass
@@ -69,9 +71,10 @@ class CellLog:
         ``threads``, ``n_train``, ``n_test``, ``pid`` (the process that computed the
         result), ``seconds``, ``cached``, ``error``.
     transfers : dict
-        Bytes sent to a Dask cluster: ``scatter_bytes`` (data, times the workers it
-        went to) and ``scatters``, ``task_bytes`` and ``tasks`` (the cells), and
-        ``result_bytes`` (what came back).
+        Bytes sent to a Dask cluster: ``scatter_bytes`` and ``scatters`` (the
+        features, times the workers they went to, and those copies),
+        ``label_bytes`` (the targets' labels, times the workers), ``task_bytes`` and
+        ``tasks`` (the cells), and ``result_bytes`` (what came back).
     """
 
     cells: list[dict[str, Any]] = field(default_factory=list)
