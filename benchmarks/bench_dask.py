@@ -97,7 +97,8 @@ def main(argv: list[str] | None = None) -> None:
     print(
         f"{len(X):,} rows x {X.shape[1]} features ({_mb(X.to_numpy().nbytes).strip()}), "
         f"{Y.shape[1]} targets x {len(families)} families x {args.splits} folds "
-        f"= {n_cells} cells; load average {os.getloadavg()[0]:.2f}"
+        f"= {n_cells} cells; load average {os.getloadavg()[0]:.2f}",
+        flush=True,
     )
 
     def ranker() -> TargetRanker:
@@ -108,6 +109,7 @@ def main(argv: list[str] | None = None) -> None:
     start = time.perf_counter()
     local = ranker().fit(X, Y)
     t_local = time.perf_counter() - start
+    print(f"local (n_jobs=2, threads)      : {t_local:8.2f} s", flush=True)
 
     with (
         LocalCluster(
@@ -133,9 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     transfers = log.transfers
     x_bytes = X.to_numpy(dtype=np.float32).nbytes
     identical = local.rankings_.equals(remote.rankings_)
-    print(f"local (n_jobs=2, threads)      : {t_local:8.2f} s")
     print(f"dask  (2 workers x 1 thread)   : {t_dask:8.2f} s")
     print(f"ratio dask / local             : {t_dask / t_local:8.2f} x   (goal <= 1.30)")
+    print(f"load average at the end        : {os.getloadavg()[0]:8.2f}")
     print(f"identical rankings             : {identical}")
     print(f"cells on worker processes      : {set(cells['pid']) <= pids} ({len(cells)} cells)")
     print(
