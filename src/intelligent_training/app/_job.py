@@ -317,7 +317,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         step = time.perf_counter()
         error = None
         try:
-            with parallel_backend(cfg.runtime.dask_scheduler):
+            with parallel_backend(cfg.runtime.dask_scheduler, cfg.runtime.threads_per_task):
                 job = fit_job(pipe, X, Y, job_key)
             pipe = job["pipeline"]
         except Exception as exc:

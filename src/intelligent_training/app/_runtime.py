@@ -7,8 +7,6 @@ import io
 import logging
 from collections.abc import Iterator
 
-from intelligent_training.exceptions import ConfigError, MissingDependencyError
-
 __all__ = ["collect_logs", "parallel_backend"]
 
 logger = logging.getLogger(__name__)
@@ -48,48 +46,23 @@ def collect_logs() -> Iterator[io.StringIO]:
 
 
 @contextlib.contextmanager
-def parallel_backend(scheduler: str | None) -> Iterator[None]:
-    """Send joblib work to a Dask cluster when a scheduler address is configured."""
+def parallel_backend(scheduler: str | None, threads_per_task: int | None = None) -> Iterator[None]:
+    """Run every stage's cells on a Dask cluster when a scheduler is configured.
+
+    ``scheduler`` is ``runtime.dask_scheduler``: a scheduler address, or ``local`` /
+    ``local:N`` for a ``LocalCluster`` started for the run and closed at its end (also
+    on errors); ``threads_per_task`` is ``runtime.threads_per_task``. See
+    :func:`intelligent_training.evaluation.use_dask`.
+    """
     if not scheduler:
         yield
         return
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise MissingDependencyError(
-            "runtime.dask_scheduler needs dask.distributed; install "
-            "'intelligent-training[dask]' or remove the setting"
-        ) from exc
-    import joblib
+    from intelligent_training.evaluation import use_dask
 
-    cluster = None
-    try:
-        if scheduler.startswith("local:"):  # a cluster of N local worker processes
-            try:
-                n_workers = int(scheduler.split(":", 1)[1])
-            except ValueError:
-                n_workers = 0
-            if n_workers < 1:
-                raise ConfigError(
-                    f"runtime.dask_scheduler={scheduler!r}: 'local:N' needs a positive number "
-                    "of workers, e.g. local:4"
-                )
-            cluster = LocalCluster(
-                n_workers=n_workers, threads_per_worker=1, dashboard_address=None
-            )
-            client = Client(cluster)
-        else:
-            client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot reach the Dask scheduler at runtime.dask_scheduler={scheduler!r} ({exc}); "
-            "check the address or remove the setting"
-        ) from exc
-    logger.info("running joblib work on the Dask cluster at %s", scheduler)
-    try:
-        with joblib.parallel_config(backend="dask"):
-            yield
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
+    with use_dask(scheduler, threads_per_task=threads_per_task) as runtime:
+        logger.info(
+            "running the cells on the Dask cluster at %s (%d workers)",
+            scheduler,
+            len(runtime.worker_threads()),
+        )
+        yield

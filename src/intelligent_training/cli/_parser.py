@@ -136,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--dask-scheduler",
         metavar="ADDRESS",
-        help="run the model grid on this Dask scheduler, e.g. tcp://host:8786",
+        help="run every stage's cells on this Dask scheduler (tcp://host:8786), or on "
+        "'local' / 'local:N' worker processes started for the run",
     )
     run.add_argument(
         "--demo",

@@ -164,6 +164,7 @@ class RuntimeConfig(_Section):
     random_state: int | None = None
     verbose: int = Field(default=1, ge=0)
     dask_scheduler: str | None = None
+    threads_per_task: int | None = Field(default=None, ge=1)
 
 
 class PipelineConfig(_Section):

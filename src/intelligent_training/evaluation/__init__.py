@@ -10,12 +10,14 @@ folds, encode classes, seed, pick threads or run a parallel loop on their own:
 2. a :class:`CellPlanner` turns them into :class:`Cell` objects (target x family x
    fold | final, with rows, seed, threads, label horizon, a :class:`Measure` and, for
    LightGBM / XGBoost, shared bin-once fold bins);
-3. :func:`run_cells` runs them on one :class:`EvalData` (threads or Dask, cached per
-   cell, failures captured) and yields ``(cell, CellResult)`` as they finish.
+3. :func:`run_cells` runs them on one :class:`EvalData` (threads, or a Dask cluster
+   inside :func:`use_dask`; cached per cell, failures captured) and yields
+   ``(cell, CellResult)`` as they finish (:func:`record_cells` logs them).
 
 See ``docs/architecture.md``.
 """
 
+from intelligent_training.evaluation._backend import use_dask
 from intelligent_training.evaluation._cells import (
     Cell,
     CellResult,
@@ -25,9 +27,11 @@ from intelligent_training.evaluation._cells import (
     resolve_seed,
 )
 from intelligent_training.evaluation._executor import (
+    CellLog,
     cell_key,
     cell_threads,
     core_budget,
+    record_cells,
     resolve_memory,
     run_cells,
 )
@@ -46,6 +50,7 @@ from intelligent_training.evaluation._targets import (
 __all__ = [
     "FAST_FAMILIES",
     "Cell",
+    "CellLog",
     "CellPlanner",
     "CellResult",
     "EvalData",
@@ -63,9 +68,11 @@ __all__ = [
     "core_budget",
     "encode_target",
     "fit_cell",
+    "record_cells",
     "resolve_cv",
     "resolve_memory",
     "resolve_seed",
     "resolve_targets",
     "run_cells",
+    "use_dask",
 ]

@@ -1,31 +1,38 @@
-"""Where cells run: the seam between the executor and joblib / Dask.
+"""Where cells run: local threads, or a Dask cluster.
 
 - **local** (default): joblib threads, ``workers`` cells at a time, results in
   completion order; every cell reads the one shared feature matrix.
-- **distributed**: when ``joblib.parallel_config(backend="dask")`` is active, one task
-  per *fold group* (every cell sharing a fold's bins, or one (family, fold) of the
-  other families); a task carries only the rows its cells need, with the cells' row
-  positions remapped into them, and the bins are rebuilt on the worker. Same
-  computations, same results.
+- **Dask**: inside :func:`use_dask` (a client, a scheduler address, ``local:N``; what
+  ``runtime.dask_scheduler`` / ``--dask-scheduler`` set up), or inside
+  ``joblib.parallel_config(backend="dask")`` (its client), every cell is one task on
+  the cluster (:mod:`._dask`: data scattered once, cache on the client, failures per
+  cell).
 
-A later backend (e.g. a Dask client with scattered data) plugs in here: it receives the
-run function, the cells, their cache keys and the data, and yields ``(cell, result)``.
+Either way the cells, their seeds and their threads are the same, so are the results.
+This module never imports Dask until a cluster is in use.
 """
 
 from __future__ import annotations
 
+import contextlib
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import replace
-from typing import Any
-
-import numpy as np
+from contextvars import ContextVar
+from numbers import Integral
+from typing import TYPE_CHECKING, Any
 
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
 from intelligent_training.evaluation._run import cached_cell, execute
 
-__all__ = ["distributed_backend_active", "runner", "stream"]
+if TYPE_CHECKING:
+    from intelligent_training.evaluation._dask import DaskRuntime
+
+__all__ = ["active_runtime", "distributed_backend_active", "runner", "stream", "use_dask"]
 
 Run = Callable[[str, Cell, EvalData], CellResult]
+
+_ACTIVE: ContextVar[DaskRuntime | None] = ContextVar("intelligent_training_dask", default=None)
+_JOBLIB_RUNTIMES: weakref.WeakKeyDictionary[Any, DaskRuntime] = weakref.WeakKeyDictionary()
 
 
 def runner(memory: Any) -> Run:
@@ -35,12 +42,115 @@ def runner(memory: Any) -> Run:
     return memory.cache(cached_cell, ignore=["cell", "data"])  # type: ignore[no-any-return]
 
 
-def distributed_backend_active() -> bool:
-    """Whether the caller selected a Dask joblib backend (``parallel_config("dask")``)."""
+def _joblib_dask_client() -> Any:
+    """The client of an active ``joblib.parallel_config(backend="dask")``, or None."""
     from joblib.parallel import get_active_backend
 
     backend, _ = get_active_backend()
-    return "Dask" in type(backend).__name__
+    if "Dask" not in type(backend).__name__:
+        return None
+    return getattr(backend, "client", None)
+
+
+def distributed_backend_active() -> bool:
+    """Whether cells run on a Dask cluster here (:func:`use_dask` or joblib's dask backend)."""
+    return active_runtime() is not None
+
+
+def active_runtime() -> DaskRuntime | None:
+    """The Dask runtime cells use here: :func:`use_dask`'s, else one for the client of
+    joblib's active dask backend, else ``None`` (local threads)."""
+    runtime = _ACTIVE.get()
+    if runtime is not None:
+        return runtime
+    client = _joblib_dask_client()
+    if client is None:
+        return None
+    runtime = _JOBLIB_RUNTIMES.get(client)
+    if runtime is None:
+        from intelligent_training.evaluation._dask import DaskRuntime
+
+        runtime = _JOBLIB_RUNTIMES[client] = DaskRuntime(client)
+    return runtime
+
+
+@contextlib.contextmanager
+def use_dask(
+    client: Any = None, *, threads_per_task: int | None = None, retries: int | None = None
+) -> Iterator[DaskRuntime]:
+    """Run every stage's cells on a Dask cluster inside the block.
+
+    Parameters
+    ----------
+    client : distributed.Client, str or None
+        A client; a scheduler address (``tcp://host:8786``); ``"local"`` / ``"local:N"``
+        for a ``LocalCluster`` of one worker process per core / N worker processes
+        (one thread each), started for the block and closed at its end; ``None`` for
+        the current default client.
+    threads_per_task : int, optional
+        Threads of every cell (LightGBM / XGBoost / torch / BLAS). Default: the
+        smallest worker's thread count, so a cell uses a whole worker; with several
+        threads per cell a worker runs ``nthreads // threads`` cells at once.
+    retries : int, optional
+        Extra attempts of a task that raised (default 2). A task lost with its worker
+        is rescheduled by Dask on its own.
+
+    Yields
+    ------
+    DaskRuntime
+        ``.client`` is the client in use.
+
+    Raises
+    ------
+    MissingDependencyError
+        Without ``dask.distributed``.
+    ConfigError
+        For bad settings, an unreachable scheduler, or no client at all.
+
+    Examples
+    --------
+    >>> from intelligent_training.evaluation import use_dask
+    >>> with use_dask("local:2"):  # doctest: +SKIP
+    ...     ranker = TargetRanker(random_state=0).fit(X, Y)
+    """
+    from intelligent_training.exceptions import ConfigError, MissingDependencyError
+
+    for name, value, low in (("threads_per_task", threads_per_task, 1), ("retries", retries, 0)):
+        if value is not None and (
+            not isinstance(value, Integral) or isinstance(value, bool) or value < low
+        ):
+            raise ConfigError(f"use_dask: {name} must be an int >= {low}, got {value!r}.")
+    try:
+        from intelligent_training.evaluation import _dask
+    except ImportError as exc:
+        raise MissingDependencyError(
+            "running cells on Dask needs dask.distributed; install "
+            "'intelligent-training[dask]' or remove the Dask setting"
+        ) from exc
+    with contextlib.ExitStack() as stack:
+        if isinstance(client, str):
+            client = stack.enter_context(_dask.connect(client))
+        elif client is None:
+            from distributed import get_client
+
+            try:
+                client = get_client()
+            except ValueError as exc:
+                raise ConfigError(
+                    "use_dask(): no Dask client is running; pass a client, a scheduler "
+                    "address or 'local:N'"
+                ) from exc
+        runtime = _dask.DaskRuntime(
+            client,
+            threads_per_task=threads_per_task,
+            retries=_dask.DEFAULT_RETRIES if retries is None else int(retries),
+        )
+        token = _ACTIVE.set(runtime)
+        try:
+            yield runtime
+        finally:
+            _ACTIVE.reset(token)
+            runtime.release()
 
 
 def stream(
@@ -50,16 +160,22 @@ def stream(
     data: EvalData,
     *,
     workers: int,
-    distributed: bool,
+    runtime: DaskRuntime | None = None,
+    log: Any = None,
 ) -> Iterator[tuple[Cell, CellResult]]:
     """Run every cell (see the module docstring); yield ``(cell, result)`` as they finish.
 
-    ``memory`` (or ``None``) memoises each cell under its key in ``keys``.
+    ``memory`` (or ``None``) memoises each cell under its key in ``keys``; ``workers``
+    is the number of local threads; ``runtime`` a Dask runtime (then ``workers`` is
+    not used); ``log`` a :class:`~intelligent_training.evaluation.CellLog` that
+    counts the bytes sent to the cluster.
     """
-    if distributed:
-        yield from _grouped(memory, cells, keys, data)
-        return
     run = runner(memory)
+    if runtime is not None:
+        from intelligent_training.evaluation import _dask
+
+        yield from _dask.stream(runtime, run, cells, keys, data, log=log)
+        return
     if workers <= 1 or len(cells) == 1:
         for cell, key in zip(cells, keys):
             yield cell, execute(run, key, cell, data)
@@ -72,65 +188,3 @@ def stream(
     parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator_unordered")
     for i, result in parallel(delayed(task)(i) for i in range(len(cells))):
         yield cells[i], result
-
-
-def _run_group(memory: Any, keys: list[str], cells: list[Cell], data: EvalData) -> list[CellResult]:
-    """The cells of one group, one after the other, on a (remote) worker."""
-    run = runner(memory)
-    return [execute(run, key, cell, data) for key, cell in zip(keys, cells)]
-
-
-def _group_of(cell: Cell) -> tuple[Any, ...]:
-    if cell.bins is not None:
-        return ("bins", id(cell.bins))
-    return (cell.family, cell.fold)
-
-
-def _needs_all_rows(cell: Cell) -> bool:
-    from intelligent_training.evaluation._model import ARRAY_KINDS
-    from intelligent_training.families import get_family
-
-    return get_family(cell.family).kind not in ARRAY_KINDS  # panel index, sequence context
-
-
-def _grouped(
-    memory: Any, cells: Sequence[Cell], keys: Sequence[str], data: EvalData
-) -> Iterator[tuple[Cell, CellResult]]:
-    from joblib import Parallel, delayed
-
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for i, cell in enumerate(cells):
-        groups.setdefault(_group_of(cell), []).append(i)
-    tasks = []
-    for members in groups.values():
-        first = cells[members[0]]
-        if any(_needs_all_rows(cells[i]) for i in members):
-            rows = np.arange(data.n_rows)
-        else:
-            parts = [cells[i].test for i in members] + [cells[i].train for i in members]
-            if first.bins is not None:
-                parts.append(first.bins.base_rows)
-            rows = np.unique(np.concatenate(parts))
-        bins = first.bins.remapped(rows) if first.bins is not None else None
-        local = [
-            replace(
-                cells[i],
-                train=np.searchsorted(rows, cells[i].train),
-                test=np.searchsorted(rows, cells[i].test),
-                bins=bins,
-            )
-            for i in members
-        ]
-        tasks.append((members, [keys[i] for i in members], local, data.take(rows)))
-    outputs = Parallel(return_as="generator_unordered")(
-        delayed(_indexed_group)(memory, k, local, sub, members) for members, k, local, sub in tasks
-    )
-    for members, results in outputs:
-        for i, result in zip(members, results):
-            yield cells[i], result
-
-
-def _indexed_group(
-    memory: Any, keys: list[str], cells: list[Cell], data: EvalData, members: list[int]
-) -> tuple[list[int], list[CellResult]]:
-    return members, _run_group(memory, keys, cells, data)

@@ -148,6 +148,7 @@ class CellResult:
     seconds: float = 0.0
     cpu_seconds: float = 0.0
     cached: bool = False
+    pid: int | None = None  # process that computed it (a Dask worker's, on a cluster)
 
     @property
     def ok(self) -> bool:

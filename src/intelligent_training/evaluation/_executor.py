@@ -11,8 +11,9 @@ cell is back (and, later, stop hopeless targets early). Every cell
   run resumes cell by cell and a result never depends on what was cached;
 - runs on the backend of :mod:`._backend`: joblib threads by default (the heavy work
   in LightGBM, XGBoost, torch and BLAS releases the GIL, and threads share one copy of
-  the features), or one task per fold group on Dask when
-  ``joblib.parallel_config(backend="dask")`` is active;
+  the features), or one task per cell on a Dask cluster inside
+  :func:`~intelligent_training.evaluation.use_dask` or
+  ``joblib.parallel_config(backend="dask")`` (see ``docs/scaling.md``);
 - fails alone: an exception becomes ``result.error`` and a warning naming the cell.
 
 **Thread budget** (one rule, :func:`cell_threads`): ``n_jobs`` is the number of cores
@@ -20,22 +21,86 @@ cell is back (and, later, stop hopeless targets early). Every cell
 ``n_jobs`` at a time with one thread each; only when there are fewer cells than cores
 does each cell get several threads (never more than ``n_jobs`` in all). A stage may fix
 the threads per cell (``ModelTrainer(threads=...)``); then ``n_jobs // threads`` cells
-run at once.
+run at once. On a Dask cluster the cluster is the budget: every cell gets
+``threads_per_task`` threads (default: a worker's thread count), whatever ``n_jobs``.
+
+Inside :func:`record_cells`, every cell run is logged (stage, target, family, fold,
+the process that ran it, time, cache use, error) with the bytes sent to a cluster.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any
 
 from intelligent_training._progress import progress
-from intelligent_training.evaluation._backend import distributed_backend_active, stream
+from intelligent_training.evaluation._backend import active_runtime, stream
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
 
-__all__ = ["cell_key", "cell_threads", "core_budget", "resolve_memory", "run_cells"]
+__all__ = [
+    "CellLog",
+    "cell_key",
+    "cell_threads",
+    "core_budget",
+    "record_cells",
+    "resolve_memory",
+    "run_cells",
+]
 
 logger = logging.getLogger(__name__)
+
+
+def _transfer_counters() -> dict[str, int]:
+    return dict.fromkeys(
+        ("scatter_bytes", "scatters", "label_bytes", "task_bytes", "tasks", "result_bytes"), 0
+    )
+
+
+@dataclass
+class CellLog:
+    """What :func:`record_cells` collects.
+
+    Attributes
+    ----------
+    cells : list of dict
+        One record per cell run: ``stage``, ``target``, ``family``, ``fold``,
+        ``threads``, ``n_train``, ``n_test``, ``pid`` (the process that computed the
+        result), ``seconds``, ``cached``, ``error``.
+    transfers : dict
+        Bytes sent to a Dask cluster: ``scatter_bytes`` and ``scatters`` (the
+        features, times the workers they went to, and those copies),
+        ``label_bytes`` (the targets' labels, times the workers), ``task_bytes`` and
+        ``tasks`` (the cells), and ``result_bytes`` (what came back).
+    """
+
+    cells: list[dict[str, Any]] = field(default_factory=list)
+    transfers: dict[str, int] = field(default_factory=_transfer_counters)
+
+
+_LOG: ContextVar[CellLog | None] = ContextVar("intelligent_training_cell_log", default=None)
+
+
+@contextlib.contextmanager
+def record_cells() -> Iterator[CellLog]:
+    """Log every cell run inside the block (see :class:`CellLog`).
+
+    Examples
+    --------
+    >>> from intelligent_training.evaluation import record_cells
+    >>> with record_cells() as log:  # doctest: +SKIP
+    ...     TargetRanker(random_state=0).fit(X, Y)
+    >>> {row["pid"] for row in log.cells}  # doctest: +SKIP
+    """
+    log = CellLog()
+    token = _LOG.set(log)
+    try:
+        yield log
+    finally:
+        _LOG.reset(token)
 
 
 def resolve_memory(memory: Any, owner: str) -> Any:
@@ -74,6 +139,9 @@ def core_budget(n_jobs: int | None) -> int:
 
 def cell_threads(n_jobs: int | None, n_cells: int, threads: int | None = None) -> int:
     """Threads each of ``n_cells`` cells gets under the budget ``n_jobs`` (see module doc)."""
+    runtime = active_runtime()
+    if runtime is not None:
+        return runtime.cell_threads(threads)
     if threads is not None:
         return max(1, int(threads))
     budget = core_budget(n_jobs)
@@ -125,7 +193,7 @@ def run_cells(
         Planned cells (their ``threads`` already set by :func:`cell_threads`).
     data : EvalData
     n_jobs : int or None
-        The core budget (see the module docstring).
+        The core budget (see the module docstring; not used on a Dask cluster).
     memory : joblib.Memory-like or None
         Per-cell cache.
     verbose : bool, int or None
@@ -144,8 +212,8 @@ def run_cells(
     keys = [cell_key(c, data) if memory is not None else "" for c in cells]
     threads = max(c.threads for c in cells)
     workers = max(1, min(len(cells), core_budget(n_jobs) // threads))
-    distributed = distributed_backend_active()
-    results = stream(memory, cells, keys, data, workers=workers, distributed=distributed)
+    log = _LOG.get()
+    results = stream(memory, cells, keys, data, workers=workers, runtime=active_runtime(), log=log)
     from threadpoolctl import threadpool_limits
 
     # BLAS (linear families, torch on CPU) gets the cells' thread count, like the boosters.
@@ -153,4 +221,22 @@ def run_cells(
         for cell, result in progress(results, total=len(cells), desc=desc, verbose=verbose):
             if result.error is not None:
                 logger.warning("%s failed: %s", cell.name, result.error)
+            if log is not None:
+                log.cells.append(_record(cell, result))
             yield cell, result
+
+
+def _record(cell: Cell, result: CellResult) -> dict[str, Any]:
+    return {
+        "stage": cell.stage,
+        "target": cell.target,
+        "family": cell.family,
+        "fold": cell.fold,
+        "threads": cell.threads,
+        "n_train": len(cell.train),
+        "n_test": len(cell.test),
+        "pid": result.pid,
+        "seconds": result.seconds,
+        "cached": result.cached,
+        "error": result.error,
+    }

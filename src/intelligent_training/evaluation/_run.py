@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -95,6 +98,23 @@ def _importances(
     return out
 
 
+_TORCH_LOCK = threading.Lock()
+
+
+def _exclusive(cell: Cell) -> Any:
+    """A lock for torch cells: torch's seeded generators and its thread count are
+    process-wide, so two torch cells in threads of one process would draw from each
+    other's random streams. One torch cell at a time per process keeps every result
+    independent of ``n_jobs`` and of a Dask worker's threads."""
+    from intelligent_training.families import get_family
+
+    try:
+        uses_torch = get_family(cell.family).requires == "torch"
+    except Exception:  # an unknown family fails in fit_cell, with its message
+        uses_torch = False
+    return _TORCH_LOCK if uses_torch else contextlib.nullcontext()
+
+
 def run_cell(cell: Cell, data: EvalData) -> CellResult:
     """Fit ``cell`` and compute its :class:`Measure` on its test rows.
 
@@ -103,6 +123,11 @@ def run_cell(cell: Cell, data: EvalData) -> CellResult:
     CellResult
         With ``error`` set (and nothing else) when anything failed.
     """
+    with _exclusive(cell):
+        return _run_cell(cell, data)
+
+
+def _run_cell(cell: Cell, data: EvalData) -> CellResult:
     start = time.perf_counter()
     cpu_start = time.thread_time()
     result = CellResult(n_train=len(cell.train), n_test=len(cell.test))
@@ -133,6 +158,7 @@ def run_cell(cell: Cell, data: EvalData) -> CellResult:
         )
     result.seconds = time.perf_counter() - start
     result.cpu_seconds = time.thread_time() - cpu_start
+    result.pid = os.getpid()
     return result
 
 
@@ -146,29 +172,47 @@ class CellFailed(Exception):
 
 def cached_cell(key: str, cell: Cell, data: EvalData) -> CellResult:
     """:func:`run_cell` for a memoiser: ``key`` fingerprints everything the result
-    depends on; ``cell`` and ``data`` are left out of the cache key (too large)."""
+    depends on; ``cell`` and ``data`` are left out of the cache key (too large).
+
+    Local and Dask runs memoise this same function, so they share one cache; on a
+    cluster, :func:`execute`'s ``compute`` runs the cell there instead of here.
+    """
     del key  # only part of the cache key
     _computed.flag = True
-    result = run_cell(cell, data)
+    compute = getattr(_computed, "compute", None)
+    result = run_cell(cell, data) if compute is None else compute(cell, data)
     if result.error is not None:
         raise CellFailed(result)
     return result
 
 
-def execute(run: Any, key: str, cell: Cell, data: EvalData) -> CellResult:
-    """Run one cell through ``run`` (plain or memoised); a failure comes back as a result."""
+def execute(
+    run: Any,
+    key: str,
+    cell: Cell,
+    data: EvalData,
+    compute: Callable[[Cell, EvalData], CellResult] | None = None,
+) -> CellResult:
+    """Run one cell through ``run`` (plain or memoised); a failure comes back as a result.
+
+    ``compute`` replaces :func:`run_cell` when the cell is not cached (a Dask run
+    submits it to the cluster and waits).
+    """
     start = time.perf_counter()
     _computed.flag = False
+    _computed.compute = compute
     try:
         result: CellResult = run(key, cell, data)
     except CellFailed as failed:
         return failed.result
-    except Exception as exc:  # the memoiser itself failed (disk, pickling)
+    except Exception as exc:  # the memoiser failed (disk, pickling), or the cluster did
         return CellResult(
             n_train=len(cell.train),
             n_test=len(cell.test),
             error=describe_error(exc),
             seconds=time.perf_counter() - start,
         )
+    finally:
+        _computed.compute = None
     result.cached = not _computed.flag  # served from the cache: the cell did not run
     return result
