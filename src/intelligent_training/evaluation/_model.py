@@ -158,6 +158,14 @@ class ModelView:
             out = aligned_scores(self.estimator, model_input, self.task, self.classes)
         return out if self.select is None else out[self.select]
 
+    def test_scores(self, X_test: np.ndarray) -> np.ndarray:
+        """Score matrix of the cell's test rows ``X_test``: the scores kept while training
+        where the fast path has them (the same values), else :meth:`scores`."""
+        known = getattr(self.estimator, "test_scores", None)
+        if isinstance(self.estimator, NativeModel) and known is not None:
+            return known  # type: ignore[no-any-return]
+        return self.scores(X_test)
+
     def permuter(self, X: np.ndarray, scores: np.ndarray) -> Any:
         """A fast scorer of shuffled copies of ``X`` (LightGBM / XGBoost boosters), or None.
 
@@ -242,10 +250,20 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
             random_state=cell.seed,
             n_threads=cell.threads,
         )
-        booster = cell.bins.train(data.X, cell.train, spec.labels[cell.train], native, rounds)
+        measure = cell.measure
+        scored = measure.scores or measure.loss or bool(measure.methods)
+        booster, test_scores = cell.bins.train_scored(
+            data.X,
+            cell.train,
+            spec.labels[cell.train],
+            native,
+            rounds,
+            test_rows=cell.test if scored else None,
+        )
         model = NativeModel(
             cell.family, booster, spec.task, spec.n_classes, data.X.shape[1], cell.threads
         )
+        model.test_scores = test_scores
         return ModelView(model, spec.task), {}
 
     from intelligent_training.families import get_family, make_estimator

@@ -117,7 +117,7 @@ def run_cell(cell: Cell, data: EvalData) -> CellResult:
             y_test = spec.labels[cell.test]
             scores = None
             if measure.scores or measure.loss:
-                scores = view.scores(X_test)
+                scores = view.test_scores(X_test)
                 if measure.scores:
                     result.scores = scores
                 if measure.loss and not cell.joint:
