@@ -158,13 +158,18 @@ class ModelView:
             out = aligned_scores(self.estimator, model_input, self.task, self.classes)
         return out if self.select is None else out[self.select]
 
+    def known_test_scores(self) -> np.ndarray | None:
+        """The score matrix of the cell's test rows kept while training (the fast path's
+        LightGBM: the values :meth:`scores` would give), or None."""
+        if isinstance(self.estimator, NativeModel):
+            return self.estimator.test_scores
+        return None
+
     def test_scores(self, X_test: np.ndarray) -> np.ndarray:
         """Score matrix of the cell's test rows ``X_test``: the scores kept while training
         where the fast path has them (the same values), else :meth:`scores`."""
-        known = getattr(self.estimator, "test_scores", None)
-        if isinstance(self.estimator, NativeModel) and known is not None:
-            return known  # type: ignore[no-any-return]
-        return self.scores(X_test)
+        known = self.known_test_scores()
+        return known if known is not None else self.scores(X_test)
 
     def permuter(self, X: np.ndarray, scores: np.ndarray) -> Any:
         """A fast scorer of shuffled copies of ``X`` (LightGBM / XGBoost boosters), or None.
@@ -251,7 +256,9 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
             n_threads=cell.threads,
         )
         measure = cell.measure
-        scored = measure.scores or measure.loss or bool(measure.methods)
+        # the test scores are kept only where run_cell reads them (not for importances
+        # alone: no copy of the test rows then)
+        scored = measure.scores or measure.loss
         booster, test_scores = cell.bins.train_scored(
             data.X,
             cell.train,
