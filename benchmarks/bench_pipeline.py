@@ -135,6 +135,7 @@ def main(argv: list[str] | None = None) -> None:
         new_src = args.new_src or REPO / "src"
         print(f"panel: {args.symbols} symbols x {args.timestamps} bars, {args.features} features")
         print(f"old: {old_src}\nnew: {new_src}\ncores: {os.cpu_count()}")
+        print(f"load average at start: {os.getloadavg()[0]:.1f}")
         runs: dict[str, list[dict[str, Any]]] = {"old": [], "new": []}
         for k in range(args.repeat):
             for side, src in (("old", old_src), ("new", new_src)):
@@ -150,6 +151,11 @@ def main(argv: list[str] | None = None) -> None:
         return float(statistics.median(values))
 
     print(f"load average now: {os.getloadavg()[0]:.1f} (wall times are upper bounds when > 0)")
+    print(
+        "stage rows: wall seconds of each stage (the run's manifest, fit_timings_s); wall: the\n"
+        "whole CLI process; cpu: user+sys seconds of the CLI process and its children (less\n"
+        "sensitive to other load than wall; with 2 cores, wall >= cpu / 2)"
+    )
     print(f"\n{'stage':<10} {'old s':>8} {'new s':>8} {'old/new':>8}")
     for key in (*STAGES, "wall", "cpu"):
         old, new = median("old", key), median("new", key)

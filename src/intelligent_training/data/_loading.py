@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import os
-import sys
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -27,6 +26,7 @@ import pandas as pd
 import pyarrow as pa
 
 from intelligent_training.data._columns import DEFAULT_TARGET_PATTERNS, _compile
+from intelligent_training.data._memory import release_memory
 from intelligent_training.data._sources import (
     TIME_COLUMN_CANDIDATES,
     Unit,
@@ -177,19 +177,12 @@ def _order(
 
 
 def _release_memory() -> None:
-    """Hand freed memory back to the system: Arrow's pool, and glibc's heap where present.
+    """Hand freed memory back to the system (:func:`~._memory.release_memory`).
 
     The loader frees many small buffers; glibc keeps them in its arenas (about 15% of
     the features' size here) unless asked to trim.
     """
-    pa.default_memory_pool().release_unused()
-    if sys.platform.startswith("linux"):
-        try:
-            import ctypes
-
-            ctypes.CDLL("libc.so.6").malloc_trim(0)
-        except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
-            pass
+    release_memory()
 
 
 def _group_size(n_source_rows: int, n_features: int, itemsize: int) -> int:

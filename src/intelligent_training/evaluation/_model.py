@@ -158,6 +158,19 @@ class ModelView:
             out = aligned_scores(self.estimator, model_input, self.task, self.classes)
         return out if self.select is None else out[self.select]
 
+    def known_test_scores(self) -> np.ndarray | None:
+        """The score matrix of the cell's test rows kept while training (the fast path's
+        LightGBM: the values :meth:`scores` would give), or None."""
+        if isinstance(self.estimator, NativeModel):
+            return self.estimator.test_scores
+        return None
+
+    def test_scores(self, X_test: np.ndarray) -> np.ndarray:
+        """Score matrix of the cell's test rows ``X_test``: the scores kept while training
+        where the fast path has them (the same values), else :meth:`scores`."""
+        known = self.known_test_scores()
+        return known if known is not None else self.scores(X_test)
+
     def permuter(self, X: np.ndarray, scores: np.ndarray) -> Any:
         """A fast scorer of shuffled copies of ``X`` (LightGBM / XGBoost boosters), or None.
 
@@ -242,10 +255,22 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
             random_state=cell.seed,
             n_threads=cell.threads,
         )
-        booster = cell.bins.train(data.X, cell.train, spec.labels[cell.train], native, rounds)
+        measure = cell.measure
+        # the test scores are kept only where run_cell reads them (not for importances
+        # alone: no copy of the test rows then)
+        scored = measure.scores or measure.loss
+        booster, test_scores = cell.bins.train_scored(
+            data.X,
+            cell.train,
+            spec.labels[cell.train],
+            native,
+            rounds,
+            test_rows=cell.test if scored else None,
+        )
         model = NativeModel(
             cell.family, booster, spec.task, spec.n_classes, data.X.shape[1], cell.threads
         )
+        model.test_scores = test_scores
         return ModelView(model, spec.task), {}
 
     from intelligent_training.families import get_family, make_estimator

@@ -67,6 +67,7 @@ class CellPlanner:
         self.cpu_only = cpu_only
         self.fast = fast
         self._bins: dict[tuple[Any, ...], FoldBins] = {}
+        self._binnings: dict[tuple[Any, ...], dict[str, Any]] = {}
 
     def _fast_bins(
         self, spec: TargetSpec, family: str, params: Mapping[str, Any], fold: Fold
@@ -76,22 +77,31 @@ class CellPlanner:
         base = self.targets.bases.get(fold.group)
         if base is None:
             return None
-        from intelligent_training.families import family_params
-
-        # leaf sizes never decide the bins: resolve "auto" for the base rows
-        native, _ = native_params(
-            family,
-            family_params(family, spec.task, params, n_rows=len(base)),
-            spec.task,
-            spec.n_classes,
-            random_state=self.seed,
-            n_threads=self.threads,
-        )
-        binning = bin_params(family, native)
+        binning = self._binning(spec, family, params, len(base))
         key = (family, fold.group, repr(sorted(binning.items())))
         if key not in self._bins:
             self._bins[key] = FoldBins(family, base, binning)
         return self._bins[key]
+
+    def _binning(
+        self, spec: TargetSpec, family: str, params: Mapping[str, Any], n_rows: int
+    ) -> dict[str, Any]:
+        """The bin parameters of ``family`` with ``params`` (worked out once per stage)."""
+        key = (family, spec.task, spec.n_classes, repr(sorted(params.items())))
+        if key not in self._binnings:
+            from intelligent_training.families import family_params
+
+            # leaf sizes never decide the bins: resolve "auto" for the base rows
+            native, _ = native_params(
+                family,
+                family_params(family, spec.task, params, n_rows=n_rows),
+                spec.task,
+                spec.n_classes,
+                random_state=self.seed,
+                n_threads=self.threads,
+            )
+            self._binnings[key] = bin_params(family, native)
+        return self._binnings[key]
 
     def fold_cells(
         self,

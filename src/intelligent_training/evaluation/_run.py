@@ -39,7 +39,7 @@ def _importances(
     cell: Cell,
     data: EvalData,
     view: ModelView,
-    X_test: np.ndarray,
+    X_test: np.ndarray | None,
     y_test: np.ndarray,
     scores: np.ndarray | None,
 ) -> dict[str, np.ndarray]:
@@ -53,7 +53,7 @@ def _importances(
     else:
         groups, n_groups = np.zeros(len(cell.test), dtype=np.intp), 1
     rng = cell_rng(cell.seed, cell.target, cell.family, cell.fold)
-    n_features = X_test.shape[1]
+    n_features = data.X.shape[1]
     out: dict[str, np.ndarray] = {}
     for method in measure.methods:
         if method == "native":
@@ -63,6 +63,7 @@ def _importances(
                 continue
             out[method] = np.repeat(values, n_groups, axis=0)
         elif method == "permutation":
+            assert X_test is not None  # copied by run_cell for the methods that read rows
             rows = np.arange(len(cell.test))
             limit = measure.permutation_sample_size
             # Models that read the panel index (sequence windows) see every test row.
@@ -81,6 +82,7 @@ def _importances(
                 base_scores=None if sampled or scores is None else scores,
             )
         elif method == "shap":
+            assert X_test is not None
             out[method] = shap_importance(
                 view,
                 X_test,
@@ -138,11 +140,19 @@ def _run_cell(cell: Cell, data: EvalData) -> CellResult:
         measure = cell.measure
         if len(cell.test) and (measure.scores or measure.loss or measure.methods):
             spec = data.targets[cell.target]
-            X_test = data.X[cell.test]
             y_test = spec.labels[cell.test]
+            # the test rows' features are copied only when something reads them (the fast
+            # path keeps the test scores it computed while training)
+            known = view.known_test_scores()
+            reads_rows = any(method != "native" for method in measure.methods)
+            X_test = data.X[cell.test] if known is None or reads_rows else None
             scores = None
             if measure.scores or measure.loss:
-                scores = view.scores(X_test)
+                if known is not None:
+                    scores = known
+                else:
+                    assert X_test is not None
+                    scores = view.scores(X_test)
                 if measure.scores:
                     result.scores = scores
                 if measure.loss and not cell.joint:

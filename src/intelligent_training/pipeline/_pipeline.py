@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training._progress import progress
 from intelligent_training.cache import as_memory, fingerprint
+from intelligent_training.data._memory import release_memory
 from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
 from intelligent_training.utils._param_validation import (
     POSITIVE_INT,
@@ -352,16 +353,19 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
         start = time.perf_counter()
         targets = self._rank(X, Y, cached_fit, memory, x_key)
         self.timings_["ranking"] = time.perf_counter() - start
+        release_memory()  # the stage's bins and copies go back to the system
 
         targets = self._usable(Y, targets)
 
         start = time.perf_counter()
         self._select(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["selection"] = time.perf_counter() - start
+        release_memory()  # the stage's bins and copies go back to the system
 
         start = time.perf_counter()
         self._train(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["training"] = time.perf_counter() - start
+        release_memory()
         self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
         return self
 

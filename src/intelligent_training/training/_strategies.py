@@ -268,18 +268,43 @@ def _run(
 ) -> list[UnitResult]:
     """Run the planned units' cells in one grid and assemble one result per unit."""
     cells = [c for unit in planned if not isinstance(unit, UnitResult) for c in unit]
+    # Largest first (the final fits, then the latest folds): the workers finish together
+    # instead of one core fitting a final model alone at the end (results do not depend
+    # on the order; ``_assemble`` sorts each unit's cells).
+    cells.sort(key=lambda cell: -len(cell.train))
     done = [unit for unit in planned if isinstance(unit, UnitResult)]
     pairs = run_cells(
         cells, data, n_jobs=ctx.n_jobs, memory=ctx.memory, verbose=ctx.verbose, desc=desc
     )
     units: dict[tuple[tuple[str, ...], str], list[tuple[Cell, CellResult]]] = {}
+    metrics: dict[int, list[dict[str, Any]]] = {}
     for cell, result in pairs:
         units.setdefault((cell.joint or (cell.target,), cell.family), []).append((cell, result))
+        # each fold's metrics while the other cells still run (not all at the end)
+        metrics[id(cell)] = _cell_metrics(ctx, cell, result)
     assembled = [
-        _assemble(ctx, data, names, family, units[(names, family)])
+        _assemble(ctx, data, names, family, units[(names, family)], metrics)
         for names, family in _unit_order(planned)
     ]
     return done + assembled
+
+
+def _cell_metrics(ctx: Context, cell: Cell, result: CellResult) -> list[dict[str, Any]]:
+    """The metrics of a fold cell per target (``status``/``error`` on a degenerate fold)."""
+    if cell.fold is None or result.scores is None:
+        return []
+    names = cell.joint or (cell.target,)
+    out = []
+    for j, name in enumerate(names):
+        spec = ctx.targets[name]
+        scores = result.scores[:, j : j + 1] if len(names) > 1 else result.scores
+        record: dict[str, Any] = {"status": "ok", "error": None}
+        try:
+            record.update(_fold_metrics(spec, scores, cell.test, ctx.targets.timestamps))
+        except Exception as exc:  # metrics on a degenerate fold (e.g. one class)
+            record.update(status="failed", error=f"metrics: {type(exc).__name__}: {exc}")
+        out.append(record)
+    return out
 
 
 def _unit_order(planned: list[list[Cell] | UnitResult]) -> list[tuple[tuple[str, ...], str]]:
@@ -297,6 +322,7 @@ def _assemble(
     names: tuple[str, ...],
     family: str,
     pairs: list[tuple[Cell, CellResult]],
+    metrics: Mapping[int, list[dict[str, Any]]],
 ) -> UnitResult:
     specs = [ctx.targets[n] for n in names]
     unit = UnitResult(family=family, targets=list(names))
@@ -327,11 +353,7 @@ def _assemble(
             scores = result.scores[:, j : j + 1] if len(specs) > 1 else result.scores
             # one prediction per row per backtest path (one path with walk-forward folds)
             unit.oof[spec.name][paths.of(cell.fold, cell.test), cell.test] = scores
-            record = {**base, "target": spec.name, "status": "ok", "error": None}
-            try:
-                record.update(_fold_metrics(spec, scores, cell.test, ctx.targets.timestamps))
-            except Exception as exc:  # metrics on a degenerate fold (e.g. one class)
-                record.update(status="failed", error=f"metrics: {type(exc).__name__}: {exc}")
+            record = {**base, "target": spec.name, **metrics[id(cell)][j]}
             record["fit_seconds"] = result.seconds
             unit.records.append(record)
     if n_folds and n_failed == n_folds:
