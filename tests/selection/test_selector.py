@@ -403,3 +403,18 @@ def test_parallel_jobs_match_sequential(panel_truth, X):
     parallel = _selector(top_m=3, n_jobs=2).fit(X, y)
     np.testing.assert_allclose(parallel.feature_importances_, sequential.feature_importances_)
     assert parallel.selected_features_ == sequential.selected_features_
+
+
+def test_exact_linear_shap_on_a_panel_raises_no_feature_name_warning(X, panel_truth):
+    import warnings
+
+    panel, truth = panel_truth
+    y = panel[truth.linear_target]
+    selector = FeatureSelector(
+        families=["linear"], importance=("shap",), require_min_models=1, n_jobs=1, cv=2
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        selector.fit(X, y)
+    assert not [w for w in caught if "feature names" in str(w.message)]
+    assert set(truth.informative_features[truth.linear_target]) & set(selector.selected_features_)

@@ -74,7 +74,11 @@ def _linear_parts(estimator: Any) -> tuple[Callable[[Any], np.ndarray], np.ndarr
 
     pipe = getattr(estimator, "pipeline_", estimator)
     if isinstance(pipe, Pipeline):
-        final, transform = pipe[-1], pipe[:-1].transform
+        final, steps = pipe[-1], pipe[:-1]
+        if hasattr(pipe, "feature_names_in_"):
+            transform = steps.transform
+        else:  # fitted on an array: give it one (a frame would warn about its names)
+            transform = lambda X: steps.transform(np.asarray(X))  # noqa: E731
     else:
         final, transform = pipe, (lambda X: X)
     if not type(final).__module__.startswith("sklearn.linear_model"):
