@@ -23,10 +23,12 @@ def test_demo_end_to_end_and_cached_rerun(tmp_path):
     selected = manifest["selected_targets"]
     # the ranking recovers the designed order of the predictable targets, noise excluded
     assert selected == truth.target_order
-    cold = manifest["timings_s"]["total"]
+    cold = manifest["timings_s"]
 
     assert main(["--demo", "--output-dir", str(out), "-q"]) == 0
     rerun = json.loads((out / "manifest.json").read_text())
     assert rerun["selected_targets"] == selected
     assert rerun["cache"]["misses"] == 0
-    assert rerun["timings_s"]["total"] <= 0.02 * cold
+    # every fit is served by the cache; what is left is reading and writing the outputs
+    assert rerun["timings_s"]["fit"] <= 0.02 * cold["fit"]
+    assert rerun["timings_s"]["total"] <= 0.05 * cold["total"]
