@@ -6,8 +6,8 @@ How a run of :func:`~intelligent_training.evaluation.run_cells` uses a cluster
 - **Data**: the feature matrix (with the column labels, the panel index and the symbol
   groups) is scattered to every worker **once** (``broadcast=True``) and kept while
   the next run has the same features (same fingerprint), so every stage and every call
-  on the same matrix reuses it. The labels of the run's targets are scattered once per
-  call. A task carries only its cell: parameters, measure and its rows, run-length
+  on the same matrix reuses it. The labels of the run's targets are scattered once and
+  kept while later calls need the same targets (or fewer: the ranker's fold waves). A task carries only its cell: parameters, measure and its rows, run-length
   encoded (a fold's rows are a few contiguous blocks).
 - **Bins**: the LightGBM / XGBoost fold bins of the fast path are a small task of
   their own (positions and parameters only); every cell of that fold depends on it,
@@ -201,6 +201,7 @@ class DaskRuntime:
         self.retries = retries
         self._lock = threading.Lock()
         self._features: tuple[str, Future] | None = None
+        self._labels: tuple[Any, frozenset[str], Future] | None = None
         self._slots_declared = False
 
     def worker_threads(self) -> list[int]:
@@ -264,12 +265,37 @@ class DaskRuntime:
             held[1].release()
         return future
 
+    def labels(self, data: EvalData, names: set[str], log: Any) -> Future:
+        """The scattered targets ``names`` of ``data``: scattered once, reused by later
+        calls on the same targets (e.g. the ranker's next fold wave, a subset)."""
+        with self._lock:
+            held = self._labels
+            if (
+                held is not None
+                and held[0] is data.targets
+                and names <= held[1]
+                and held[2].status == "finished"
+            ):
+                return held[2]
+            labels = _Labels({t: replace(data.targets[t], folds=()) for t in names})
+            future = self.client.scatter(labels, broadcast=True, hash=False)
+            if log is not None:
+                copies = len(self.worker_threads())
+                log.transfers["label_bytes"] += _pickled_size(labels) * copies
+            self._labels = (data.targets, frozenset(names), future)
+        if held is not None:
+            held[2].release()
+        return future
+
     def release(self) -> None:
-        """Drop the scattered features (the workers free them)."""
+        """Drop the scattered features and labels (the workers free them)."""
         with self._lock:
             held, self._features = self._features, None
+            labels, self._labels = self._labels, None
         if held is not None:
             held[1].release()
+        if labels is not None:
+            labels[2].release()
 
 
 def _pickled_size(obj: Any) -> int:
@@ -290,10 +316,7 @@ class _Session:
         self.resources = runtime.resources(self.threads)
         self.features = runtime.features(data, log)
         names = {t for c in cells for t in (c.target, *c.joint)}
-        labels = _Labels({t: replace(data.targets[t], folds=()) for t in names})
-        self.labels = self.client.scatter(labels, broadcast=True, hash=False)
-        if log is not None:
-            log.transfers["label_bytes"] += _pickled_size(labels) * len(runtime.worker_threads())
+        self.labels = runtime.labels(data, names, log)  # held by the runtime, not released here
         self._bins: dict[int, Future] = {}
         self._lock = threading.Lock()
         self._running: set[Future] = set()
@@ -368,7 +391,7 @@ class _Session:
             bins = list(self._bins.values())
         if running:
             self.client.cancel(running)
-        for future in [*bins, self.labels]:
+        for future in bins:
             future.release()
 
 
