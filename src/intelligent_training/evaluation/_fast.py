@@ -231,6 +231,31 @@ def _lightgbm_valid_scores(booster: Any, n_rows: int) -> np.ndarray | None:
     return out.reshape(k, n_rows).T  # class-major in LightGBM
 
 
+def row_blocks(X: np.ndarray, rows: np.ndarray) -> np.ndarray | list[np.ndarray]:
+    """``X[rows]`` for LightGBM, as views of ``X`` where that needs no copy.
+
+    A fold's rows are a few runs of consecutive positions; on a C-ordered matrix each run
+    is a C-contiguous view, and LightGBM bins a list of row blocks exactly as it bins
+    their concatenation (``LGBM_DatasetCreateFromMat`` is ``...FromMats`` with one block:
+    same row sample, same bins, same trees). Any other matrix (e.g. a DataFrame's
+    column-ordered values) gets the copy ``X[rows]``.
+    """
+    rows = np.asarray(rows)
+    if not (X.flags["C_CONTIGUOUS"] and X.ndim == 2 and len(rows) > 1):
+        return X[rows]
+    step = np.diff(rows)
+    breaks = np.flatnonzero(step != 1) + 1
+    if len(breaks) >= _MAX_BLOCKS or rows[0] < 0 or (step <= 0).any():
+        return X[rows]
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(rows)]])
+    return [X[rows[a] : rows[b - 1] + 1] for a, b in zip(starts, ends)]
+
+
+#: More runs than this and the copy is cheaper than LightGBM's per-block overhead.
+_MAX_BLOCKS = 4096
+
+
 class FoldBins:
     """The binned base rows of one fold, built lazily and once.
 
@@ -281,13 +306,12 @@ class FoldBins:
             return self._base
 
     def _build(self, X: np.ndarray, ref: Any = None) -> Any:
-        rows = X[self.base_rows]  # freed once binned
-        n = rows.shape[0]
+        n = len(self.base_rows)
         if self.family == "lightgbm":
             import lightgbm as lgb
 
             ds = lgb.Dataset(
-                rows,
+                row_blocks(X, self.base_rows),
                 label=np.zeros(n, dtype=np.float32),
                 params=dict(self.params),
                 free_raw_data=True,
@@ -296,7 +320,7 @@ class FoldBins:
         import xgboost as xgb
 
         return xgb.QuantileDMatrix(
-            rows,
+            X[self.base_rows],  # freed once binned
             label=np.zeros(n, dtype=np.float32),
             ref=ref,
             max_bin=int(self.params.get("max_bin", 256)),
@@ -383,7 +407,9 @@ class FoldBins:
             return booster, None
         # lgb.train's rounds without its callbacks and evaluation: same booster.
         params = {**native, "num_iterations": int(num_boost_round)}
-        valid = lgb.Dataset(X[test_rows], reference=sub, params=dict(self.params)).construct()
+        valid = lgb.Dataset(
+            row_blocks(X, test_rows), reference=sub, params=dict(self.params)
+        ).construct()
         booster = lgb.Booster(params=params, train_set=sub)
         booster.add_valid(valid, "test")
         for _ in range(int(num_boost_round)):
