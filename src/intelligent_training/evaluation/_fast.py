@@ -241,16 +241,64 @@ def row_blocks(X: np.ndarray, rows: np.ndarray) -> np.ndarray | list[np.ndarray]
     same row sample, same bins, same trees). Any other matrix (e.g. a DataFrame's
     column-ordered values) gets the copy ``X[rows]``.
     """
+    views = _row_views(X, rows)
+    return X[rows] if views is None else views
+
+
+def _row_views(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray] | None:
+    """``X[rows]`` as C-contiguous views of ``X`` (one per run of rows), or None."""
     rows = np.asarray(rows)
-    if not (X.flags["C_CONTIGUOUS"] and X.ndim == 2 and len(rows) > 1):
-        return X[rows]
+    if not (X.ndim == 2 and X.flags["C_CONTIGUOUS"] and len(rows) > 1):
+        return None
     step = np.diff(rows)
     breaks = np.flatnonzero(step != 1) + 1
     if len(breaks) >= _MAX_BLOCKS or rows[0] < 0 or (step <= 0).any():
-        return X[rows]
+        return None
     starts = np.concatenate([[0], breaks])
     ends = np.concatenate([breaks, [len(rows)]])
     return [X[rows[a] : rows[b - 1] + 1] for a, b in zip(starts, ends)]
+
+
+def _valid_rows(X: np.ndarray, rows: np.ndarray) -> Any:
+    """The rows of a LightGBM validation set (binned with its reference's bins).
+
+    Views of ``X`` where :func:`row_blocks` can give them; for a large set of any other
+    matrix a ``lightgbm.Sequence`` that hands LightGBM the rows a batch at a time
+    (``LGBM_DatasetPushRows``, as ``LGBM_DatasetCreateFromMat`` pushes them one by one):
+    the same binned rows without a copy of all of them.
+    """
+    views = _row_views(X, rows)
+    if views is not None:
+        return views
+    if len(rows) <= _VALID_BATCH_ROWS:
+        return X[rows]
+    return _row_sequence()(X, rows)
+
+
+def _row_sequence() -> type:
+    import lightgbm as lgb
+
+    global _ROW_SEQUENCE
+    if _ROW_SEQUENCE is None:
+
+        class RowSequence(lgb.Sequence):  # type: ignore[misc]
+            batch_size = _VALID_BATCH_ROWS
+
+            def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
+                self.X, self.rows = X, np.asarray(rows)
+
+            def __getitem__(self, idx: Any) -> np.ndarray:
+                return np.ascontiguousarray(self.X[self.rows[idx]])
+
+            def __len__(self) -> int:
+                return len(self.rows)
+
+        _ROW_SEQUENCE = RowSequence
+    return _ROW_SEQUENCE
+
+
+_ROW_SEQUENCE: type | None = None
+_VALID_BATCH_ROWS = 65_536
 
 
 #: LightGBM bins a fold from a row sample it holds as doubles plus row indices
@@ -426,7 +474,7 @@ class FoldBins:
         # lgb.train's rounds without its callbacks and evaluation: same booster.
         params = {**native, "num_iterations": int(num_boost_round)}
         valid = lgb.Dataset(
-            row_blocks(X, test_rows), reference=sub, params=dict(self.params)
+            _valid_rows(X, test_rows), reference=sub, params=dict(self.params)
         ).construct()
         booster = lgb.Booster(params=params, train_set=sub)
         booster.add_valid(valid, "test")
