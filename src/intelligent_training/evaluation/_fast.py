@@ -27,6 +27,7 @@ user's family parameters, so ``{"xgboost": {"random_state": 0, "n_jobs": 2}}`` w
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Mapping
 from typing import Any
@@ -231,6 +232,94 @@ def _lightgbm_valid_scores(booster: Any, n_rows: int) -> np.ndarray | None:
     return out.reshape(k, n_rows).T  # class-major in LightGBM
 
 
+def row_blocks(X: np.ndarray, rows: np.ndarray) -> np.ndarray | list[np.ndarray]:
+    """``X[rows]`` for LightGBM, as views of ``X`` where that needs no copy.
+
+    A fold's rows are a few runs of consecutive positions; on a C-ordered matrix each run
+    is a C-contiguous view, and LightGBM bins a list of row blocks exactly as it bins
+    their concatenation (``LGBM_DatasetCreateFromMat`` is ``...FromMats`` with one block:
+    same row sample, same bins, same trees). Any other matrix (e.g. a DataFrame's
+    column-ordered values) gets the copy ``X[rows]``.
+    """
+    views = _row_views(X, rows)
+    return X[rows] if views is None else views
+
+
+def _row_views(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray] | None:
+    """``X[rows]`` as C-contiguous views of ``X`` (one per run of rows), or None."""
+    rows = np.asarray(rows)
+    if not (X.ndim == 2 and X.flags["C_CONTIGUOUS"] and len(rows) > 1):
+        return None
+    step = np.diff(rows)
+    breaks = np.flatnonzero(step != 1) + 1
+    if len(breaks) >= _MAX_BLOCKS or rows[0] < 0 or (step <= 0).any():
+        return None
+    starts = np.concatenate([[0], breaks])
+    ends = np.concatenate([breaks, [len(rows)]])
+    return [X[rows[a] : rows[b - 1] + 1] for a, b in zip(starts, ends)]
+
+
+def _valid_rows(X: np.ndarray, rows: np.ndarray) -> Any:
+    """The rows of a LightGBM validation set (binned with its reference's bins).
+
+    Views of ``X`` where :func:`row_blocks` can give them; for a large set of any other
+    matrix a ``lightgbm.Sequence`` that hands LightGBM the rows a batch at a time
+    (``LGBM_DatasetPushRows``, as ``LGBM_DatasetCreateFromMat`` pushes them one by one):
+    the same binned rows without a copy of all of them.
+    """
+    views = _row_views(X, rows)
+    if views is not None:
+        return views
+    if len(rows) <= _VALID_BATCH_ROWS:
+        return X[rows]
+    return _row_sequence()(X, rows)
+
+
+def _row_sequence() -> type:
+    import lightgbm as lgb
+
+    global _ROW_SEQUENCE
+    if _ROW_SEQUENCE is None:
+
+        class RowSequence(lgb.Sequence):  # type: ignore[misc]
+            batch_size = _VALID_BATCH_ROWS
+
+            def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
+                self.X, self.rows = X, np.asarray(rows)
+
+            def __getitem__(self, idx: Any) -> np.ndarray:
+                return np.ascontiguousarray(self.X[self.rows[idx]])
+
+            def __len__(self) -> int:
+                return len(self.rows)
+
+        _ROW_SEQUENCE = RowSequence
+    return _ROW_SEQUENCE
+
+
+_ROW_SEQUENCE: type | None = None
+_VALID_BATCH_ROWS = 65_536
+
+
+#: LightGBM bins a fold from a row sample it holds as doubles plus row indices
+#: (``bin_construct_sample_cnt`` rows x features x 12 bytes, 0.3x of a 2M x 50 float32
+#: matrix, several times the bins it yields). Constructions whose sample is larger than
+#: this run one at a time in the process, so concurrent folds don't stack their samples;
+#: each construction is deterministic, so the bins are the same either way.
+_SERIAL_SAMPLE_BYTES = 64 * 2**20
+_CONSTRUCT = threading.Lock()
+
+
+def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> int:
+    """The size of LightGBM's binning sample for ``n_rows`` x ``n_features``."""
+    count = params.get("bin_construct_sample_cnt", params.get("subsample_for_bin", 200_000))
+    return min(n_rows, int(count)) * n_features * 12
+
+
+#: More runs than this and the copy is cheaper than LightGBM's per-block overhead.
+_MAX_BLOCKS = 4096
+
+
 class FoldBins:
     """The binned base rows of one fold, built lazily and once.
 
@@ -281,22 +370,23 @@ class FoldBins:
             return self._base
 
     def _build(self, X: np.ndarray, ref: Any = None) -> Any:
-        rows = X[self.base_rows]  # freed once binned
-        n = rows.shape[0]
+        n = len(self.base_rows)
         if self.family == "lightgbm":
             import lightgbm as lgb
 
             ds = lgb.Dataset(
-                rows,
+                row_blocks(X, self.base_rows),
                 label=np.zeros(n, dtype=np.float32),
                 params=dict(self.params),
                 free_raw_data=True,
             )
-            return ds.construct()
+            large = _sample_bytes(n, X.shape[1], self.params) > _SERIAL_SAMPLE_BYTES
+            with _CONSTRUCT if large else contextlib.nullcontext():
+                return ds.construct()
         import xgboost as xgb
 
         return xgb.QuantileDMatrix(
-            rows,
+            X[self.base_rows],  # freed once binned
             label=np.zeros(n, dtype=np.float32),
             ref=ref,
             max_bin=int(self.params.get("max_bin", 256)),
@@ -383,7 +473,9 @@ class FoldBins:
             return booster, None
         # lgb.train's rounds without its callbacks and evaluation: same booster.
         params = {**native, "num_iterations": int(num_boost_round)}
-        valid = lgb.Dataset(X[test_rows], reference=sub, params=dict(self.params)).construct()
+        valid = lgb.Dataset(
+            _valid_rows(X, test_rows), reference=sub, params=dict(self.params)
+        ).construct()
         booster = lgb.Booster(params=params, train_set=sub)
         booster.add_valid(valid, "test")
         for _ in range(int(num_boost_round)):

@@ -48,7 +48,8 @@ SHADOW_PREFIX = "shadow_"
 
 
 def with_shadows(data: EvalData, seed: int | None) -> EvalData:
-    """``data`` with one shadow column per feature appended (a new float32 matrix).
+    """``data`` with one shadow column per feature appended (a new float32 matrix,
+    C-ordered).
 
     The shadows are drawn from the rows where the (one) target is labelled: the other
     rows are in no fold, so their feature values must not leak into a shadow (their own
@@ -67,7 +68,12 @@ def with_shadows(data: EvalData, seed: int | None) -> EvalData:
     elif labelled.sum() < 2:
         labelled[:] = False
     rows = np.flatnonzero(labelled)
-    values = np.full(data.X.shape, np.nan, dtype=np.float32)
+    n_real = data.X.shape[1]
+    # The widened matrix is allocated once and filled in place (no n x p temporaries
+    # beside the labelled rows' copy and the shadows themselves).
+    X = np.empty((data.n_rows, 2 * n_real), dtype=np.float32)
+    X[:, :n_real] = data.X
+    X[:, n_real:] = np.nan
     if rows.size:
         part = data.X[rows]
         frame = pd.DataFrame(part, index=data.index[rows]) if data.index is not None else part
@@ -75,9 +81,12 @@ def with_shadows(data: EvalData, seed: int | None) -> EvalData:
             # A feature more persistent than the shift gets a DataWarning from
             # shadow_features: the shadow test stays valid, only less sharp.
             warnings.simplefilter("ignore")
-            values[rows] = np.asarray(shadow_features(frame, random_state=seed), np.float32)
+            shadows = shadow_features(frame, random_state=seed)
+        del part, frame
+        X[rows, n_real:] = np.asarray(shadows, np.float32)
+        del shadows
     return EvalData(
-        X=np.ascontiguousarray(np.column_stack([data.X, values]), dtype=np.float32),
+        X=X,
         columns=[*data.columns, *(f"{SHADOW_PREFIX}{c}" for c in data.columns)],
         index=data.index,
         targets=data.targets,

@@ -57,15 +57,13 @@ def _symbol_layout(X: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray, np.ndar
     return order, starts, sizes
 
 
-def _lag1_autocorrelation(values: np.ndarray, symbol_of_sorted: np.ndarray) -> np.ndarray:
-    """Lag-1 autocorrelation of each column, pooled over symbols (rows in symbol/time order)."""
-    same = symbol_of_sorted[1:] == symbol_of_sorted[:-1]
-    x = values - np.nanmean(values, axis=0)
+def _lag1_autocorrelation(column: np.ndarray, same: np.ndarray) -> float:
+    """Lag-1 autocorrelation of one column, pooled over symbols (rows in symbol/time
+    order; ``same[i]`` says rows ``i`` and ``i + 1`` belong to the same symbol)."""
+    x = column.astype(np.float64) - np.nanmean(column, dtype=np.float64)
     a, b = x[1:][same], x[:-1][same]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.nansum(a * b, axis=0) / np.sqrt(
-            np.nansum(a * a, axis=0) * np.nansum(b * b, axis=0)
-        )
+        return float(np.nansum(a * b) / np.sqrt(np.nansum(a * a) * np.nansum(b * b)))
 
 
 def shadow_features(
@@ -104,7 +102,10 @@ def shadow_features(
     [1.0, 5.0, 9.0, 2.0, 6.0, 3.0, 1.0, 4.0]
     """
     is_frame = isinstance(X, pd.DataFrame)
-    values = X.to_numpy(dtype=np.float64) if is_frame else np.asarray(X, dtype=np.float64)
+    # Float32 input stays float32: the shadows are the input's own values, moved (one
+    # output matrix and a few columns of scratch, not several float64 copies of X).
+    dtype = np.float32 if _all_float32(X) else np.float64
+    values = X.to_numpy(dtype=dtype, copy=False) if is_frame else np.asarray(X, dtype=dtype)
     if values.ndim == 1:
         values = values[:, None]
     if values.ndim != 2:
@@ -129,8 +130,16 @@ def shadow_features(
 
     symbol_of_sorted = np.repeat(np.arange(len(sizes)), sizes)
     position = np.arange(n_rows) - starts[symbol_of_sorted]  # position within its symbol
-    sorted_values = values[order]
-    phi = _lag1_autocorrelation(sorted_values, symbol_of_sorted)
+    same = symbol_of_sorted[1:] == symbol_of_sorted[:-1]
+    sizes_of_row = sizes[symbol_of_sorted]
+    starts_of_row = starts[symbol_of_sorted]
+    phi = np.empty(n_features)
+    out = np.empty((n_rows, n_features), dtype=values.dtype)
+    for j in range(n_features):  # a column at a time: O(n_rows) scratch
+        sorted_column = values[order, j]
+        phi[j] = _lag1_autocorrelation(sorted_column, same)
+        source = starts_of_row + (position - offsets[symbol_of_sorted, j]) % sizes_of_row
+        out[order, j] = sorted_column[source]
     with np.errstate(invalid="ignore", divide="ignore"):
         memory = np.where(
             (phi > 0) & (phi < 1), np.log(_DECORRELATED) / np.log(np.clip(phi, 1e-12, None)), 0.0
@@ -147,20 +156,21 @@ def shadow_features(
             DataWarning,
             stacklevel=2,
         )
-    out_sorted = np.empty_like(sorted_values)
-    sizes_of_row = sizes[symbol_of_sorted]
-    starts_of_row = starts[symbol_of_sorted]
-    for j in range(n_features):
-        source = starts_of_row + (position - offsets[symbol_of_sorted, j]) % sizes_of_row
-        out_sorted[:, j] = sorted_values[source, j]
-    out = np.empty_like(out_sorted)
-    out[order] = out_sorted
     if not is_frame:
-        return out
+        return out.astype(np.float64, copy=False)  # float64 as documented (exact)
     frame = pd.DataFrame(out, index=X.index, columns=[f"{prefix}{name}" for name in X.columns])
     # Keep float32 features float32 (the panel contract); anything else becomes float64.
     dtypes = {new: X[old].dtype for new, old in zip(frame.columns, X.columns)}
+    if dtype == np.float32:
+        return frame
     return frame.astype({c: d for c, d in dtypes.items() if d == np.float32})
+
+
+def _all_float32(X: Any) -> bool:
+    """Whether every column of ``X`` is float32."""
+    if isinstance(X, pd.DataFrame):
+        return X.shape[1] > 0 and all(d == np.float32 for d in X.dtypes)
+    return getattr(X, "dtype", None) == np.float32
 
 
 def shadow_wins(importances: Any, shadow_importances: Any, *, voting: Any = None) -> pd.DataFrame:
