@@ -169,8 +169,9 @@ def main(argv: list[str] | None = None) -> None:
     print(f"cells on worker processes      : {set(cells['pid']) <= pids} ({len(cells)} cells)")
     print(
         f"features scattered             : {_mb(transfers['scatter_bytes'])} in "
-        f"{transfers['scatters']} copies (X is {_mb(x_bytes).strip()}: it crossed "
-        f"{transfers['scatter_bytes'] / x_bytes:.2f} times; goal <= 2 = once per worker)"
+        f"{transfers['scatters']} copies (goal <= {len(pids)} = once per worker; a copy is X, "
+        f"{_mb(x_bytes).strip()}, with its panel index and column labels: "
+        f"{_mb(transfers['scatter_bytes'] / max(transfers['scatters'], 1)).strip()})"
     )
     print(f"labels scattered               : {_mb(transfers['label_bytes'])}")
     print(
