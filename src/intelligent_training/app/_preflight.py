@@ -14,7 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from intelligent_training.config import PipelineConfig
-from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
+from intelligent_training.exceptions import (
+    ConfigError,
+    DataError,
+    FamilyError,
+    IntelligentTrainingError,
+)
 
 __all__ = ["check_config", "check_symbols", "no_space", "writable_dir"]
 
@@ -67,9 +72,8 @@ def check_config(cfg: PipelineConfig) -> None:
             "the folder holding one table per symbol (<SYM>.parquet, <SYM>.csv[.gz] or "
             "symbol=<SYM>/*.parquet)."
         )
-    from intelligent_training.families import available_families, get_family, resolve_families
+    from intelligent_training.families import get_family, resolve_families
 
-    known = set(available_families())
     stages = (
         ("target_ranking", cfg.target_ranking.families, cfg.target_ranking.enabled),
         ("feature_selection", cfg.feature_selection.families, cfg.feature_selection.enabled),
@@ -79,15 +83,10 @@ def check_config(cfg: PipelineConfig) -> None:
         if not enabled:
             continue
         for name in _families(spec):
-            if name not in known:
-                import difflib
-
-                close = difflib.get_close_matches(name, sorted(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(
-                    f"unknown model family {name!r} in {section}.families{hint}; available: "
-                    f"{', '.join(sorted(known))}"
-                )
+            try:
+                get_family(name)  # the registry's message: the closest name, the known ones
+            except FamilyError as exc:
+                raise ConfigError(f"{section}.families: {exc}") from exc
         resolve_families(spec)  # the registry's own checks of names and parameters
         usable = [n for n in _families(spec) if get_family(n).is_available()]
         if _families(spec) and not usable:
