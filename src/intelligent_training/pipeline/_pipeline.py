@@ -14,10 +14,10 @@ from sklearn.base import BaseEstimator, clone
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from intelligent_training._progress import progress
 from intelligent_training.cache import as_memory, fingerprint
 from intelligent_training.data._memory import release_memory
 from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
+from intelligent_training.pipeline._per_target import fit_per_target, targets_at_once
 from intelligent_training.utils._param_validation import (
     POSITIVE_INT,
     MappingOf,
@@ -35,6 +35,11 @@ JOINT = "__joint__"
 _JOINT_STRATEGIES = ("multi_task", "cascade")
 # Parameters that never change what an estimator learns: left out of cache keys.
 _NOT_IN_KEY = ("memory", "verbose", "n_jobs")
+# Targets are fitted several at once (selection, single-task training) only while the
+# features take at most this much as float32: then a fit is mostly per-cell Python work
+# that a second fit overlaps; above it a fit's own cells fill the cores, and one fit at a
+# time holds one fit's working memory (e.g. the selector's shadow matrix).
+_CONCURRENT_TARGETS_MAX_BYTES = 256 * 2**20
 
 
 def _params_key(estimator: Any) -> dict[str, Any]:
@@ -413,8 +418,12 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
         params = self.ranker.get_params(deep=False)
         return {k: params[k] for k in ("horizons", "default_horizon") if params.get(k) is not None}
 
-    def _configure(self, estimator: Any, memory: Any) -> Any:
-        """Give a stage clone the shared settings it leaves unset (horizons, memory, verbose)."""
+    def _configure(self, estimator: Any, memory: Any, *, quiet: bool = False) -> Any:
+        """Give a stage clone the shared settings it leaves unset (horizons, memory, verbose).
+
+        ``quiet``: no progress bar of its own (it runs beside other targets' fits, under
+        the pipeline's bar of finished targets).
+        """
         params = estimator.get_params(deep=False)
         updates = {
             k: v for k, v in self._horizon_settings().items() if k in params and params[k] is None
@@ -423,6 +432,8 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
             updates["memory"] = memory
         if "verbose" in params and params["verbose"] is None and self.verbose is not None:
             updates["verbose"] = self.verbose
+        if quiet and "verbose" in params:
+            updates["verbose"] = False
         return estimator.set_params(**updates) if updates else estimator
 
     def _usable(self, Y: pd.DataFrame, targets: list[str]) -> list[str]:
@@ -473,28 +484,23 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
         self.selected_features_: dict[str, list[str]] = {}
         recent = self._recent(X, "selection")
         limit = self._screening_limit("selection")
-        for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
+        X_sel, Y_sel = (X, Y) if recent is None else (X.loc[recent], Y.loc[recent])
+        template = self._new_selector()
+        at_once = self._targets_at_once(template, X_sel, len(targets))
+
+        def select_one(target: str) -> tuple[Any, list[str], str | None]:
             manual = self._features_for(target, X)
             if manual is not None:
-                self.selectors_[target] = None
-                self.selected_features_[target] = manual
-                continue
+                return None, manual, None
             data_key = fingerprint(x_key, y_keys[target], target)
-            X_sel, y_sel = X, Y[target]
             if recent is not None:  # max_samples_per_symbol: the most recent rows only
-                X_sel, y_sel = X.loc[recent], Y.loc[recent, target]
                 data_key = fingerprint(data_key, "max_samples_per_symbol", limit)
-            selector = self._configure(self._new_selector(), memory)
+            selector = self._configure(clone(template), memory, quiet=at_once > 1)
             try:
                 # All rows: the selector leaves the unlabelled ones out of its folds, which
                 # are cut on every row's timestamp, as in the ranker and the trainer.
                 selector = cached_fit(
-                    selector,
-                    X_sel,
-                    y_sel,
-                    "select",
-                    _params_key(selector),
-                    data_key,
+                    selector, X_sel, Y_sel[target], "select", _params_key(selector), data_key
                 )
                 ranked = getattr(selector, "selected_features_", None)
                 if ranked is None:
@@ -510,12 +516,40 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
                     f"({type(exc).__name__}: {exc}); using all {X.shape[1]} features"
                 )
                 logger.warning(message)
+                return None, [str(c) for c in X.columns], message
+            return selector, chosen, None
+
+        outcomes = self._per_target(targets, select_one, template, at_once, "selection")
+        for target, (selector, chosen, message) in zip(targets, outcomes):
+            if message is not None:
                 self.warnings_.append(message)
-                self.selectors_[target] = None
-                self.selected_features_[target] = [str(c) for c in X.columns]
-                continue
             self.selectors_[target] = selector
             self.selected_features_[target] = chosen
+
+    @staticmethod
+    def _targets_at_once(template: Any, X: pd.DataFrame, n_targets: int) -> int:
+        """Targets fitted at once: several on a small panel (see :mod:`._per_target`);
+        on a large one a target's own cells fill the cores, and one fit at a time holds
+        one fit's working memory."""
+        if X.shape[0] * X.shape[1] * 4 > _CONCURRENT_TARGETS_MAX_BYTES:
+            return 1
+        return targets_at_once(template, n_targets)
+
+    def _per_target(
+        self, targets: list[str], fit_one: Any, template: Any, at_once: int, desc: str
+    ) -> list[Any]:
+        """``[fit_one(t) for t in targets]``, ``at_once`` at a time (one progress bar)."""
+        from intelligent_training.evaluation._executor import core_budget
+
+        n_jobs = template.get_params(deep=False).get("n_jobs")
+        return fit_per_target(
+            targets,
+            fit_one,
+            at_once=at_once,
+            n_cores=core_budget(n_jobs),
+            desc=desc,
+            verbose=self.verbose,
+        )
 
     def _train(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         template = self.trainer
@@ -531,12 +565,13 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
             groups = {JOINT: (list(targets), [str(c) for c in X.columns if str(c) in wanted])}
         else:
             groups = {t: ([t], self.selected_features_[t]) for t in targets}
-        for key, (group_targets, feats) in progress(
-            groups.items(), total=len(groups), desc="training", verbose=self.verbose
-        ):
+        at_once = self._targets_at_once(template, X, len(groups))
+
+        def train_one(key: str) -> tuple[Any, str | None, str | None]:
+            group_targets, feats = groups[key]
             y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
-            trainer = self._configure(clone(template), memory)
+            trainer = self._configure(clone(template), memory, quiet=at_once > 1)
             try:
                 # every row (the trainer leaves unlabelled ones out of its folds); no copy of X
                 # when every feature is used
@@ -546,11 +581,20 @@ class IntelligentPipeline(ValidatedParamsMixin, BaseEstimator):
             except ConfigError:
                 raise  # a setting that is wrong for every target: not a per-target failure
             except Exception as exc:  # policy: a failed target is logged and skipped
-                message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
+                reason = f"{type(exc).__name__}: {exc}"
+                message = f"training failed for {group_targets} ({reason})"
                 logger.error(message)
+                return None, message, reason
+            return trainer, None, None
+
+        keys = list(groups)
+        outcomes = self._per_target(keys, train_one, template, at_once, "training")
+        for key, (trainer, message, reason) in zip(keys, outcomes):
+            group_targets, feats = groups[key]
+            if trainer is None:
                 self.warnings_.append(message)
                 for t in group_targets:
-                    self.failed_targets_[t] = f"{type(exc).__name__}: {exc}"
+                    self.failed_targets_[t] = reason
                 continue
             self.trainers_[key] = trainer
             self.training_groups_[key] = (list(group_targets), list(feats))
