@@ -12,7 +12,7 @@ from intelligent_training import IntelligentPipeline
 from intelligent_training.datasets import make_synthetic_panel
 from intelligent_training.evaluation import _backend
 from intelligent_training.pipeline import _per_target
-from intelligent_training.pipeline import _pipeline as pipeline_module
+from intelligent_training.pipeline import _stages as pipeline_module
 from intelligent_training.pipeline._per_target import fit_per_target, targets_at_once
 from intelligent_training.selection import FeatureSelector
 from intelligent_training.training import ModelTrainer
@@ -151,6 +151,6 @@ def test_a_large_panel_fits_one_target_at_a_time(small_panel, monkeypatch):
     X, Y = small_panel
     monkeypatch.setattr(pipeline_module, "_CONCURRENT_TARGETS_MAX_BYTES", X.size * 4 - 1)
     trainer = ModelTrainer(n_jobs=2)
-    assert pipeline_module.IntelligentPipeline._targets_at_once(trainer, X, 3) == 1
+    assert IntelligentPipeline._targets_at_once(trainer, X, 3) == 1
     monkeypatch.setattr(pipeline_module, "_CONCURRENT_TARGETS_MAX_BYTES", X.size * 4)
-    assert pipeline_module.IntelligentPipeline._targets_at_once(trainer, X, 3) == 2
+    assert IntelligentPipeline._targets_at_once(trainer, X, 3) == 2

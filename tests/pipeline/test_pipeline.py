@@ -247,7 +247,7 @@ def test_load_of_a_missing_directory(tmp_path):
 
 
 def test_nothing_selected_names_the_significance_rule():
-    from intelligent_training.pipeline._pipeline import _nothing_selected
+    from intelligent_training.pipeline._stages import _nothing_selected
 
     rankings = pd.DataFrame(
         {
