@@ -18,7 +18,8 @@ The bins hold **positions** into the shared feature matrix, never a copy of it: 
 rows are gathered when the bins are built and freed as soon as they are binned.
 
 Hyperparameters are :func:`~intelligent_training.families.family_params` mapped onto the
-native APIs, so a model here is the model ``make_estimator`` would fit on the same rows,
+native APIs (:mod:`._native_params`; the trained booster is seen through
+:class:`._native_model.NativeModel`), so a model here is the model ``make_estimator`` would fit on the same rows,
 up to the bin boundaries (which come from the base rows) and, for XGBoost, row
 subsampling that also draws zero-weight rows. **Parameter precedence** (the rule of
 every stage): packaged defaults < the stage's ``random_state`` / thread budget < the
@@ -34,6 +35,14 @@ from typing import Any
 
 import numpy as np
 
+from intelligent_training.evaluation._native_model import NativeModel
+from intelligent_training.evaluation._native_params import (
+    bin_params,
+    lightgbm_native_params,
+    native_params,
+    xgboost_native_params,
+)
+
 __all__ = [
     "FAST_FAMILIES",
     "FoldBins",
@@ -46,132 +55,6 @@ __all__ = [
 ]
 
 FAST_FAMILIES = ("lightgbm", "xgboost")
-
-# scikit-learn-wrapper-only keys that the native LightGBM API does not take.
-_LGB_SKLEARN_ONLY = ("importance_type", "class_weight", "n_estimators", "objective")
-_LGB_SEED_KEYS = ("random_state", "seed", "random_seed")
-_LGB_THREAD_KEYS = ("n_jobs", "num_threads", "num_thread", "nthread", "nthreads")
-#: Leaf-size parameters: they never decide the bins (a fold's bins serve every target,
-#: whatever its row count and so its resolved ``"auto"`` leaf size).
-_LEAF_KEYS = (
-    "min_child_samples",
-    "min_data_in_leaf",
-    "min_child_weight",
-    "min_sum_hessian_in_leaf",
-)
-
-
-def _check_resolved(params: Mapping[str, Any]) -> None:
-    auto = sorted(k for k, v in params.items() if isinstance(v, str) and v == "auto")
-    if auto:
-        from intelligent_training.exceptions import FamilyError
-
-        raise FamilyError(
-            f"Parameters {auto} are still 'auto': resolve them for the training rows with "
-            "family_params(..., n_rows=...) before mapping them to the native API."
-        )
-
-
-def lightgbm_native_params(
-    params: Mapping[str, Any],
-    task: str,
-    n_classes: int,
-    *,
-    random_state: int | None,
-    n_threads: int,
-) -> tuple[dict[str, Any], int]:
-    """Map ``LGBMRegressor``/``LGBMClassifier`` parameters to ``lgb.train`` ones.
-
-    LightGBM's native API accepts the scikit-learn names as aliases
-    (``min_child_samples``, ``subsample``, ``reg_lambda``, ...), so only the
-    wrapper-only keys are removed and the objective is made explicit. A seed or thread
-    count among ``params`` (any of LightGBM's aliases) wins over ``random_state`` /
-    ``n_threads``.
-
-    Returns
-    -------
-    native : dict
-        Parameters for ``lgb.Dataset``/``lgb.train``.
-    num_boost_round : int
-        ``n_estimators`` (100, the wrapper's default, when absent).
-    """
-    _check_resolved(params)
-    native = {k: v for k, v in params.items() if k not in _LGB_SKLEARN_ONLY}
-    num_boost_round = int(params.get("n_estimators", 100))
-    if task == "regression":
-        native["objective"] = params.get("objective") or "regression"
-    elif task == "binary":
-        native["objective"] = "binary"
-    else:
-        native["objective"] = "multiclass"
-        native["num_class"] = int(n_classes)
-    native.setdefault("verbose", -1)
-    if random_state is not None and not any(k in params for k in _LGB_SEED_KEYS):
-        native["seed"] = int(random_state)
-    if not any(k in params for k in _LGB_THREAD_KEYS):
-        native["num_threads"] = int(n_threads)
-    native["feature_pre_filter"] = False
-    return native, num_boost_round
-
-
-def xgboost_native_params(
-    params: Mapping[str, Any],
-    task: str,
-    n_classes: int,
-    *,
-    random_state: int | None,
-    n_threads: int,
-) -> tuple[dict[str, Any], int]:
-    """Map ``XGBRegressor``/``XGBClassifier`` parameters to ``xgb.train`` ones.
-
-    Uses the wrapper's own ``get_xgb_params`` so the translation is XGBoost's.
-    ``random_state`` / ``n_jobs`` among ``params`` win over the stage's values.
-    """
-    from xgboost import XGBRegressor
-
-    _check_resolved(params)
-    kwargs: dict[str, Any] = {
-        "tree_method": "hist",
-        "device": "cpu",
-        "verbosity": 0,
-        "random_state": random_state,
-        "n_jobs": int(n_threads),
-        **params,
-    }
-    kwargs.pop("objective", None)
-    est = XGBRegressor(**kwargs)
-    native = {k: v for k, v in est.get_xgb_params().items() if v is not None}
-    num_boost_round = int(est.n_estimators if est.n_estimators is not None else 100)
-    if task == "regression":
-        native["objective"] = params.get("objective") or "reg:squarederror"
-    elif task == "binary":
-        native["objective"] = "binary:logistic"
-    else:
-        native["objective"] = "multi:softprob"
-        native["num_class"] = int(n_classes)
-    return native, num_boost_round
-
-
-def native_params(
-    family: str,
-    params: Mapping[str, Any],
-    task: str,
-    n_classes: int,
-    *,
-    random_state: int | None,
-    n_threads: int,
-) -> tuple[dict[str, Any], int]:
-    """The native parameters and boosting rounds of ``family`` (see the mappers above)."""
-    mapper = lightgbm_native_params if family == "lightgbm" else xgboost_native_params
-    return mapper(params, task, n_classes, random_state=random_state, n_threads=n_threads)
-
-
-def bin_params(family: str, native: Mapping[str, Any]) -> dict[str, Any]:
-    """The native parameters that decide a fold's bins (cells with equal ones share bins)."""
-    if family == "lightgbm":
-        drop = ("objective", "num_class", *_LEAF_KEYS)
-        return {k: v for k, v in native.items() if k not in drop}
-    return {"max_bin": int(native.get("max_bin", 256)), "nthread": int(native.get("nthread", 1))}
 
 
 def xgboost_train(params: Mapping[str, Any], dtrain: Any, num_boost_round: int) -> Any:
@@ -496,62 +379,3 @@ class FoldBins:
     def _release(self, matrix: Any) -> None:
         with self._lock:
             self._free.append(matrix)
-
-
-class NativeModel:
-    """A trained native booster seen through the engine's interface.
-
-    Parameters
-    ----------
-    family : {"lightgbm", "xgboost"}
-    booster : lightgbm.Booster or xgboost.Booster
-    task : {"regression", "binary", "multiclass"}
-    n_classes : int
-    n_features : int
-    n_threads : int
-    """
-
-    def __init__(
-        self, family: str, booster: Any, task: str, n_classes: int, n_features: int, n_threads: int
-    ) -> None:
-        self.family = family
-        self.booster = booster
-        self.task = task
-        self.n_classes = n_classes
-        self.n_features = n_features
-        self.n_threads = n_threads
-        #: Scores of the cell's test rows computed while training (or None).
-        self.test_scores: np.ndarray | None = None
-
-    def scores(self, X: np.ndarray) -> np.ndarray:
-        """Score matrix ``(n, k)``: prediction, P(class 1), or class probabilities."""
-        if self.family == "lightgbm":
-            raw = self.booster.predict(X, num_threads=self.n_threads)
-        else:
-            raw = self.booster.inplace_predict(X)
-        raw = np.asarray(raw, dtype=np.float64)
-        return raw.reshape(len(raw), -1)
-
-    def native_importance(self) -> np.ndarray:
-        """Gain per feature (LightGBM: total gain; XGBoost: mean gain per split)."""
-        if self.family == "lightgbm":
-            return np.asarray(self.booster.feature_importance(importance_type="gain"), float)
-        gains = self.booster.get_score(importance_type="gain")
-        out = np.zeros(self.n_features)
-        for key, value in gains.items():
-            out[int(key[1:]) if key.startswith("f") else int(key)] = value
-        return out
-
-    def contributions(self, X: np.ndarray) -> np.ndarray:
-        """Exact TreeSHAP values ``(n, n_features, n_outputs)`` on the raw (margin) scale."""
-        p = self.n_features
-        if self.family == "lightgbm":
-            raw = np.asarray(self.booster.predict(X, pred_contrib=True, num_threads=self.n_threads))
-            k = raw.shape[1] // (p + 1)
-            values = raw.reshape(len(X), k, p + 1)[:, :, :p]
-        else:
-            import xgboost as xgb
-
-            raw = np.asarray(self.booster.predict(xgb.DMatrix(X), pred_contribs=True))
-            values = raw.reshape(len(X), -1, p + 1)[:, :, :p]
-        return values.transpose(0, 2, 1)  # type: ignore[no-any-return]
