@@ -35,8 +35,10 @@ _NOT_IN_KEY = ("memory", "verbose", "n_jobs")
 # Targets are fitted several at once (selection, single-task training) only while the
 # features take at most this much as float32: then a fit is mostly per-cell Python work
 # that a second fit overlaps; above it a fit's own cells fill the cores, and one fit at a
-# time holds one fit's working memory (e.g. the selector's shadow matrix).
-_CONCURRENT_TARGETS_MAX_BYTES = 256 * 2**20
+# time holds one fit's working memory (e.g. the selector's shadow matrix: two at once
+# would add 2x the features to the peak, where the libraries' fixed ~0.25 GB no longer
+# dwarfs it).
+_CONCURRENT_TARGETS_MAX_BYTES = 64 * 2**20
 
 
 def _params_key(estimator: Any) -> dict[str, Any]:
