@@ -247,3 +247,17 @@ def test_number_ticks_are_round_and_share_their_decimals(lo, hi):
     assert np.all((ticks >= lo - 1e-12) & (ticks <= hi + 1e-12))
     assert len({len(s.split(".")[-1]) if "." in s else 0 for s in labels}) == 1
     assert all(float(s.replace("\u2212", "-")) == pytest.approx(t) for s, t in zip(labels, ticks))
+
+
+def test_cached_figures_are_keyed_by_the_drawing_code(tmp_path, monkeypatch):
+    from intelligent_training import DiskCacheMemory
+    from intelligent_training.report import _html
+
+    memory = DiskCacheMemory(tmp_path)
+    func, args, _ = CASES["agreement"]
+    first = _html._Drawer(memory)(func, *args)
+    calls = []
+    monkeypatch.setattr(figures, "agreement_figure", lambda *a: calls.append(a) or "<svg></svg>")
+    assert _html._Drawer(memory)(func, *args) == first and not calls  # served by the cache
+    monkeypatch.setattr(_html, "_drawing_code", lambda: "edited drawing code")
+    assert _html._Drawer(memory)(func, *args) == "<svg></svg>" and calls  # drawn again
