@@ -12,6 +12,7 @@ Margins are computed from the widths of the labels, so nothing is clipped.
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -80,7 +81,9 @@ def _times(values: Sequence[Any]) -> tuple[np.ndarray, bool]:
     """Positions on the time axis (matplotlib days for timestamps) and whether they are dates."""
     if values and isinstance(values[0], str):
         try:
-            stamps = pd.to_datetime(list(values))
+            with warnings.catch_warnings():  # labels that are not dates fall back to positions
+                warnings.simplefilter("ignore", UserWarning)
+                stamps = pd.to_datetime(list(values))
         except (ValueError, TypeError):
             return np.arange(len(values), dtype=np.float64), False
         return np.asarray(mdates.date2num(stamps.to_numpy()), dtype=np.float64), True
@@ -131,7 +134,10 @@ def leaderboard_figure(leaderboard: dict[str, Any]) -> str:
     statuses = list(dict.fromkeys(r["status"] for r in rows[::-1]))
     entries = [(s, STATUS_COLORS.get(s, "#c9c9c9"), "patch") for s in statuses]
     width, height = svg.legend_size(statuses)
-    svg.legend(canvas, right - width - 4, bottom - height - 4, entries)
+    # lower right, clear of the bars of the lowest scores; lower left when they end there
+    zero_on_right = float(ax.x(0.0)) > (left + right) / 2
+    x = left + 4 if zero_on_right else right - width - 4
+    svg.legend(canvas, x, bottom - height - 4, entries)
     return canvas.to_svg("predictability score of every candidate target")
 
 
@@ -208,7 +214,7 @@ def skill_by_fold_figure(target: str, entry: dict[str, Any], colors: dict[str, s
     canvas.width = max(canvas.width, legend_width + 200.0)
     top = _EDGE + line_height(svg.TITLE_SIZE) + 6.0
     bottom = canvas.height - _EDGE - _LH - 2 * TICK
-    ylim = svg.limits(np.concatenate(list(values.values()) or [[]]), sticky_zero=True)
+    ylim = svg.limits(np.concatenate([*values.values(), np.empty(0)]), sticky_zero=True)
     yticks, ylabels, tick_width = _ticks_left(*ylim, bottom - top)
     left = _EDGE + _LH + LABEL_PAD + tick_width
     right = canvas.width - _EDGE - legend_width - 6.0
@@ -340,7 +346,7 @@ def importance_figure(target: str, imp: dict[str, Any]) -> str:
     canvas.height = max(canvas.height, top + _EDGE + text_width(label) + 8)
     vmax = float(np.nanmax(values)) if np.isfinite(values).any() else 1.0
     norm = Normalize(0.0, max(vmax, 1e-12))
-    ticks = svg.number_ticks(0.0, norm.vmax, canvas.height - top - _EDGE)
+    ticks = svg.number_ticks(0.0, max(vmax, 1e-12), canvas.height - top - _EDGE)
     left = _EDGE + _widest(imp["features"]) + 2 * TICK
     cell = max([text_width(line, 7) for c in columns for line in c.split("\n")] + [24.0]) + 6
     box = _grid_box(
@@ -402,8 +408,9 @@ def stability_figure(target: str, stability: dict[str, Any]) -> str:
     top = _EDGE + 2 * TICK + _LH
     canvas.height = max(canvas.height, top + _EDGE + text_width(label) + 8)
     cmap = _BLUES.reversed()
-    norm = Normalize(1.0, max(float(stability["n_features"]), 2.0))
-    ticks = svg.number_ticks(norm.vmin, norm.vmax, canvas.height - top - _EDGE)
+    worst = max(float(stability["n_features"]), 2.0)
+    norm = Normalize(1.0, worst)
+    ticks = svg.number_ticks(1.0, worst, canvas.height - top - _EDGE)
     left = _EDGE + _widest(labels) + 2 * TICK
     cell = _widest(folds) + 8
     box = _grid_box(canvas, (left, top, _colorbar_width(ticks[1], label), _EDGE), ranks.shape, cell)

@@ -222,7 +222,7 @@ def number_ticks(
     same number of decimals.
     """
     nbins = int(np.clip(length // spacing, 1, 9))
-    ticks = MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)
+    ticks = np.asarray(MaxNLocator(nbins=nbins, steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi))
     span = hi - lo
     ticks = ticks[(ticks >= lo - 1e-9 * span) & (ticks <= hi + 1e-9 * span)]
     scale = float(np.abs(ticks).max()) if ticks.size else 1.0
@@ -308,7 +308,7 @@ class Axes:
 
     def xticks(
         self,
-        ticks: Sequence[float],
+        ticks: Any,
         labels: Sequence[str],
         *,
         grid: bool = True,
@@ -340,7 +340,7 @@ class Axes:
 
     def yticks(
         self,
-        ticks: Sequence[float],
+        ticks: Any,
         labels: Sequence[str],
         *,
         grid: bool = True,
@@ -385,6 +385,8 @@ class Axes:
 
 def legend_size(labels: Sequence[str], ncol: int = 1, size: float = 7.5) -> tuple[float, float]:
     """Width and height in points of :func:`legend` with these labels."""
+    if not labels:
+        return 0.0, 0.0
     ncol = max(1, min(ncol, len(labels)))
     rows = -(-len(labels) // ncol)
     widths = [
@@ -407,6 +409,8 @@ def legend(
     ``x``, ``y``: its top-left corner; :func:`legend_size` tells its size.
     """
     labels = [e[0] for e in entries]
+    if not labels:
+        return
     ncol = max(1, min(ncol, len(labels)))
     widths = [
         max(text_width(labels[i], size) for i in range(c, len(labels), ncol)) for c in range(ncol)
