@@ -309,7 +309,7 @@ def _annotate(
     for (i, j), v in np.ndenumerate(values):
         if np.isfinite(v) and abs(v) >= hide_below:
             color = "#ffffff" if abs(v) > dark else "#222222"
-            text = svg._minus(format(v, fmt))
+            text = svg.minus(format(v, fmt))
             ax.canvas.text(float(ax.x(j)), float(ax.y(i)), text, size=size, anchor="middle",
                            va="center", color=color)  # fmt: skip
 

@@ -30,8 +30,10 @@ __all__ = [
     "date_ticks",
     "envelope",
     "legend",
+    "legend_size",
     "line_height",
     "limits",
+    "minus",
     "number_ticks",
     "text_width",
 ]
@@ -46,8 +48,12 @@ _GRID = 'stroke="#b0b0b0" stroke-opacity="0.25" stroke-width="0.8"'
 
 
 @functools.lru_cache(maxsize=1)
+def _font_path() -> str:
+    return str(findfont(FontProperties(family="DejaVu Sans")))
+
+
 def _font() -> Any:
-    return get_font(findfont(FontProperties(family="DejaVu Sans")))
+    return get_font(_font_path())  # matplotlib keeps one FT2Font per thread: safe to mutate
 
 
 @functools.lru_cache(maxsize=8192)
@@ -78,7 +84,8 @@ def _escape(text: str) -> str:
     )
 
 
-def _minus(text: str) -> str:
+def minus(text: str) -> str:
+    """``text`` with its hyphens as the typographic minus sign (as matplotlib writes numbers)."""
     return text.replace("-", "\u2212")
 
 
@@ -230,7 +237,7 @@ def number_ticks(
         labels = [f"{v:.{digits}f}" for v in ticks]
         if all(abs(float(s) - v) <= 1e-9 * max(scale, 1e-300) for s, v in zip(labels, ticks)):
             break
-    return ticks, [_minus(s[1:] if s.strip("-0.") == "" and s[0] == "-" else s) for s in labels]
+    return ticks, [minus(s[1:] if s.strip("-0.") == "" and s[0] == "-" else s) for s in labels]
 
 
 def date_ticks(lo: float, hi: float) -> tuple[np.ndarray, list[str], str]:
@@ -240,7 +247,7 @@ def date_ticks(lo: float, hi: float) -> tuple[np.ndarray, list[str], str]:
     ticks = ticks[(ticks >= lo) & (ticks <= hi)]
     formatter = mdates.ConciseDateFormatter(locator)
     labels = formatter.format_ticks(ticks.tolist())
-    return ticks, [_minus(s) for s in labels], formatter.get_offset()
+    return ticks, [minus(s) for s in labels], formatter.get_offset()
 
 
 def envelope(x: np.ndarray, y: np.ndarray, columns: int) -> tuple[np.ndarray, np.ndarray]:
