@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import inspect
 from importlib import resources
 from typing import Any
 
 import jinja2
 
 from intelligent_training.report import _figures as figures
+from intelligent_training.report import _svg as svg_writer
 
 __all__ = ["render"]
 
@@ -49,8 +53,21 @@ def _template_source(name: str) -> str:
     )
 
 
-def _draw(name: str, args: tuple[Any, ...]) -> str:
-    """One figure: ``figures.<name>(*args)`` (a module-level function, so it can be cached)."""
+@functools.lru_cache(maxsize=1)
+def _drawing_code() -> str:
+    """A digest of the drawing modules' source: part of a cached figure's key."""
+    digest = hashlib.blake2b(digest_size=8)
+    for module in (figures, svg_writer):
+        digest.update(inspect.getsource(module).encode())
+    return digest.hexdigest()
+
+
+def _draw(name: str, args: tuple[Any, ...], code: str = "") -> str:
+    """One figure: ``figures.<name>(*args)`` (a module-level function, so it can be cached).
+
+    ``code`` (:func:`_drawing_code`) is only there to key the cache: an edit of the drawing
+    code misses it instead of serving the figures of the old code.
+    """
     return str(getattr(figures, name)(*args))
 
 
@@ -63,7 +80,8 @@ class _Drawer:
 
     def __call__(self, func: Any, *args: Any) -> str:
         self.count += 1
-        return figures.prefix_ids(self.draw(func.__name__, args), f"f{self.count}-")
+        text = self.draw(func.__name__, args, _drawing_code())
+        return figures.prefix_ids(text, f"f{self.count}-")
 
 
 def _figures(data: dict[str, Any], memory: Any = None) -> dict[str, Any]:
