@@ -36,13 +36,13 @@ from intelligent_training.evaluation._executor import (
     run_cells,
 )
 from intelligent_training.evaluation._fast import FAST_FAMILIES, FoldBins, NativeModel
+from intelligent_training.evaluation._labels import encode_target
 from intelligent_training.evaluation._model import ModelView, aligned_scores, fit_cell
 from intelligent_training.evaluation._plan import CellPlanner
 from intelligent_training.evaluation._targets import (
     Fold,
     TargetSet,
     TargetSpec,
-    encode_target,
     resolve_cv,
     resolve_targets,
 )

@@ -29,21 +29,29 @@ How a run of :func:`~intelligent_training.evaluation.run_cells` uses a cluster
 
 from __future__ import annotations
 
-import contextlib
 import pickle
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
-import numpy as np
 from distributed import Client, Future
-from distributed.diagnostics.plugin import WorkerPlugin
 
 from intelligent_training.evaluation import _run
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
+from intelligent_training.evaluation._dask_cluster import WORKER_ENV, connect, local_workers
+from intelligent_training.evaluation._dask_tasks import (
+    RESOURCE,
+    ThreadSlots,
+    _build_bins,
+    _Features,
+    _Labels,
+    _run_remote,
+    pack_rows,
+    unpack_rows,
+)
 from intelligent_training.exceptions import ConfigError
 
 __all__ = [
@@ -59,125 +67,11 @@ __all__ = [
     "unpack_rows",
 ]
 
-#: Worker resource that holds a worker's threads when a cell uses several.
-RESOURCE = "intelligent-training-threads"
 #: Extra attempts of a task that raised (a lost worker is handled by the scheduler).
 DEFAULT_RETRIES = 2
 _MAX_IN_FLIGHT = 256  # client threads waiting on cells
 _QUEUED_PER_SLOT = 2  # cells in flight per cell slot of the cluster (one running, one queued)
 _WORKER_WAIT_S = 60.0  # how long a run waits for the cluster's first worker
-
-
-# ----------------------------------------------------------------------------- rows
-def pack_rows(rows: np.ndarray) -> tuple[Any, ...]:
-    """Row positions in a compact form: contiguous runs when sorted, else int32.
-
-    A fold's rows are a few blocks of consecutive positions, so a cell of 100,000
-    rows usually travels as a few dozen integers.
-    """
-    rows = np.asarray(rows)
-    dtype = rows.dtype.str
-    n = len(rows)
-    if n > 1:
-        step = np.diff(rows)
-        if (step > 0).all():
-            breaks = np.flatnonzero(step != 1) + 1
-            starts = rows[np.r_[0, breaks]]
-            ends = rows[np.r_[breaks - 1, n - 1]] + 1
-            if 2 * len(starts) * 8 < n * 4:
-                return ("runs", dtype, starts.astype(np.int64), (ends - starts).astype(np.int64))
-    small = n == 0 or (rows.min() >= 0 and rows.max() < 2**31)
-    return ("raw", dtype, rows.astype(np.int32) if small else rows)
-
-
-def unpack_rows(packed: tuple[Any, ...]) -> np.ndarray:
-    """The rows :func:`pack_rows` packed, with their original dtype."""
-    kind, dtype = packed[0], np.dtype(packed[1])
-    if kind == "raw":
-        return np.asarray(packed[2]).astype(dtype)
-    starts, lengths = packed[2], packed[3]
-    total = int(lengths.sum())
-    offsets = np.cumsum(lengths) - lengths
-    out = np.arange(total, dtype=np.int64) + np.repeat(starts - offsets, lengths)
-    return out.astype(dtype)
-
-
-# ----------------------------------------------------------------------- on workers
-@dataclass(eq=False)
-class _Features:
-    """What every cell reads (scattered once): the matrix, its labels and index."""
-
-    X: np.ndarray
-    columns: list[Any]
-    index: Any
-    groups: np.ndarray | None
-    n_groups: int
-    fingerprint: str | None
-
-
-class _Labels:
-    """The run's targets (scattered once per run); assembles the worker's EvalData."""
-
-    def __init__(self, targets: dict[str, Any]) -> None:
-        self.targets = targets
-        self._data: tuple[_Features, EvalData] | None = None
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {"targets": self.targets}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["targets"])  # type: ignore[misc]
-
-    def assemble(self, features: _Features) -> EvalData:
-        """The :class:`EvalData` of the run on this worker (built once, no copies)."""
-        cached = self._data
-        if cached is not None and cached[0] is features:
-            return cached[1]
-        data = EvalData(
-            X=features.X,
-            columns=features.columns,
-            index=features.index,
-            targets=self.targets,
-            groups=features.groups,
-            n_groups=features.n_groups,
-            _fingerprint=features.fingerprint,
-        )
-        self._data = (features, data)
-        return data
-
-
-def _build_bins(family: str, base: tuple[Any, ...], params: dict[str, Any]) -> Any:
-    """A fold's :class:`FoldBins` on a worker (binned lazily, by its first cell there)."""
-    from intelligent_training.evaluation._fast import FoldBins
-
-    return FoldBins(family, unpack_rows(base), params)
-
-
-def _run_remote(
-    features: _Features,
-    labels: _Labels,
-    bins: Any,
-    cell: Cell,
-    train: tuple[Any, ...],
-    test: tuple[Any, ...],
-) -> CellResult:
-    """One cell on a worker: rebuild its rows, limit BLAS to its threads, run it."""
-    from threadpoolctl import threadpool_limits
-
-    cell = replace(cell, train=unpack_rows(train), test=unpack_rows(test), bins=bins)
-    # BLAS (linear families, torch on CPU) follows the cell's threads; the boosters and
-    # torch get them as parameters. Every cell of a run asks for the same count.
-    threadpool_limits(limits=cell.threads, user_api="blas")
-    return _run.run_cell(cell, labels.assemble(features))
-
-
-class ThreadSlots(WorkerPlugin):
-    """Declares the worker's threads as the resource :data:`RESOURCE`."""
-
-    name = RESOURCE
-
-    async def setup(self, worker: Any) -> None:
-        await worker.set_resources(**{RESOURCE: worker.state.nthreads})
 
 
 # ------------------------------------------------------------------------ on the client
@@ -426,80 +320,3 @@ def stream(
     finally:
         session.close()
         pool.shutdown(wait=True, cancel_futures=True)
-
-
-# ------------------------------------------------------------------------- clusters
-#: Environment of the workers of a ``local`` cluster: one BLAS / OpenMP thread unless a
-#: cell asks for more (LightGBM, XGBoost and torch take the cell's threads as a parameter).
-WORKER_ENV = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
-
-
-def local_workers(address: str) -> int | None:
-    """The worker count of ``local`` / ``local:N`` (``None`` for a scheduler address).
-
-    Raises
-    ------
-    ConfigError
-        For ``local:`` followed by anything but a positive integer.
-    """
-    if address == "local":
-        from joblib import cpu_count
-
-        return max(1, int(cpu_count()))
-    if not address.startswith("local:"):
-        return None
-    text = address.split(":", 1)[1]
-    n = int(text) if text.strip().isdigit() else 0
-    if n < 1:
-        raise ConfigError(
-            f"runtime.dask_scheduler={address!r}: 'local:N' needs a positive number of "
-            "workers, e.g. local:4 (or 'local' for one per core)"
-        )
-    return n
-
-
-@contextlib.contextmanager
-def connect(address: str) -> Iterator[Client]:
-    """A client of the scheduler at ``address``, for the block.
-
-    ``local`` / ``local:N`` starts a ``LocalCluster`` of N worker processes (one per
-    core for ``local``) with one thread each and :data:`WORKER_ENV`; it is closed at
-    the end of the block, also on errors.
-
-    Raises
-    ------
-    ConfigError
-        For a bad ``local:N`` or a scheduler that cannot be reached.
-    """
-    import logging
-
-    from distributed import LocalCluster
-
-    n_workers = local_workers(address)
-    cluster = None
-    try:
-        if n_workers is not None:
-            cluster = LocalCluster(
-                n_workers=n_workers,
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-                silence_logs=logging.ERROR,
-                env=dict(WORKER_ENV),
-            )
-            client = Client(cluster, set_as_default=False)
-        else:
-            client = Client(address, timeout="10s", set_as_default=False)
-    except OSError as exc:
-        if cluster is not None:
-            cluster.close()
-        raise ConfigError(
-            f"cannot reach the Dask scheduler at runtime.dask_scheduler={address!r} ({exc}); "
-            "check the address or remove the setting"
-        ) from exc
-    try:
-        yield client
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()

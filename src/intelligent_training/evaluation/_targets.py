@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from intelligent_training.evaluation._labels import encode_target
 from intelligent_training.exceptions import ConfigError, DataError
 
 __all__ = [
@@ -85,102 +86,6 @@ def resolve_cv(cv: Any, *, default_n_splits: int, owner: str) -> Any:
             f"split() method (e.g. PurgedTimeSeriesSplit), got {cv!r}."
         )
     return clone(cv) if hasattr(cv, "get_params") else cv
-
-
-# ------------------------------------------------------------------------------ labels
-@dataclass(frozen=True)
-class EncodedTarget:
-    """Task, classes and encoded labels of one target column."""
-
-    task: str
-    classes: np.ndarray | None
-    labels: np.ndarray  # float64: values, or class codes; NaN = unlabelled
-
-
-def encode_target(y: pd.Series, *, name: str, owner: str, task: str = "auto") -> EncodedTarget:
-    """Infer the task of ``y`` (or take the given one) and encode its labels.
-
-    Regression labels are float64 values; classification labels are the codes
-    ``0 .. k-1`` of the sorted classes (as float64, NaN where unlabelled). Under
-    ``task="auto"`` a classification column with a single class is read as regression
-    (the stages reject constant targets on their own terms).
-
-    Parameters
-    ----------
-    y : Series
-    name, owner : str
-        The target's and the stage's names, for error messages.
-    task : {"auto", "regression", "classification"}, default="auto"
-        ``"auto"``: :func:`~intelligent_training.data.infer_task`. ``"regression"``:
-        the values as numbers (0/1 labels too). ``"classification"``: the values as
-        class labels (binary or multiclass, any number of classes); continuous values
-        or a single class are an error.
-
-    Raises
-    ------
-    DataError
-        A non-numeric column that is not a class label column, infinite labels, or a
-        target that does not fit ``task``.
-    """
-    from intelligent_training.data import infer_task
-
-    numeric = pd.api.types.is_numeric_dtype(y.dtype) or pd.api.types.is_bool_dtype(y.dtype)
-    if task == "classification":
-        task = _classification_task(y, name=name, owner=owner)
-    elif task == "regression":
-        if not numeric:  # numbers stored as objects are numbers; anything else is not
-            try:
-                y = pd.to_numeric(y)
-            except (TypeError, ValueError):
-                raise DataError(
-                    f"{owner}: task='regression' but target {name!r} is not numeric "
-                    f"(Unknown label type: {y.dtype}); encode it as numbers, or use "
-                    "task='classification'."
-                ) from None
-            numeric = True
-    else:
-        task = infer_task(y)
-    known = y.notna().to_numpy()
-    if task in ("binary", "multiclass"):
-        observed = y[known].to_numpy()
-        classes = np.unique(observed)
-        if len(classes) >= 2:
-            codes = np.full(len(y), np.nan)
-            codes[known] = np.searchsorted(classes, observed)
-            return EncodedTarget(task, classes, codes)
-        task = "regression"
-    if not numeric:
-        raise DataError(
-            f"{owner}: target {name!r} is not numeric and not a class label column; "
-            "encode it as numbers."
-        )
-    values = y.to_numpy(dtype=np.float64, na_value=np.nan)
-    if np.isinf(values).any():
-        raise DataError(
-            f"{owner}: target {name!r} contains infinity; replace infinite labels by NaN "
-            "or drop those rows."
-        )
-    return EncodedTarget("regression", None, values)
-
-
-def _classification_task(y: pd.Series, *, name: str, owner: str) -> str:
-    """``"binary"`` or ``"multiclass"`` for a target given as classification."""
-    known = y.dropna()
-    if pd.api.types.is_numeric_dtype(known.dtype) and not pd.api.types.is_bool_dtype(known.dtype):
-        values = known.to_numpy(dtype=np.float64)
-        if not np.isfinite(values).all() or (values != np.round(values)).any():
-            raise DataError(
-                f"{owner}: task='classification' but target {name!r} has continuous values "
-                "(Unknown label type: continuous); pass class labels, or use "
-                "task='regression' (or 'auto' to infer it)."
-            )
-    classes = pd.unique(known.to_numpy())
-    if len(classes) < 2:
-        raise DataError(
-            f"{owner}: task='classification' but target {name!r} has a single class "
-            f"{classes.tolist()}; a classifier needs at least two classes."
-        )
-    return "binary" if len(classes) == 2 else "multiclass"
 
 
 # ------------------------------------------------------------------------------ specs

@@ -23,6 +23,7 @@ family votes there when its mean fold skill is > 0.
 
 from __future__ import annotations
 
+import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -39,10 +40,14 @@ __all__ = [
     "SHADOW_PREFIX",
     "Relevance",
     "fold_skills",
+    "log_relevance",
     "real_results",
     "relevance",
     "with_shadows",
 ]
+
+# The log records keep the name they had when this was a FeatureSelector method.
+logger = logging.getLogger("intelligent_training.selection._selector")
 
 SHADOW_PREFIX = "shadow_"
 
@@ -231,3 +236,42 @@ def relevance(
             voting=np.asarray(votes),
         )
     return Relevance(table=table, voting_cells=pd.DataFrame(cells))
+
+
+def log_relevance(
+    selected: list[str],
+    relevant: np.ndarray | None,
+    voters: list[str],
+    families: list[str],
+    top_m: int,
+) -> None:
+    """Log who voted and how many features were relevant and selected.
+
+    A warning when no family of ``families`` votes (nothing is relevant), else an info
+    line, which says so when fewer than ``top_m`` features were selected.
+    """
+    assert relevant is not None
+    silent = [f for f in families if f not in voters]
+    if not voters:
+        logger.warning(
+            "FeatureSelector: no family has out-of-sample skill on this target (mean fold "
+            "skill <= 0 for %s): no feature is relevant, nothing selected.",
+            families,
+        )
+        return
+    if silent:
+        logger.info(
+            "FeatureSelector: %s do not learn the target (mean fold skill <= 0) and do not vote.",
+            silent,
+        )
+    n_relevant = int(relevant.sum())
+    message = (
+        "FeatureSelector: %d of %d features are relevant (beat every shadow in a majority "
+        "of the voting folds x families); selected %d (top_m=%d)."
+    )
+    args = (n_relevant, len(relevant), len(selected), int(top_m))
+    if len(selected) < top_m:
+        # Fewer clusters than relevant features when relevant features are near-copies.
+        logger.info(message + " Fewer than top_m: no other feature (cluster) is relevant.", *args)
+    else:
+        logger.info(message, *args)

@@ -2,42 +2,20 @@
 
 from __future__ import annotations
 
-import logging
 import warnings
 from collections.abc import Iterable
 from numbers import Real
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.feature_selection import SelectorMixin
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import (
-    _check_feature_names_in,
-    check_consistent_length,
-    check_is_fitted,
-    column_or_1d,
-    validate_data,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from intelligent_training.evaluation import (
-    Cell,
-    CellPlanner,
-    CellResult,
-    EvalData,
-    Measure,
-    TargetSet,
-    cell_threads,
-    resolve_cv,
-    resolve_memory,
-    resolve_seed,
-    resolve_targets,
-    run_cells,
-)
-from intelligent_training.exceptions import DataError, FamilyError, ParameterError
-from intelligent_training.families import get_family, resolve_families
-from intelligent_training.model_selection import get_timestamps
+from intelligent_training.evaluation import Cell, CellResult, EvalData, resolve_seed
+from intelligent_training.exceptions import FamilyError, ParameterError
+from intelligent_training.families import resolve_families
 from intelligent_training.selection._aggregate import (
     consensus,
     family_importances,
@@ -46,8 +24,18 @@ from intelligent_training.selection._aggregate import (
     importances_frame,
 )
 from intelligent_training.selection._consensus import agreement_matrix
+from intelligent_training.selection._fit_steps import (
+    DEFAULT_N_SPLITS,  # noqa: F401  (re-exported: the config tests read it here)
+    OWNER,
+    feature_names,
+    plan_cells,
+    resolve_target,
+    run_grid,
+    validate_inputs,
+)
 from intelligent_training.selection._relevance import (
     fold_skills,
+    log_relevance,
     real_results,
     relevance,
     with_shadows,
@@ -63,12 +51,8 @@ from intelligent_training.utils._param_validation import (
 __all__ = ["FeatureSelector"]
 
 
-logger = logging.getLogger(__name__)
-
 IMPORTANCE_METHODS: tuple[str, ...] = ("native", "shap", "permutation")
 RELEVANCE_TESTS: tuple[str, ...] = ("shadow",)
-DEFAULT_N_SPLITS = 3
-_OWNER = "FeatureSelector"
 
 
 class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
@@ -298,9 +282,6 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         self._validate_params()
         return (self.importance,) if isinstance(self.importance, str) else tuple(self.importance)
 
-    def _feature_names(self) -> np.ndarray:
-        return np.asarray(_check_feature_names_in(self, None), dtype=object)
-
     # ------------------------------------------------------------------ fitting
 
     def fit(self, X: Any, y: Any) -> FeatureSelector:
@@ -320,9 +301,14 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         self : FeatureSelector
         """
         methods = self._check_params()
-        data, Y, unnamed = self._validate_data(X, y)
+        data, Y, unnamed = validate_inputs(self, X, y)
         target = str(Y.columns[0])
-        resolved = self._resolve_target(X, Y, data, unnamed)
+        resolved = resolve_target(self, X, Y, data, unnamed)
+        spec = resolved[target]
+        self.task_ = spec.task
+        self.cv_ = spec.splitter
+        self.horizons_ = {target: spec.horizon}
+        self.folds_ = resolved.fold_table()
         families = resolve_families(self.families)
         if self.require_min_models > len(families):
             raise ParameterError(
@@ -330,171 +316,12 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
                 f"{len(families)} families were given ({', '.join(families)}); add families "
                 "or lower require_min_models."
             )
-        seed = resolve_seed(self.random_state, _OWNER)
+        seed = resolve_seed(self.random_state, OWNER)
         grid = with_shadows(data, seed) if self.relevance == "shadow" else data
-        cells, family_errors = self._plan_cells(resolved, grid, target, families, methods)
-        results = self._run(cells, grid)
+        cells, family_errors = plan_cells(self, resolved, grid, target, families, methods)
+        results = run_grid(self, cells, grid)
         self._combine(results, families, family_errors, methods, data, grid)
         return self
-
-    def _validate_data(self, X: Any, y: Any) -> tuple[EvalData, pd.DataFrame, bool]:
-        """Check ``X`` and ``y``: the features as one float32 matrix, the target as a
-        one-column frame (``"y"`` when unnamed) and whether it was unnamed."""
-        if y is None:
-            raise DataError(
-                "FeatureSelector requires y to be passed, but the target y is None. "
-                "Pass the target column of the selection, e.g. fit(X, Y['fwd_ret_5m'])."
-            )
-        frame = X if isinstance(X, pd.DataFrame) else None
-        X_arr = validate_data(
-            self,
-            X,
-            dtype=(np.float64, np.float32),
-            ensure_min_samples=2,
-            ensure_all_finite="allow-nan",
-            reset=True,
-        )
-        y_arr = column_or_1d(y, warn=True)
-        check_consistent_length(X_arr, y_arr)
-        n_known = int((~pd.isna(y_arr)).sum())
-        if n_known < 2:
-            raise DataError(
-                f"FeatureSelector: the target has {n_known} non-missing value(s); "
-                "at least 2 samples are needed (n_samples = 1 cannot be split)."
-            )
-        name = getattr(y, "name", None)
-        unnamed = not (isinstance(y, pd.Series) and name is not None)
-        target = "y" if unnamed else str(name)
-        groups, n_groups = self._symbol_groups(
-            frame.index if frame is not None else None, len(y_arr)
-        )
-        data = EvalData.from_features(
-            X_arr,
-            {},
-            columns=[str(n) for n in self._feature_names()],
-            groups=groups,
-            n_groups=n_groups,
-        )
-        if frame is not None:
-            data.index = frame.index
-        return data, pd.DataFrame({target: y_arr}), unnamed
-
-    def _resolve_target(self, X: Any, Y: pd.DataFrame, data: EvalData, unnamed: bool) -> TargetSet:
-        """The target contract: task, classes, horizon and purged folds of ``y``."""
-        target = str(Y.columns[0])
-        timestamps = get_timestamps(X if isinstance(X, pd.DataFrame) else data.X)
-        resolved = resolve_targets(
-            Y,
-            data.X,
-            timestamps=timestamps,
-            cv=resolve_cv(self.cv, default_n_splits=DEFAULT_N_SPLITS, owner=_OWNER),
-            horizons=self.horizons,
-            default_horizon=self.default_horizon,
-            unnamed=[target] if unnamed else (),
-            owner=_OWNER,
-        )
-        spec = resolved[target]
-        if not any(len(f.train) and len(f.test) for f in spec.folds):
-            raise DataError(
-                f"FeatureSelector: the cross-validation {spec.splitter!r} produced no fold "
-                f"with both training and test rows on {int(spec.labelled.sum())} samples; "
-                "pass more rows or fewer splits."
-            )
-        data.targets.update(resolved.specs)
-        self.task_ = spec.task
-        self.cv_ = spec.splitter
-        self.horizons_ = {target: spec.horizon}
-        self.folds_ = resolved.fold_table()
-        return resolved
-
-    def _plan_cells(
-        self,
-        resolved: TargetSet,
-        data: EvalData,
-        target: str,
-        families: dict[str, dict[str, Any]],
-        methods: tuple[str, ...],
-    ) -> tuple[list[Cell], dict[str, str]]:
-        """One cell per (family, fold); families that cannot run are reported instead."""
-        family_errors: dict[str, str] = {}
-        measures: dict[str, Measure] = {}
-        for family in families:
-            spec = get_family(family)
-            if self.task_ not in spec.tasks:
-                family_errors[family] = (
-                    f"does not support {self.task_} targets (supports {', '.join(spec.tasks)})"
-                )
-                continue
-            family_methods = tuple(
-                m
-                for m in methods
-                if not (m == "native" and not spec.native_importance)
-                and not (m == "shap" and spec.kind == "sequence")
-            )
-            if not family_methods:
-                family_errors[family] = (
-                    f"none of the importance methods {list(methods)} applies to a "
-                    f"{spec.kind} family (add 'permutation')"
-                )
-                continue
-            size = self.permutation_sample_size
-            measures[family] = Measure(
-                scores=self.relevance == "shadow",  # the fold skill: who votes
-                loss=True,
-                native="native" in family_methods,
-                shap="shap" in family_methods,
-                permutation="permutation" in family_methods,
-                n_repeats=int(self.n_repeats),
-                shap_sample_size=int(self.shap_sample_size),
-                permutation_sample_size=None if size is None else int(size),
-                by_group=bool(self.aggregate_symbols),
-            )
-        n_folds = len(resolved[target].folds)
-        planner = CellPlanner(
-            "select",
-            resolved,
-            data,
-            seed=resolve_seed(self.random_state, _OWNER),
-            threads=cell_threads(self.n_jobs, len(measures) * n_folds),
-        )
-        cells = []
-        for family, measure in measures.items():
-            cells.extend(
-                planner.fold_cells(
-                    target,
-                    family,
-                    families[family],
-                    measure,
-                    usable=lambda fold: bool(len(fold.train) and len(fold.test)),
-                )
-            )
-        # Later folds train on more rows: start them first so the workers finish together.
-        cells.sort(key=lambda c: -len(c.train))
-        return cells, family_errors
-
-    def _run(self, cells: list[Cell], data: EvalData) -> list[tuple[Cell, CellResult]]:
-        memory = resolve_memory(self.memory, _OWNER)
-        return list(
-            run_cells(
-                cells,
-                data,
-                n_jobs=self.n_jobs,
-                memory=memory,
-                verbose=self.verbose,
-                desc="FeatureSelector",
-            )
-        )
-
-    def _symbol_groups(self, index: pd.Index | None, n: int) -> tuple[np.ndarray | None, int]:
-        if not self.aggregate_symbols:
-            return None, 1
-        if index is None or "symbol" not in (index.names or []):
-            raise DataError(
-                "FeatureSelector: aggregate_symbols=True needs X as a panel DataFrame with a "
-                "'symbol' index level; pass the panel or set aggregate_symbols=False."
-            )
-        codes, uniques = pd.factorize(index.get_level_values("symbol"))
-        return codes.astype(np.intp), len(uniques)
 
     def _combine(
         self,
@@ -512,7 +339,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         """
         order = list(families)
         results.sort(key=lambda cr: (order.index(cr[0].family), cr[0].fold))
-        names = self._feature_names()
+        names = feature_names(self)
         shadowed = grid is not data
         all_results = results
         if shadowed:
@@ -549,7 +376,9 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
             relevant=relevant,
         )
         if shadowed:
-            self._log_relevance(result.selected_features, relevant, voters)
+            log_relevance(
+                result.selected_features, relevant, voters, self.families_, int(self.top_m)
+            )
         self.feature_importances_ = result.feature_importances
         self.support_ = result.support
         self.selected_features_ = result.selected_features
@@ -577,38 +406,6 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         if not self.voting_families_:
             relevant = np.zeros_like(relevant)
         return self.voting_families_, relevant
-
-    def _log_relevance(
-        self, selected: list[str], relevant: np.ndarray | None, voters: list[str]
-    ) -> None:
-        assert relevant is not None
-        silent = [f for f in self.families_ if f not in voters]
-        if not voters:
-            logger.warning(
-                "FeatureSelector: no family has out-of-sample skill on this target (mean fold "
-                "skill <= 0 for %s): no feature is relevant, nothing selected.",
-                self.families_,
-            )
-            return
-        if silent:
-            logger.info(
-                "FeatureSelector: %s do not learn the target (mean fold skill <= 0) and do "
-                "not vote.",
-                silent,
-            )
-        n_relevant = int(relevant.sum())
-        message = (
-            "FeatureSelector: %d of %d features are relevant (beat every shadow in a majority "
-            "of the voting folds x families); selected %d (top_m=%d)."
-        )
-        args = (n_relevant, len(relevant), len(selected), int(self.top_m))
-        if len(selected) < self.top_m:
-            # Fewer clusters than relevant features when relevant features are near-copies.
-            logger.info(
-                message + " Fewer than top_m: no other feature (cluster) is relevant.", *args
-            )
-        else:
-            logger.info(message, *args)
 
     # ------------------------------------------------------------------ selection
 

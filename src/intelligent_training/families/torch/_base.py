@@ -3,7 +3,10 @@
 :class:`TorchEstimatorBase` implements ``fit``/prediction once; a family only
 builds its network (``_build_module``) and, when its loss is special, overrides
 ``_train_loss`` / ``_train_step`` / ``_predict_raw``. The regressor and classifier
-flavours come from :class:`TorchRegressorMixin` and :class:`TorchClassifierMixin`.
+flavours come from :class:`~intelligent_training.families.torch._task_mixins.TorchRegressorMixin`
+and :class:`~intelligent_training.families.torch._task_mixins.TorchClassifierMixin`; the
+parameters every family shares (constraints, docstring blocks) are in
+:mod:`~intelligent_training.families.torch._common_params`.
 
 What every family gets:
 
@@ -24,20 +27,15 @@ from __future__ import annotations
 
 import copy
 import logging
-import numbers
-import warnings
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.exceptions import DataConversionWarning
+from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted
 
-from intelligent_training.exceptions import ConfigError, DataError
+from intelligent_training.exceptions import DataError
+from intelligent_training.families.torch._common_params import COMMON_CONSTRAINTS
 from intelligent_training.families.torch._preprocess import (
     Standardizer,
     as_float_matrix,
@@ -50,7 +48,7 @@ from intelligent_training.families.torch._runtime import (
     torch_threads,
 )
 from intelligent_training.families.torch._windows import row_time_keys
-from intelligent_training.utils._param_validation import PositiveSizes, ValidatedParamsMixin
+from intelligent_training.utils._param_validation import ValidatedParamsMixin
 
 logger = logging.getLogger(__name__)
 
@@ -87,60 +85,6 @@ def validation_split(
     return rows[is_fit], rows[is_val]
 
 
-COMMON_PARAMS_DOC = """max_epochs : int
-        Maximum passes over the training rows.
-    batch_size : int
-        Largest mini-batch size; small training sets use smaller batches so that each
-        epoch takes at least 16 optimiser steps (never below 64 rows).
-    learning_rate : float
-        AdamW learning rate.
-    weight_decay : float
-        AdamW weight decay.
-    patience : int
-        Epochs without validation improvement before stopping.
-    validation_fraction : float
-        Latest fraction of the training rows (whole timestamps) held out for early
-        stopping; the best epoch's weights are kept. 0 disables early stopping.
-    validation_gap : int, default=0
-        Timestamps (rows, without a timestamp index) dropped between the fit rows and
-        the validation slice, so that overlapping labels (e.g. a 12-bar forward return)
-        do not leak into the early-stopping signal; set it to the label horizon in bars.
-    missing_indicators : bool, default=True
-        Append a 0/1 input column per feature that had missing values in training.
-    device : {"auto", "cpu", "cuda"}, default="auto"
-        ``"auto"`` uses CUDA when available; the builders pass ``"cpu"`` for
-        ``cpu_only=True``.
-    n_jobs : int, optional
-        Torch threads during fit/predict (restored afterwards); ``None`` keeps torch's
-        setting, ``-1`` uses all cores.
-    random_state : int, RandomState or None
-        Seed; a fixed seed gives identical results on CPU.
-    verbose : int, default=0
-        Log a one-line training summary at INFO level when true."""
-
-COMMON_ATTRS_DOC = """module_ : torch.nn.Module
-        The fitted network (kept on CPU; moved to ``device_`` to predict).
-    n_features_in_ : int
-        Number of input features seen in fit.
-    feature_names_in_ : ndarray of str
-        Column names seen in fit (only when X was a DataFrame with string names).
-    n_epochs_, best_epoch_ : int
-        Epochs run and the epoch whose weights were kept.
-    train_loss_curve_, validation_loss_curve_ : list of float
-        Loss per epoch (validation: supervised loss on the validation slice).
-    device_ : str
-        Device used in fit."""
-
-
-def family_doc(summary: str, params: str, attrs: str = "", extra: str = "") -> str:
-    """Assemble a numpydoc class docstring from the shared parameter blocks."""
-    attr_block = COMMON_ATTRS_DOC + (("\n    " + attrs) if attrs else "")
-    return (
-        f"{summary}\n\n    Parameters\n    ----------\n    {params}\n    {COMMON_PARAMS_DOC}"
-        f"\n\n    Attributes\n    ----------\n    {attr_block}\n{extra}"
-    )
-
-
 MIN_STEPS_PER_EPOCH = 16
 MIN_BATCH_SIZE = 64
 
@@ -154,47 +98,6 @@ def effective_batch_size(batch_size: int, n_train: int) -> int:
     """
     per_step = max(MIN_BATCH_SIZE, -(-n_train // MIN_STEPS_PER_EPOCH))
     return max(1, min(batch_size, per_step))
-
-
-#: Constraints of the parameters every torch family shares (checked in ``fit``).
-COMMON_CONSTRAINTS: dict[str, list[Any]] = {
-    "max_epochs": [Interval(Integral, 1, None, closed="left")],
-    "batch_size": [Interval(Integral, 1, None, closed="left")],
-    "learning_rate": [Interval(Real, 0, None, closed="neither")],
-    "weight_decay": [Interval(Real, 0, None, closed="left")],
-    "patience": [Interval(Integral, 0, None, closed="left")],
-    "validation_fraction": [Interval(Real, 0, 1, closed="left")],
-    "validation_gap": [Interval(Integral, 0, None, closed="left")],
-    "dropout": [Interval(Real, 0, 1, closed="left")],
-    "missing_indicators": ["boolean"],
-    "device": [str, None],
-    "n_jobs": [Integral, None],
-    "random_state": ["random_state"],
-    "verbose": ["verbose"],
-}
-
-
-def family_constraints(**extra: list[Any]) -> dict[str, list[Any]]:
-    """The common constraints plus a family's own (``name=[constraint, ...]``)."""
-    return {**COMMON_CONSTRAINTS, **extra}
-
-
-#: Constraint shorthands for the families.
-POSITIVE_INT = [Interval(Integral, 1, None, closed="left")]
-NON_NEGATIVE = [Interval(Real, 0, None, closed="left")]
-SIZES = [PositiveSizes()]
-
-
-def _check_sizes(name: str, value: Any, *, allow_empty: bool = True) -> tuple[int, ...]:
-    if isinstance(value, numbers.Integral):
-        value = (value,)
-    try:
-        sizes = tuple(int(v) for v in value)
-    except TypeError as exc:
-        raise ConfigError(f"{name}={value!r} must be a list of positive layer sizes.") from exc
-    if any(s < 1 for s in sizes) or (not sizes and not allow_empty):
-        raise ConfigError(f"{name}={value!r} must be a list of positive layer sizes.")
-    return sizes
 
 
 class TorchEstimatorBase(ValidatedParamsMixin, BaseEstimator):
@@ -428,137 +331,3 @@ class TorchEstimatorBase(ValidatedParamsMixin, BaseEstimator):
                 rows = torch.arange(start, min(start + _PREDICT_BATCH, n), device=device)
                 outs.append(self._predict_raw(module, self._take(inputs, rows)).cpu())
         return torch.cat(outs).to(torch.float64).numpy()
-
-
-class TorchRegressorMixin(RegressorMixin):
-    """Regression flavour: standardised target, MSE loss, ``predict`` in target units."""
-
-    _is_classifier = False
-
-    def _fit_target(self, y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-        y_arr = _as_1d_target(y, n_rows)
-        keep = np.isfinite(y_arr)
-        mean = float(y_arr[keep].mean()) if keep.any() else 0.0
-        std = float(y_arr[keep].std()) if keep.any() else 1.0
-        self.y_mean_ = mean
-        self.y_scale_ = std if std > 1e-12 else 1.0
-        self.n_outputs_ = 1
-        y_enc = np.where(keep, (y_arr - mean) / self.y_scale_, 0.0).astype(np.float32)
-        return y_enc, keep
-
-    def _supervised_loss(self, out: Any, yb: Any) -> Any:
-        torch = import_torch()
-        return torch.nn.functional.mse_loss(out.reshape(-1), yb)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict the target (original units), shape ``(n_samples,)``."""
-        raw = self._raw_outputs(X)  # type: ignore[attr-defined]
-        return raw[:, 0] * self.y_scale_ + self.y_mean_
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
-
-class TorchClassifierMixin(ClassifierMixin):
-    """Classification flavour: binary (one logit, BCE) or multiclass (softmax, CE)."""
-
-    _is_classifier = True
-    _supports_multiclass = True
-
-    def _fit_target(self, y: Any, n_rows: int) -> tuple[np.ndarray, np.ndarray]:
-        y_arr = np.asarray(y.to_numpy() if hasattr(y, "to_numpy") else y)
-        y_arr = _ravel_target(y_arr, n_rows)
-        if y_arr.dtype.kind in "fc":
-            keep = np.isfinite(y_arr)
-        else:
-            keep = ~np.asarray(_isnull(y_arr), dtype=bool)
-        from sklearn.utils.multiclass import type_of_target
-
-        kind = type_of_target(y_arr[keep]) if keep.any() else "unknown"
-        if kind not in ("binary", "multiclass"):
-            raise DataError(
-                f"Unknown label type: {kind!r} target passed to {type(self).__name__}; a "
-                "classifier needs discrete class labels. Use the regression task instead."
-            )
-        classes, codes = np.unique(y_arr[keep], return_inverse=True)
-        if classes.size < 2:
-            raise DataError(
-                f"The target has {classes.size} class(es) {list(classes)}; a classifier needs "
-                "at least 2. Check the target column."
-            )
-        if classes.size > 2 and not self._supports_multiclass:
-            raise DataError(
-                f"Only binary classification is supported. {type(self).__name__} got "
-                f"{classes.size} classes; use another family for multiclass targets."
-            )
-        self.classes_ = classes
-        self.n_outputs_ = 1 if classes.size == 2 else int(classes.size)
-        full = np.zeros(n_rows, dtype=np.int64)
-        full[keep] = codes
-        if classes.size == 2:
-            return full.astype(np.float32), keep
-        return full, keep
-
-    def _supervised_loss(self, out: Any, yb: Any) -> Any:
-        torch = import_torch()
-        functional = torch.nn.functional
-        if self.n_outputs_ == 1:
-            return functional.binary_cross_entropy_with_logits(out.reshape(-1), yb)
-        return functional.cross_entropy(out, yb)
-
-    def predict_proba(self, X: Any) -> np.ndarray:
-        """Class probabilities, shape ``(n_samples, n_classes)`` in ``classes_`` order."""
-        raw = self._raw_outputs(X)  # type: ignore[attr-defined]
-        return _logits_to_proba(raw)
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Most probable class label per row."""
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
-
-    def __sklearn_tags__(self) -> Any:
-        tags = super().__sklearn_tags__()
-        tags.input_tags.allow_nan = True
-        return tags
-
-
-def _logits_to_proba(raw: np.ndarray) -> np.ndarray:
-    if raw.shape[1] == 1:
-        p = 1.0 / (1.0 + np.exp(-np.clip(raw[:, 0], -50, 50)))
-        return np.column_stack([1.0 - p, p])
-    z = raw - raw.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _isnull(values: np.ndarray) -> np.ndarray:
-    return np.asarray(pd.isna(values), dtype=bool)
-
-
-def _ravel_target(y_arr: np.ndarray, n_rows: int) -> np.ndarray:
-    if y_arr.ndim == 2 and y_arr.shape[1] == 1:
-        warnings.warn(
-            "A column-vector y was passed when a 1d array was expected; it was raveled.",
-            DataConversionWarning,
-            stacklevel=4,
-        )
-        y_arr = y_arr[:, 0]
-    if y_arr.ndim != 1:
-        raise DataError(
-            f"y must be 1-D (one target), got shape {y_arr.shape}; use the multi_task family "
-            "for several targets."
-        )
-    if y_arr.shape[0] != n_rows:
-        raise DataError(f"X has {n_rows} rows but y has {y_arr.shape[0]}; they must match.")
-    return y_arr
-
-
-def _as_1d_target(y: Any, n_rows: int) -> np.ndarray:
-    raw = y.to_numpy() if hasattr(y, "to_numpy") else y
-    try:
-        y_arr = np.asarray(raw, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"y must be numeric for regression ({exc}).") from exc
-    return _ravel_target(y_arr, n_rows)

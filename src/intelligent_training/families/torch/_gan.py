@@ -15,18 +15,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from intelligent_training.families.torch._base import (
+from intelligent_training.families.torch._base import TorchEstimatorBase
+from intelligent_training.families.torch._common_params import (
     NON_NEGATIVE,
     POSITIVE_INT,
     SIZES,
-    TorchClassifierMixin,
-    TorchEstimatorBase,
-    TorchRegressorMixin,
     _check_sizes,
     family_constraints,
     family_doc,
 )
 from intelligent_training.families.torch._runtime import import_torch
+from intelligent_training.families.torch._task_mixins import (
+    TorchClassifierMixin,
+    TorchRegressorMixin,
+)
 
 _PARAMS = """generator_sizes : tuple of int, default=(64, 64)
         Hidden widths of the generator.

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from intelligent_training.families.torch._base import (
+from intelligent_training.families.torch._base import TorchEstimatorBase
+from intelligent_training.families.torch._common_params import (
     SIZES,
-    TorchClassifierMixin,
-    TorchEstimatorBase,
-    TorchRegressorMixin,
     _check_sizes,
     family_constraints,
     family_doc,
+)
+from intelligent_training.families.torch._task_mixins import (
+    TorchClassifierMixin,
+    TorchRegressorMixin,
 )
 
 _PARAMS = """hidden_sizes : tuple of int, default=(128, 64)

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 
 from intelligent_training.exceptions import ConfigError, DataError
-from intelligent_training.families.torch._base import (
+from intelligent_training.families.torch._base import TorchEstimatorBase
+from intelligent_training.families.torch._common_params import (
     SIZES,
-    TorchEstimatorBase,
     _check_sizes,
     family_constraints,
     family_doc,

@@ -20,15 +20,17 @@ from typing import Any
 import numpy as np
 
 from intelligent_training.exceptions import ConfigError
-from intelligent_training.families.torch._base import (
+from intelligent_training.families.torch._base import TorchEstimatorBase
+from intelligent_training.families.torch._common_params import (
     POSITIVE_INT,
-    TorchClassifierMixin,
-    TorchEstimatorBase,
-    TorchRegressorMixin,
     family_constraints,
     family_doc,
 )
 from intelligent_training.families.torch._runtime import import_torch
+from intelligent_training.families.torch._task_mixins import (
+    TorchClassifierMixin,
+    TorchRegressorMixin,
+)
 from intelligent_training.families.torch._windows import gather_windows, lookback_indices
 
 _LOOKBACK_DOC = """lookback : int, default=16
