@@ -198,3 +198,21 @@ def test_summary_table_says_why_fewer_targets_were_kept():
     assert f"targets: {note}" in text.splitlines()
     manifest["ranking_note"] = ""  # top_n were kept: nothing to explain
     assert "targets:" not in format_summary(SimpleNamespace(manifest=manifest, output_dir="out"))
+
+
+def test_a_repeated_warning_prints_once(capsys):
+    from intelligent_training.cli._main import _setup_logging, _teardown_logging
+    from intelligent_training.exceptions import DataWarning
+
+    handler, shower = _setup_logging(1, debug=False)
+    try:
+        for _ in range(3):  # e.g. the ranker, the selector and the trainer
+            shower("No horizon in the name of target(s) ['tgt_beta']", DataWarning, "x.py", 1)
+        shower("another message", DataWarning, "x.py", 2)
+    finally:
+        _teardown_logging(handler, shower)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "WARNING: DataWarning: No horizon in the name of target(s) ['tgt_beta']",
+        "WARNING: DataWarning: another message",
+    ]

@@ -17,13 +17,19 @@ logger = logging.getLogger("intelligent_training.cli")
 
 
 class _OneLineWarnings:
-    """Show warnings as one log line: ``WARNING: DataWarning: message``, no source path."""
+    """Show warnings as one log line: ``WARNING: DataWarning: message``, no source path,
+    each distinct message once per run (every stage resolving the same target's horizon
+    warns about it; the user needs to read it once)."""
 
     def __init__(self) -> None:
         self._saved = warnings.showwarning
+        self._shown: set[tuple[str, str]] = set()
 
     def __call__(self, message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
         text = " ".join(str(message).split())
+        if (category.__name__, text) in self._shown:
+            return
+        self._shown.add((category.__name__, text))
         logging.getLogger("py.warnings").warning("%s: %s", category.__name__, text)
 
     def restore(self) -> None:
