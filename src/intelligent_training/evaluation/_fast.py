@@ -14,8 +14,9 @@ unpurged training rows before the test block) and reused by every target:
   unlabelled) weight 0. A matrix serves one thread at a time; a concurrent thread gets
   a copy built with ``ref=`` (the cuts are reused, not recomputed).
 
-The bins hold **positions** into the shared feature matrix, never a copy of it: the raw
-rows are gathered when the bins are built and freed as soon as they are binned.
+The bins hold **positions** into the shared feature matrix, never a copy of it: LightGBM
+reads a fold's raw rows as views of the matrix or a block at a time
+(:mod:`._lgb_rows`), XGBoost from a copy freed as soon as it is binned.
 
 Hyperparameters are :func:`~intelligent_training.families.family_params` mapped onto the
 native APIs, so a model here is the model ``make_estimator`` would fit on the same rows,
@@ -33,6 +34,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from intelligent_training.evaluation._lgb_rows import binned_dataset, valid_rows
 
 __all__ = [
     "FAST_FAMILIES",
@@ -232,75 +235,6 @@ def _lightgbm_valid_scores(booster: Any, n_rows: int) -> np.ndarray | None:
     return out.reshape(k, n_rows).T  # class-major in LightGBM
 
 
-def row_blocks(X: np.ndarray, rows: np.ndarray) -> np.ndarray | list[np.ndarray]:
-    """``X[rows]`` for LightGBM, as views of ``X`` where that needs no copy.
-
-    A fold's rows are a few runs of consecutive positions; on a C-ordered matrix each run
-    is a C-contiguous view, and LightGBM bins a list of row blocks exactly as it bins
-    their concatenation (``LGBM_DatasetCreateFromMat`` is ``...FromMats`` with one block:
-    same row sample, same bins, same trees). Any other matrix (e.g. a DataFrame's
-    column-ordered values) gets the copy ``X[rows]``.
-    """
-    views = _row_views(X, rows)
-    return X[rows] if views is None else views
-
-
-def _row_views(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray] | None:
-    """``X[rows]`` as C-contiguous views of ``X`` (one per run of rows), or None."""
-    rows = np.asarray(rows)
-    if not (X.ndim == 2 and X.flags["C_CONTIGUOUS"] and len(rows) > 1):
-        return None
-    step = np.diff(rows)
-    breaks = np.flatnonzero(step != 1) + 1
-    if len(breaks) >= _MAX_BLOCKS or rows[0] < 0 or (step <= 0).any():
-        return None
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(rows)]])
-    return [X[rows[a] : rows[b - 1] + 1] for a, b in zip(starts, ends)]
-
-
-def _valid_rows(X: np.ndarray, rows: np.ndarray) -> Any:
-    """The rows of a LightGBM validation set (binned with its reference's bins).
-
-    Views of ``X`` where :func:`row_blocks` can give them; for a large set of any other
-    matrix a ``lightgbm.Sequence`` that hands LightGBM the rows a batch at a time
-    (``LGBM_DatasetPushRows``, as ``LGBM_DatasetCreateFromMat`` pushes them one by one):
-    the same binned rows without a copy of all of them.
-    """
-    views = _row_views(X, rows)
-    if views is not None:
-        return views
-    if len(rows) <= _VALID_BATCH_ROWS:
-        return X[rows]
-    return _row_sequence()(X, rows)
-
-
-def _row_sequence() -> type:
-    import lightgbm as lgb
-
-    global _ROW_SEQUENCE
-    if _ROW_SEQUENCE is None:
-
-        class RowSequence(lgb.Sequence):  # type: ignore[misc]
-            batch_size = _VALID_BATCH_ROWS
-
-            def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
-                self.X, self.rows = X, np.asarray(rows)
-
-            def __getitem__(self, idx: Any) -> np.ndarray:
-                return np.ascontiguousarray(self.X[self.rows[idx]])
-
-            def __len__(self) -> int:
-                return len(self.rows)
-
-        _ROW_SEQUENCE = RowSequence
-    return _ROW_SEQUENCE
-
-
-_ROW_SEQUENCE: type | None = None
-_VALID_BATCH_ROWS = 65_536
-
-
 #: LightGBM bins a fold from a row sample it holds as doubles plus row indices
 #: (``bin_construct_sample_cnt`` rows x features x 12 bytes, 0.3x of a 2M x 50 float32
 #: matrix, several times the bins it yields). Constructions whose sample is larger than
@@ -314,10 +248,6 @@ def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> in
     """The size of LightGBM's binning sample for ``n_rows`` x ``n_features``."""
     count = params.get("bin_construct_sample_cnt", params.get("subsample_for_bin", 200_000))
     return min(n_rows, int(count)) * n_features * 12
-
-
-#: More runs than this and the copy is cheaper than LightGBM's per-block overhead.
-_MAX_BLOCKS = 4096
 
 
 class FoldBins:
@@ -372,17 +302,11 @@ class FoldBins:
     def _build(self, X: np.ndarray, ref: Any = None) -> Any:
         n = len(self.base_rows)
         if self.family == "lightgbm":
-            import lightgbm as lgb
-
-            ds = lgb.Dataset(
-                row_blocks(X, self.base_rows),
-                label=np.zeros(n, dtype=np.float32),
-                params=dict(self.params),
-                free_raw_data=True,
-            )
             large = _sample_bytes(n, X.shape[1], self.params) > _SERIAL_SAMPLE_BYTES
             with _CONSTRUCT if large else contextlib.nullcontext():
-                return ds.construct()
+                return binned_dataset(
+                    X, self.base_rows, self.params, label=np.zeros(n, dtype=np.float32)
+                )
         import xgboost as xgb
 
         return xgb.QuantileDMatrix(
@@ -474,7 +398,7 @@ class FoldBins:
         # lgb.train's rounds without its callbacks and evaluation: same booster.
         params = {**native, "num_iterations": int(num_boost_round)}
         valid = lgb.Dataset(
-            _valid_rows(X, test_rows), reference=sub, params=dict(self.params)
+            valid_rows(X, test_rows), reference=sub, params=dict(self.params)
         ).construct()
         booster = lgb.Booster(params=params, train_set=sub)
         booster.add_valid(valid, "test")
