@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["release_memory"]
+__all__ = ["MMAP_THRESHOLD", "release_memory", "return_freed_blocks"]
 
 
 def release_memory() -> None:
@@ -28,3 +28,36 @@ def release_memory() -> None:
             ctypes.CDLL("libc.so.6").malloc_trim(0)
         except (OSError, AttributeError):  # not glibc (e.g. musl): nothing to trim
             pass
+
+
+#: Blocks of at least this many bytes are mapped on their own by glibc (see below).
+MMAP_THRESHOLD = 256 * 2**10
+_M_MMAP_THRESHOLD = -3  # mallopt's parameter number (malloc.h)
+
+
+def return_freed_blocks(threshold: int = MMAP_THRESHOLD) -> bool:
+    """Have glibc hand large freed blocks back to the system at once, for this process.
+
+    glibc serves a block above its *mmap threshold* with a mapping of its own, unmapped
+    when freed; smaller ones come from its arenas, which keep freed memory for reuse.
+    The threshold starts at 128 KiB but rises (up to 32 MiB) each time such a block is
+    freed, so after the first few, the stages' row copies, LightGBM's binning samples and
+    training buffers (a few MiB each) stay resident once freed, until
+    :func:`release_memory` trims them: a stage's peak then counts the freed memory of
+    every thread's arena. A fixed threshold (``mallopt(M_MMAP_THRESHOLD)``) keeps the
+    resident size near what is in use. Called once by the console script, which owns its
+    process; elsewhere (not glibc) nothing happens.
+
+    Returns
+    -------
+    bool
+        Whether the setting was applied.
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        return bool(ctypes.CDLL("libc.so.6").mallopt(_M_MMAP_THRESHOLD, int(threshold)))
+    except (OSError, AttributeError):  # not glibc (e.g. musl)
+        return False
