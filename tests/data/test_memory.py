@@ -10,9 +10,7 @@ import textwrap
 
 import pytest
 
-pytestmark = pytest.mark.skipif(
-    platform.libc_ver()[0] != "glibc", reason="glibc's mallopt"
-)
+pytestmark = pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
 
 CHILD = textwrap.dedent(
     """

@@ -113,3 +113,30 @@ def test_c_ordered_runs_are_views():
     assert all(np.shares_memory(v, X) for v in views)
     assert row_views(np.asfortranarray(X), np.r_[0:10]) is None
     assert row_views(_Rows(X), np.r_[0:10]) is None
+
+
+def test_fold_bins_free_the_base_after_the_last_expected_cell():
+    from intelligent_training.evaluation import FoldBins
+
+    X = np.asfortranarray(_features(4))
+    base = np.arange(2500)
+    params = {k: v for k, v in _params(4).items() if k != "objective"}
+    native = {**params, "objective": "regression"}
+    rng = np.random.default_rng(4)
+    fits = [np.sort(rng.choice(base, size=2000, replace=False)) for _ in range(2)]
+    labels = [rng.standard_normal(2000) for _ in range(2)]
+
+    kept = FoldBins("lightgbm", base, params)  # not counted: the base stays (as on Dask)
+    counted = FoldBins("lightgbm", base, params)
+    counted.expect_cell()
+    counted.expect_cell()
+    for k, (rows, y) in enumerate(zip(fits, labels)):
+        a = kept.train(X, rows, y, native, 8).model_to_string()
+        b = counted.train(X, rows, y, native, 8).model_to_string()
+        assert a == b
+        assert (counted._base is None) == (k == 1)  # freed after the second cell
+        assert kept._base is not None
+    # a cell after the last one rebuilds the same bins
+    assert counted.train(X, fits[0], labels[0], native, 8).model_to_string() == (
+        kept.train(X, fits[0], labels[0], native, 8).model_to_string()
+    )

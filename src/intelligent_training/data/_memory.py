@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 
 __all__ = ["MMAP_THRESHOLD", "release_memory", "return_freed_blocks"]
 
 
 def release_memory() -> None:
-    """Return freed heap memory to the system: Arrow's pool (when Arrow is in use) and
-    glibc's arenas (on Linux with glibc; elsewhere nothing happens).
+    """Return freed heap memory to the system: unreachable objects in reference cycles
+    (collected now rather than whenever the collector next runs), Arrow's pool (when
+    Arrow is in use) and glibc's arenas (on Linux with glibc; elsewhere nothing happens).
 
     Freed buffers below glibc's mmap threshold (which grows to 32 MiB once a large
     block has been freed) stay in the arena of the thread that allocated them; with
@@ -18,6 +20,7 @@ def release_memory() -> None:
     after loading and after each stage of the pipeline; cheap (it only walks the
     arenas' free lists).
     """
+    gc.collect()  # objects in reference cycles (a stage's executor, its bins) go first
     arrow = sys.modules.get("pyarrow")
     if arrow is not None:
         arrow.default_memory_pool().release_unused()

@@ -277,12 +277,30 @@ class FoldBins:
         self._base: Any = None
         self._free: list[Any] = []  # XGBoost matrices not in use by any thread
         self._base_taken = False
+        #: LightGBM cells planned on these bins that have not taken their rows yet
+        #: (None: not counted, e.g. on a Dask worker; the base is then kept)
+        self._pending: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"family": self.family, "base_rows": self.base_rows, "params": self.params}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["family"], state["base_rows"], state["params"])  # type: ignore[misc]
+
+    def expect_cell(self) -> None:
+        """Count one more cell that will train on these bins (see :meth:`_took_rows`)."""
+        with self._lock:
+            self._pending = 1 if self._pending is None else self._pending + 1
+
+    def _took_rows(self) -> None:
+        """A counted LightGBM cell has its own subset: after the last one, the base Dataset
+        is freed (a cell that still comes, e.g. a retry, rebuilds the same bins)."""
+        with self._lock:
+            if self._pending is None:
+                return
+            self._pending -= 1
+            if self._pending <= 0:
+                self._base, self._pending = None, None
 
     def remapped(self, rows: np.ndarray) -> FoldBins:
         """The same bins over a matrix holding only ``rows`` (sorted) of the original."""
@@ -387,6 +405,7 @@ class FoldBins:
         import lightgbm as lgb
 
         sub = self.base(X).subset(positions, params=dict(self.params)).construct()
+        self._took_rows()
         sub.set_label(y)
         if test_rows is None or not len(test_rows):
             # keep_training_booster: the booster is used as is, skipping lgb.train's

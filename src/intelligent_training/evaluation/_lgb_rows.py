@@ -106,14 +106,16 @@ def _pushed(X: Any, rows: np.ndarray, params: dict[str, Any], label: np.ndarray)
     )
     sample = rows[sample[: n_sample.value]]
     # Per column, the sampled values LightGBM keeps (non-zero or NaN) and their positions
-    # in the sample, as LGBM_DatasetCreateFromMats collects them.
+    # in the sample, as LGBM_DatasetCreateFromMats collects them; a column that keeps
+    # every value shares one array of positions (LightGBM only reads them).
     slots = np.arange(len(sample), dtype=np.int32)
     values, where = [], []
     for j in range(n_features):
         column = _column(X, j, sample).astype(np.float64)
         keep = (np.abs(column) > _ZERO) | np.isnan(column)
-        values.append(np.ascontiguousarray(column[keep]))
-        where.append(np.ascontiguousarray(slots[keep]))
+        every = bool(keep.all())
+        values.append(column if every else np.ascontiguousarray(column[keep]))
+        where.append(slots if every else np.ascontiguousarray(slots[keep]))
     double_p, int_p = ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_int32)
     value_ptrs = (double_p * n_features)(*[v.ctypes.data_as(double_p) for v in values])
     where_ptrs = (int_p * n_features)(*[w.ctypes.data_as(int_p) for w in where])
