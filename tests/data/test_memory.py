@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -35,8 +36,10 @@ CHILD = textwrap.dedent(
 
 
 def _kept(mode: str) -> dict:
+    # glibc's own settings from the environment (Dask sets MALLOC_TRIM_THRESHOLD_) off
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
     out = subprocess.run(
-        [sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True
+        [sys.executable, "-c", CHILD, mode], capture_output=True, text=True, check=True, env=env
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
