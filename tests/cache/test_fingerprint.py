@@ -60,3 +60,20 @@ def test_is_fast():
     fingerprint(arr)
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0, f"100 MB took {elapsed:.2f}s"
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 64, 1 << 20])
+def test_column_major_arrays_hash_as_their_c_ordered_copy(monkeypatch, chunk_bytes):
+    # A DataFrame's block is column-major: it is hashed a few rows at a time (no copy of
+    # the whole array), and the digest is the one of the same values in C order.
+    import intelligent_training.cache._fingerprint as fp
+
+    monkeypatch.setattr(fp, "_CHUNK_BYTES", chunk_bytes)
+    values = np.asfortranarray(np.random.default_rng(1).normal(size=(101, 7)).astype(np.float32))
+    assert not values.flags["C_CONTIGUOUS"]
+    c_ordered = np.ascontiguousarray(values)
+    assert fingerprint(values) == fingerprint(c_ordered)
+    assert fingerprint(values[::3]) == fingerprint(np.ascontiguousarray(values[::3]))
+    changed = values.copy(order="F")
+    changed[100, 6] += 1.0  # the last chunk counts
+    assert fingerprint(changed) != fingerprint(values)

@@ -11,6 +11,7 @@ import pandas as pd
 __all__ = ["fingerprint"]
 
 _DIGEST_SIZE = 16
+_CHUNK_BYTES = 16 * 2**20  # scratch of a non-C-contiguous array's hash
 
 
 def _update_array(h: Any, arr: np.ndarray) -> None:
@@ -21,8 +22,15 @@ def _update_array(h: Any, arr: np.ndarray) -> None:
         hashed = pd.util.hash_array(np.asarray(arr, dtype=object).ravel(), categorize=False)
         h.update(np.ascontiguousarray(hashed).tobytes())
         return
-    contiguous = np.ascontiguousarray(arr)
-    h.update(contiguous.reshape(-1).view(np.uint8).data)
+    if arr.flags["C_CONTIGUOUS"] or arr.ndim < 2:
+        h.update(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).data)
+        return
+    # Any other layout (a DataFrame's column-major block): the same bytes in C order, a
+    # block of rows at a time, so the scratch stays small instead of a copy of ``arr``.
+    step = max(1, _CHUNK_BYTES // max(1, arr[:1].nbytes))
+    for start in range(0, arr.shape[0], step):
+        chunk = np.ascontiguousarray(arr[start : start + step])
+        h.update(chunk.reshape(-1).view(np.uint8).data)
 
 
 def _update_index(h: Any, index: pd.Index) -> None:

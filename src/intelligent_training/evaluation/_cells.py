@@ -164,6 +164,8 @@ class EvalData:
     ----------
     X : ndarray of shape (n_samples, n_features), float32
         The features (a view of the caller's frame where possible, never copied per cell).
+        Anything that reads like one (``X[rows]`` gives an ndarray, ``.shape``, and
+        ``.column(j, rows)``) also works: the selector's ``[X | shadows]`` is one.
     columns : list
         Column labels (the caller's, for a DataFrame; ``x0, x1, ...`` for an array).
     index : Index or None
@@ -222,7 +224,9 @@ class EvalData:
         if self._fingerprint is None:
             from intelligent_training.cache import fingerprint
 
-            self._fingerprint = fingerprint(self.X, self.columns, self.index)
+            # a matrix that is not an ndarray (the selector's ShadowedMatrix) hashes itself
+            X = self.X if isinstance(self.X, np.ndarray) else self.X.fingerprint()
+            self._fingerprint = fingerprint(X, self.columns, self.index)
         return self._fingerprint
 
     def frame(self, rows: np.ndarray, values: np.ndarray | None = None) -> pd.DataFrame:

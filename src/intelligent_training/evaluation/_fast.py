@@ -14,8 +14,9 @@ unpurged training rows before the test block) and reused by every target:
   unlabelled) weight 0. A matrix serves one thread at a time; a concurrent thread gets
   a copy built with ``ref=`` (the cuts are reused, not recomputed).
 
-The bins hold **positions** into the shared feature matrix, never a copy of it: the raw
-rows are gathered when the bins are built and freed as soon as they are binned.
+The bins hold **positions** into the shared feature matrix, never a copy of it: LightGBM
+reads a fold's raw rows as views of the matrix or a block at a time
+(:mod:`._lgb_rows`), XGBoost from a copy freed as soon as it is binned.
 
 Hyperparameters are :func:`~intelligent_training.families.family_params` mapped onto the
 native APIs (:mod:`._native_params`; the trained booster is seen through
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from intelligent_training.evaluation._lgb_rows import binned_dataset, valid_rows
 from intelligent_training.evaluation._native_model import NativeModel
 from intelligent_training.evaluation._native_params import (
     bin_params,
@@ -115,75 +117,6 @@ def _lightgbm_valid_scores(booster: Any, n_rows: int) -> np.ndarray | None:
     return out.reshape(k, n_rows).T  # class-major in LightGBM
 
 
-def row_blocks(X: np.ndarray, rows: np.ndarray) -> np.ndarray | list[np.ndarray]:
-    """``X[rows]`` for LightGBM, as views of ``X`` where that needs no copy.
-
-    A fold's rows are a few runs of consecutive positions; on a C-ordered matrix each run
-    is a C-contiguous view, and LightGBM bins a list of row blocks exactly as it bins
-    their concatenation (``LGBM_DatasetCreateFromMat`` is ``...FromMats`` with one block:
-    same row sample, same bins, same trees). Any other matrix (e.g. a DataFrame's
-    column-ordered values) gets the copy ``X[rows]``.
-    """
-    views = _row_views(X, rows)
-    return X[rows] if views is None else views
-
-
-def _row_views(X: np.ndarray, rows: np.ndarray) -> list[np.ndarray] | None:
-    """``X[rows]`` as C-contiguous views of ``X`` (one per run of rows), or None."""
-    rows = np.asarray(rows)
-    if not (X.ndim == 2 and X.flags["C_CONTIGUOUS"] and len(rows) > 1):
-        return None
-    step = np.diff(rows)
-    breaks = np.flatnonzero(step != 1) + 1
-    if len(breaks) >= _MAX_BLOCKS or rows[0] < 0 or (step <= 0).any():
-        return None
-    starts = np.concatenate([[0], breaks])
-    ends = np.concatenate([breaks, [len(rows)]])
-    return [X[rows[a] : rows[b - 1] + 1] for a, b in zip(starts, ends)]
-
-
-def _valid_rows(X: np.ndarray, rows: np.ndarray) -> Any:
-    """The rows of a LightGBM validation set (binned with its reference's bins).
-
-    Views of ``X`` where :func:`row_blocks` can give them; for a large set of any other
-    matrix a ``lightgbm.Sequence`` that hands LightGBM the rows a batch at a time
-    (``LGBM_DatasetPushRows``, as ``LGBM_DatasetCreateFromMat`` pushes them one by one):
-    the same binned rows without a copy of all of them.
-    """
-    views = _row_views(X, rows)
-    if views is not None:
-        return views
-    if len(rows) <= _VALID_BATCH_ROWS:
-        return X[rows]
-    return _row_sequence()(X, rows)
-
-
-def _row_sequence() -> type:
-    import lightgbm as lgb
-
-    global _ROW_SEQUENCE
-    if _ROW_SEQUENCE is None:
-
-        class RowSequence(lgb.Sequence):  # type: ignore[misc]
-            batch_size = _VALID_BATCH_ROWS
-
-            def __init__(self, X: np.ndarray, rows: np.ndarray) -> None:
-                self.X, self.rows = X, np.asarray(rows)
-
-            def __getitem__(self, idx: Any) -> np.ndarray:
-                return np.ascontiguousarray(self.X[self.rows[idx]])
-
-            def __len__(self) -> int:
-                return len(self.rows)
-
-        _ROW_SEQUENCE = RowSequence
-    return _ROW_SEQUENCE
-
-
-_ROW_SEQUENCE: type | None = None
-_VALID_BATCH_ROWS = 65_536
-
-
 #: LightGBM bins a fold from a row sample it holds as doubles plus row indices
 #: (``bin_construct_sample_cnt`` rows x features x 12 bytes, 0.3x of a 2M x 50 float32
 #: matrix, several times the bins it yields). Constructions whose sample is larger than
@@ -197,10 +130,6 @@ def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> in
     """The size of LightGBM's binning sample for ``n_rows`` x ``n_features``."""
     count = params.get("bin_construct_sample_cnt", params.get("subsample_for_bin", 200_000))
     return min(n_rows, int(count)) * n_features * 12
-
-
-#: More runs than this and the copy is cheaper than LightGBM's per-block overhead.
-_MAX_BLOCKS = 4096
 
 
 class FoldBins:
@@ -230,12 +159,30 @@ class FoldBins:
         self._base: Any = None
         self._free: list[Any] = []  # XGBoost matrices not in use by any thread
         self._base_taken = False
+        #: LightGBM cells planned on these bins that have not taken their rows yet
+        #: (None: not counted, e.g. on a Dask worker; the base is then kept)
+        self._pending: int | None = None
 
     def __getstate__(self) -> dict[str, Any]:
         return {"family": self.family, "base_rows": self.base_rows, "params": self.params}
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         self.__init__(state["family"], state["base_rows"], state["params"])  # type: ignore[misc]
+
+    def expect_cell(self) -> None:
+        """Count one more cell that will train on these bins (see :meth:`_took_rows`)."""
+        with self._lock:
+            self._pending = 1 if self._pending is None else self._pending + 1
+
+    def _took_rows(self) -> None:
+        """A counted LightGBM cell has its own subset: after the last one, the base Dataset
+        is freed (a cell that still comes, e.g. a retry, rebuilds the same bins)."""
+        with self._lock:
+            if self._pending is None:
+                return
+            self._pending -= 1
+            if self._pending <= 0:
+                self._base, self._pending = None, None
 
     def remapped(self, rows: np.ndarray) -> FoldBins:
         """The same bins over a matrix holding only ``rows`` (sorted) of the original."""
@@ -255,17 +202,11 @@ class FoldBins:
     def _build(self, X: np.ndarray, ref: Any = None) -> Any:
         n = len(self.base_rows)
         if self.family == "lightgbm":
-            import lightgbm as lgb
-
-            ds = lgb.Dataset(
-                row_blocks(X, self.base_rows),
-                label=np.zeros(n, dtype=np.float32),
-                params=dict(self.params),
-                free_raw_data=True,
-            )
             large = _sample_bytes(n, X.shape[1], self.params) > _SERIAL_SAMPLE_BYTES
             with _CONSTRUCT if large else contextlib.nullcontext():
-                return ds.construct()
+                return binned_dataset(
+                    X, self.base_rows, self.params, label=np.zeros(n, dtype=np.float32)
+                )
         import xgboost as xgb
 
         return xgb.QuantileDMatrix(
@@ -346,6 +287,7 @@ class FoldBins:
         import lightgbm as lgb
 
         sub = self.base(X).subset(positions, params=dict(self.params)).construct()
+        self._took_rows()
         sub.set_label(y)
         if test_rows is None or not len(test_rows):
             # keep_training_booster: the booster is used as is, skipping lgb.train's
@@ -357,7 +299,7 @@ class FoldBins:
         # lgb.train's rounds without its callbacks and evaluation: same booster.
         params = {**native, "num_iterations": int(num_boost_round)}
         valid = lgb.Dataset(
-            _valid_rows(X, test_rows), reference=sub, params=dict(self.params)
+            valid_rows(X, test_rows), reference=sub, params=dict(self.params)
         ).construct()
         booster = lgb.Booster(params=params, train_set=sub)
         booster.add_valid(valid, "test")

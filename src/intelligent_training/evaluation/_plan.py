@@ -81,7 +81,9 @@ class CellPlanner:
         key = (family, fold.group, repr(sorted(binning.items())))
         if key not in self._bins:
             self._bins[key] = FoldBins(family, base, binning)
-        return self._bins[key]
+        bins = self._bins[key]
+        bins.expect_cell()  # the base Dataset is freed once every cell has its rows
+        return bins
 
     def _binning(
         self, spec: TargetSpec, family: str, params: Mapping[str, Any], n_rows: int

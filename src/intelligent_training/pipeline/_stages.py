@@ -58,11 +58,17 @@ def _fit_estimator(
 
 def _unusable(y: pd.Series) -> str | None:
     """Why a target cannot be trained on (all NaN, constant), or None."""
-    values = y.dropna()
-    if values.empty:
+    values = y.to_numpy()  # no copy of the index (the panel's: as large as a column)
+    values = values[~pd.isna(values)]
+    if values.size == 0:
         return "every value is NaN"
-    if values.nunique() < 2:
-        return f"constant (every value is {values.iloc[0]})"
+    first = values[0]
+    if values.dtype.kind in "biuf":
+        constant = bool((values == first).all())  # no hash table of every value
+    else:
+        constant = pd.Series(values).nunique() < 2
+    if constant:
+        return f"constant (every value is {first})"
     return None
 
 

@@ -34,7 +34,8 @@ import pandas as pd
 from intelligent_training.evaluation import Cell, CellResult, EvalData
 from intelligent_training.metrics import classification_metrics, regression_metrics, skill_score
 from intelligent_training.selection._consensus import normalise_importance
-from intelligent_training.stats import shadow_features, shadow_wins
+from intelligent_training.selection._shadow_matrix import ShadowedMatrix
+from intelligent_training.stats import shadow_shifts, shadow_wins
 
 __all__ = [
     "SHADOW_PREFIX",
@@ -53,14 +54,15 @@ SHADOW_PREFIX = "shadow_"
 
 
 def with_shadows(data: EvalData, seed: int | None) -> EvalData:
-    """``data`` with one shadow column per feature appended (a new float32 matrix,
-    C-ordered).
+    """``data`` with one shadow column per feature appended, as a :class:`ShadowedMatrix`
+    (``[X | shadows]`` gathered for the rows a cell reads, never stored).
 
     The shadows are drawn from the rows where the (one) target is labelled: the other
     rows are in no fold, so their feature values must not leak into a shadow (their own
-    shadow values are NaN). The shift of every (symbol, feature) is drawn from ``seed``;
-    with a panel index the features are shifted within each symbol in time order, else
-    the rows are one series.
+    shadow values are NaN). The shift of every (symbol, feature) is drawn from ``seed``
+    (:func:`~intelligent_training.stats.shadow_shifts`, the draws of
+    :func:`~intelligent_training.stats.shadow_features`); with a panel index the features
+    are shifted within each symbol in time order, else the rows are one series.
     """
     labelled = np.ones(data.n_rows, dtype=bool)
     for spec in data.targets.values():
@@ -74,24 +76,10 @@ def with_shadows(data: EvalData, seed: int | None) -> EvalData:
         labelled[:] = False
     rows = np.flatnonzero(labelled)
     n_real = data.X.shape[1]
-    # The widened matrix is allocated once and filled in place (no n x p temporaries
-    # beside the labelled rows' copy and the shadows themselves).
-    X = np.empty((data.n_rows, 2 * n_real), dtype=np.float32)
-    X[:, :n_real] = data.X
-    X[:, n_real:] = np.nan
-    if rows.size:
-        part = data.X[rows]
-        frame = pd.DataFrame(part, index=data.index[rows]) if data.index is not None else part
-        with warnings.catch_warnings():
-            # A feature more persistent than the shift gets a DataWarning from
-            # shadow_features: the shadow test stays valid, only less sharp.
-            warnings.simplefilter("ignore")
-            shadows = shadow_features(frame, random_state=seed)
-        del part, frame
-        X[rows, n_real:] = np.asarray(shadows, np.float32)
-        del shadows
+    layout = pd.DataFrame(index=data.index[rows]) if data.index is not None else None
+    shifts = shadow_shifts(layout, len(rows), n_real, random_state=seed)
     return EvalData(
-        X=X,
+        X=ShadowedMatrix(data.X, rows, shifts),  # type: ignore[arg-type]
         columns=[*data.columns, *(f"{SHADOW_PREFIX}{c}" for c in data.columns)],
         index=data.index,
         targets=data.targets,

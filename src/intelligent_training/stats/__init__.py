@@ -14,7 +14,7 @@ Pure, vectorised functions (numpy/scipy) used by the ranker and the selector:
   :func:`skill_fold_std`, :func:`tstat_bounds`, :func:`pvalue_bounds`,
   :func:`racing_stops`);
 * autocorrelation-preserving shadow features and the shadow tally
-  (:func:`shadow_features`, :func:`shadow_wins`).
+  (:func:`shadow_features`, :func:`shadow_shifts`, :func:`shadow_wins`).
 """
 
 from intelligent_training.stats._combine import combine_pvalues
@@ -32,7 +32,12 @@ from intelligent_training.stats._racing import (
     skill_fold_std,
     tstat_bounds,
 )
-from intelligent_training.stats._shadow import shadow_features, shadow_wins
+from intelligent_training.stats._shadow import (
+    ShadowShifts,
+    shadow_features,
+    shadow_shifts,
+    shadow_wins,
+)
 from intelligent_training.stats._skill import (
     MIN_ROWS_CROSS_SECTION,
     SkillTest,
@@ -46,6 +51,7 @@ from intelligent_training.stats._skill import (
 __all__ = [
     "MIN_ROWS_CROSS_SECTION",
     "MeanTest",
+    "ShadowShifts",
     "SkillTest",
     "auc_by_timestamp",
     "combine_pvalues",
@@ -58,6 +64,7 @@ __all__ = [
     "pvalue_bounds",
     "racing_stops",
     "shadow_features",
+    "shadow_shifts",
     "shadow_wins",
     "significance_thresholds",
     "significant",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,7 +29,7 @@ import pandas as pd
 
 from intelligent_training.exceptions import DataError, DataWarning
 
-__all__ = ["shadow_features", "shadow_wins"]
+__all__ = ["ShadowShifts", "shadow_features", "shadow_shifts", "shadow_wins"]
 
 _DECORRELATED = 0.05  # an AR(1) autocorrelation below this counts as forgotten
 
@@ -64,6 +65,70 @@ def _lag1_autocorrelation(column: np.ndarray, same: np.ndarray) -> float:
     a, b = x[1:][same], x[:-1][same]
     with np.errstate(invalid="ignore", divide="ignore"):
         return float(np.nansum(a * b) / np.sqrt(np.nansum(a * a) * np.nansum(b * b)))
+
+
+@dataclass(frozen=True)
+class ShadowShifts:
+    """Where every shadow value of :func:`shadow_features` comes from.
+
+    Attributes
+    ----------
+    order : ndarray of int
+        The rows grouped by symbol, in time order within a symbol.
+    starts, sizes : ndarray of int
+        Where each symbol's rows start in ``order``, and how many there are.
+    offsets : ndarray of int, shape (n_symbols, n_features)
+        The circular shift of every (symbol, feature).
+    shifts_min : ndarray of int
+        The smallest shift allowed per symbol.
+
+    Notes
+    -----
+    The shadow of feature ``j`` at the row ``order[starts[s] + k]`` is the feature's
+    value at the row ``order[starts[s] + (k - offsets[s, j]) % sizes[s]]``.
+    """
+
+    order: np.ndarray
+    starts: np.ndarray
+    sizes: np.ndarray
+    offsets: np.ndarray
+    shifts_min: np.ndarray
+
+
+def shadow_shifts(
+    X: Any,
+    n_rows: int,
+    n_features: int,
+    *,
+    random_state: int | np.random.Generator | None = None,
+    min_shift: int | None = None,
+) -> ShadowShifts:
+    """The symbol layout and the random shifts of :func:`shadow_features` (same draws).
+
+    ``X`` only gives the row layout: its ``symbol`` / ``timestamp`` index levels (a
+    DataFrame, even without columns), else the rows are one series in row order.
+
+    Raises
+    ------
+    DataError
+        When a symbol has too few rows for the shifts.
+    """
+    order, starts, sizes = _symbol_layout(X, n_rows)
+    shifts_min = np.full(len(sizes), 0, dtype=np.int64)
+    for s, size in enumerate(sizes):
+        low = int(math.ceil(size / 4)) if min_shift is None else int(min_shift)
+        if low < 1 or 2 * low > size:
+            raise DataError(
+                f"shadow_features: symbol {s} has {size} rows, too few for shifts of at least "
+                f"{low} rows in both directions; need {2 * max(low, 1)} rows or a smaller "
+                "min_shift."
+            )
+        shifts_min[s] = low
+    rng = np.random.default_rng(random_state)
+    # One offset per (symbol, feature), uniform on [min_shift, size - min_shift].
+    span = (sizes - 2 * shifts_min + 1)[:, None]
+    offsets = shifts_min[:, None] + np.floor(rng.random((len(sizes), n_features)) * span)
+    return ShadowShifts(order, starts, sizes, offsets.astype(np.int64), shifts_min)
 
 
 def shadow_features(
@@ -111,22 +176,9 @@ def shadow_features(
     if values.ndim != 2:
         raise DataError(f"shadow_features: X must be 2-D, got shape {values.shape}.")
     n_rows, n_features = values.shape
-    order, starts, sizes = _symbol_layout(X, n_rows)
-    shifts_min = np.full(len(sizes), 0, dtype=np.int64)
-    for s, size in enumerate(sizes):
-        low = int(math.ceil(size / 4)) if min_shift is None else int(min_shift)
-        if low < 1 or 2 * low > size:
-            raise DataError(
-                f"shadow_features: symbol {s} has {size} rows, too few for shifts of at least "
-                f"{low} rows in both directions; need {2 * max(low, 1)} rows or a smaller "
-                "min_shift."
-            )
-        shifts_min[s] = low
-    rng = np.random.default_rng(random_state)
-    # One offset per (symbol, feature), uniform on [min_shift, size - min_shift].
-    span = (sizes - 2 * shifts_min + 1)[:, None]
-    offsets = shifts_min[:, None] + np.floor(rng.random((len(sizes), n_features)) * span)
-    offsets = offsets.astype(np.int64)
+    shifts = shadow_shifts(X, n_rows, n_features, random_state=random_state, min_shift=min_shift)
+    order, starts, sizes = shifts.order, shifts.starts, shifts.sizes
+    offsets, shifts_min = shifts.offsets, shifts.shifts_min
 
     symbol_of_sorted = np.repeat(np.arange(len(sizes)), sizes)
     position = np.arange(n_rows) - starts[symbol_of_sorted]  # position within its symbol
