@@ -94,3 +94,31 @@ def test_features_are_one_float32_block(tmp_path):
     assert block.dtype == np.float32
     assert np.shares_memory(block, X["a"].to_numpy())
     assert np.shares_memory(block, X["b"].to_numpy())
+
+
+def test_arrow_reads_through_the_system_allocator_and_the_pool_is_restored(tmp_path, monkeypatch):
+    import pyarrow as pa
+
+    from intelligent_training.data import _sources
+
+    _random_dir(tmp_path, 0, "hive")
+    before = pa.default_memory_pool().backend_name
+    seen = []
+    read = _sources.Unit.read_columns
+
+    def spy(self, names, dtype_of):
+        seen.append(pa.default_memory_pool().backend_name)
+        return read(self, names, dtype_of)
+
+    monkeypatch.setattr(_sources.Unit, "read_columns", spy)
+    load_xy(tmp_path)
+    assert seen and set(seen) == {"system"}
+    assert pa.default_memory_pool().backend_name == before
+
+    def failing(self, names, dtype_of):
+        raise DataError("unreadable")
+
+    monkeypatch.setattr(_sources.Unit, "read_columns", failing)
+    with pytest.raises(DataError, match="unreadable"):
+        load_xy(tmp_path)
+    assert pa.default_memory_pool().backend_name == before  # also after an error
