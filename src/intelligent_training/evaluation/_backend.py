@@ -10,17 +10,11 @@
 
 Either way the cells, their seeds and their threads are the same, so are the results.
 This module never imports Dask until a cluster is in use.
-
-Several stage fits may run at once (the pipeline fits one selector / trainer per target
-on threads): inside :func:`shared_cores` their local cells draw on one pool of core
-slots, so together they never run more cells than the pipeline's core budget, and a
-fit in its last cells leaves its idle cores to the others.
 """
 
 from __future__ import annotations
 
 import contextlib
-import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
@@ -33,39 +27,12 @@ from intelligent_training.evaluation._run import cached_cell, execute
 if TYPE_CHECKING:
     from intelligent_training.evaluation._dask import DaskRuntime
 
-__all__ = [
-    "active_runtime",
-    "distributed_backend_active",
-    "runner",
-    "shared_cores",
-    "stream",
-    "use_dask",
-]
+__all__ = ["active_runtime", "distributed_backend_active", "runner", "stream", "use_dask"]
 
 Run = Callable[[str, Cell, EvalData], CellResult]
 
 _ACTIVE: ContextVar[DaskRuntime | None] = ContextVar("intelligent_training_dask", default=None)
 _JOBLIB_RUNTIMES: weakref.WeakKeyDictionary[Any, DaskRuntime] = weakref.WeakKeyDictionary()
-_SLOTS: ContextVar[threading.Semaphore | None] = ContextVar(
-    "intelligent_training_core_slots", default=None
-)
-
-
-@contextlib.contextmanager
-def shared_cores(n_cores: int) -> Iterator[None]:
-    """Let the local cells of every stage fit inside the block share ``n_cores`` slots.
-
-    A cell holds one slot while it runs, so stage fits started on several threads
-    (each with its own ``n_jobs`` worker threads) run at most ``n_cores`` cells at once
-    in all. Threads started inside the block must run in a copy of its context
-    (:func:`contextvars.copy_context`) to see the slots. Cells on a Dask cluster do
-    not use them.
-    """
-    token = _SLOTS.set(threading.Semaphore(max(1, int(n_cores))))
-    try:
-        yield
-    finally:
-        _SLOTS.reset(token)
 
 
 def runner(memory: Any) -> Run:
@@ -209,19 +176,14 @@ def stream(
 
         yield from _dask.stream(runtime, run, cells, keys, data, log=log)
         return
-    slots = _SLOTS.get()
-    hold: Any = contextlib.nullcontext() if slots is None else slots
     if workers <= 1 or len(cells) == 1:
         for cell, key in zip(cells, keys):
-            with hold:
-                result = execute(run, key, cell, data)
-            yield cell, result
+            yield cell, execute(run, key, cell, data)
         return
     from joblib import Parallel, delayed
 
     def task(i: int) -> tuple[int, CellResult]:
-        with hold:
-            return i, execute(run, keys[i], cells[i], data)
+        return i, execute(run, keys[i], cells[i], data)
 
     parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator_unordered")
     for i, result in parallel(delayed(task)(i) for i in range(len(cells))):

@@ -5,8 +5,7 @@
 share: how a stage clone is configured (horizons, memory, verbosity), which rows a
 screening stage sees (``max_samples_per_symbol``), the per-target failure policy
 (a failed selection falls back to all features, a failed training skips the target, a
-setting wrong for every target is raised), the cache key of each fit, and how several
-targets are fitted at once (:mod:`._per_target`).
+setting wrong for every target is raised) and the cache key of each fit.
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import clone
 
+from intelligent_training._progress import progress
 from intelligent_training.cache import fingerprint
 from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
-from intelligent_training.pipeline._per_target import fit_per_target, targets_at_once
 
 __all__ = ["JOINT", "StageSteps"]
 
@@ -32,13 +31,6 @@ JOINT = "__joint__"
 _JOINT_STRATEGIES = ("multi_task", "cascade")
 # Parameters that never change what an estimator learns: left out of cache keys.
 _NOT_IN_KEY = ("memory", "verbose", "n_jobs")
-# Targets are fitted several at once (selection, single-task training) only while the
-# features take at most this much as float32: then a fit is mostly per-cell Python work
-# that a second fit overlaps; above it a fit's own cells fill the cores, and one fit at a
-# time holds one fit's working memory (e.g. the selector's shadow matrix: two at once
-# would add 2x the features to the peak, where the libraries' fixed ~0.25 GB no longer
-# dwarfs it).
-_CONCURRENT_TARGETS_MAX_BYTES = 64 * 2**20
 
 
 def _params_key(estimator: Any) -> dict[str, Any]:
@@ -185,12 +177,8 @@ class StageSteps:
         params = self.ranker.get_params(deep=False)
         return {k: params[k] for k in ("horizons", "default_horizon") if params.get(k) is not None}
 
-    def _configure(self, estimator: Any, memory: Any, *, quiet: bool = False) -> Any:
-        """Give a stage clone the shared settings it leaves unset (horizons, memory, verbose).
-
-        ``quiet``: no progress bar of its own (it runs beside other targets' fits, under
-        the pipeline's bar of finished targets).
-        """
+    def _configure(self, estimator: Any, memory: Any) -> Any:
+        """Give a stage clone the shared settings it leaves unset (horizons, memory, verbose)."""
         params = estimator.get_params(deep=False)
         updates = {
             k: v for k, v in self._horizon_settings().items() if k in params and params[k] is None
@@ -199,8 +187,6 @@ class StageSteps:
             updates["memory"] = memory
         if "verbose" in params and params["verbose"] is None and self.verbose is not None:
             updates["verbose"] = self.verbose
-        if quiet and "verbose" in params:
-            updates["verbose"] = False
         return estimator.set_params(**updates) if updates else estimator
 
     def _usable(self, Y: pd.DataFrame, targets: list[str]) -> list[str]:
@@ -253,7 +239,6 @@ class StageSteps:
         limit = self._screening_limit("selection")
         X_sel, Y_sel = (X, Y) if recent is None else (X.loc[recent], Y.loc[recent])
         template = self._new_selector()
-        at_once = self._targets_at_once(template, X_sel, len(targets))
 
         def select_one(target: str) -> tuple[Any, list[str], str | None]:
             manual = self._features_for(target, X)
@@ -262,7 +247,7 @@ class StageSteps:
             data_key = fingerprint(x_key, y_keys[target], target)
             if recent is not None:  # max_samples_per_symbol: the most recent rows only
                 data_key = fingerprint(data_key, "max_samples_per_symbol", limit)
-            selector = self._configure(clone(template), memory, quiet=at_once > 1)
+            selector = self._configure(clone(template), memory)
             try:
                 # All rows: the selector leaves the unlabelled ones out of its folds, which
                 # are cut on every row's timestamp, as in the ranker and the trainer.
@@ -286,37 +271,19 @@ class StageSteps:
                 return None, [str(c) for c in X.columns], message
             return selector, chosen, None
 
-        outcomes = self._per_target(targets, select_one, template, at_once, "selection")
+        outcomes = self._per_target(targets, select_one, "selection")
         for target, (selector, chosen, message) in zip(targets, outcomes):
             if message is not None:
                 self.warnings_.append(message)
             self.selectors_[target] = selector
             self.selected_features_[target] = chosen
 
-    @staticmethod
-    def _targets_at_once(template: Any, X: pd.DataFrame, n_targets: int) -> int:
-        """Targets fitted at once: several on a small panel (see :mod:`._per_target`);
-        on a large one a target's own cells fill the cores, and one fit at a time holds
-        one fit's working memory."""
-        if X.shape[0] * X.shape[1] * 4 > _CONCURRENT_TARGETS_MAX_BYTES:
-            return 1
-        return targets_at_once(template, n_targets)
-
-    def _per_target(
-        self, targets: list[str], fit_one: Any, template: Any, at_once: int, desc: str
-    ) -> list[Any]:
-        """``[fit_one(t) for t in targets]``, ``at_once`` at a time (one progress bar)."""
-        from intelligent_training.evaluation._executor import core_budget
-
-        n_jobs = template.get_params(deep=False).get("n_jobs")
-        return fit_per_target(
-            targets,
-            fit_one,
-            at_once=at_once,
-            n_cores=core_budget(n_jobs),
-            desc=desc,
-            verbose=self.verbose,
-        )
+    def _per_target(self, targets: list[str], fit_one: Any, desc: str) -> list[Any]:
+        """``[fit_one(t) for t in targets]`` under one progress bar."""
+        return [
+            fit_one(t)
+            for t in progress(targets, total=len(targets), desc=desc, verbose=self.verbose)
+        ]
 
     def _train(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         template = self.trainer
@@ -332,13 +299,12 @@ class StageSteps:
             groups = {JOINT: (list(targets), [str(c) for c in X.columns if str(c) in wanted])}
         else:
             groups = {t: ([t], self.selected_features_[t]) for t in targets}
-        at_once = self._targets_at_once(template, X, len(groups))
 
         def train_one(key: str) -> tuple[Any, str | None, str | None]:
             group_targets, feats = groups[key]
             y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
-            trainer = self._configure(clone(template), memory, quiet=at_once > 1)
+            trainer = self._configure(clone(template), memory)
             try:
                 # every row (the trainer leaves unlabelled ones out of its folds); no copy of X
                 # when every feature is used
@@ -355,7 +321,7 @@ class StageSteps:
             return trainer, None, None
 
         keys = list(groups)
-        outcomes = self._per_target(keys, train_one, template, at_once, "training")
+        outcomes = self._per_target(keys, train_one, "training")
         for key, (trainer, message, reason) in zip(keys, outcomes):
             group_targets, feats = groups[key]
             if trainer is None:
