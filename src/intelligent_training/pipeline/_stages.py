@@ -237,22 +237,30 @@ class StageSteps:
         self.selected_features_: dict[str, list[str]] = {}
         recent = self._recent(X, "selection")
         limit = self._screening_limit("selection")
-        X_sel, Y_sel = (X, Y) if recent is None else (X.loc[recent], Y.loc[recent])
-        template = self._new_selector()
-
-        def select_one(target: str) -> tuple[Any, list[str], str | None]:
+        # the most recent rows (max_samples_per_symbol): one subset for every target
+        X_recent = None if recent is None else X.loc[recent]
+        for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
             manual = self._features_for(target, X)
             if manual is not None:
-                return None, manual, None
+                self.selectors_[target] = None
+                self.selected_features_[target] = manual
+                continue
             data_key = fingerprint(x_key, y_keys[target], target)
-            if recent is not None:  # max_samples_per_symbol: the most recent rows only
+            X_sel, y_sel = X, Y[target]
+            if X_recent is not None:
+                X_sel, y_sel = X_recent, Y.loc[recent, target]
                 data_key = fingerprint(data_key, "max_samples_per_symbol", limit)
-            selector = self._configure(clone(template), memory)
+            selector = self._configure(self._new_selector(), memory)
             try:
                 # All rows: the selector leaves the unlabelled ones out of its folds, which
                 # are cut on every row's timestamp, as in the ranker and the trainer.
                 selector = cached_fit(
-                    selector, X_sel, Y_sel[target], "select", _params_key(selector), data_key
+                    selector,
+                    X_sel,
+                    y_sel,
+                    "select",
+                    _params_key(selector),
+                    data_key,
                 )
                 ranked = getattr(selector, "selected_features_", None)
                 if ranked is None:
@@ -268,22 +276,12 @@ class StageSteps:
                     f"({type(exc).__name__}: {exc}); using all {X.shape[1]} features"
                 )
                 logger.warning(message)
-                return None, [str(c) for c in X.columns], message
-            return selector, chosen, None
-
-        outcomes = self._per_target(targets, select_one, "selection")
-        for target, (selector, chosen, message) in zip(targets, outcomes):
-            if message is not None:
                 self.warnings_.append(message)
+                self.selectors_[target] = None
+                self.selected_features_[target] = [str(c) for c in X.columns]
+                continue
             self.selectors_[target] = selector
             self.selected_features_[target] = chosen
-
-    def _per_target(self, targets: list[str], fit_one: Any, desc: str) -> list[Any]:
-        """``[fit_one(t) for t in targets]`` under one progress bar."""
-        return [
-            fit_one(t)
-            for t in progress(targets, total=len(targets), desc=desc, verbose=self.verbose)
-        ]
 
     def _train(self, X, Y, targets, cached_fit, x_key, y_keys, memory) -> None:
         template = self.trainer
@@ -299,9 +297,9 @@ class StageSteps:
             groups = {JOINT: (list(targets), [str(c) for c in X.columns if str(c) in wanted])}
         else:
             groups = {t: ([t], self.selected_features_[t]) for t in targets}
-
-        def train_one(key: str) -> tuple[Any, str | None, str | None]:
-            group_targets, feats = groups[key]
+        for key, (group_targets, feats) in progress(
+            groups.items(), total=len(groups), desc="training", verbose=self.verbose
+        ):
             y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
             trainer = self._configure(clone(template), memory)
@@ -314,20 +312,11 @@ class StageSteps:
             except ConfigError:
                 raise  # a setting that is wrong for every target: not a per-target failure
             except Exception as exc:  # policy: a failed target is logged and skipped
-                reason = f"{type(exc).__name__}: {exc}"
-                message = f"training failed for {group_targets} ({reason})"
+                message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
                 logger.error(message)
-                return None, message, reason
-            return trainer, None, None
-
-        keys = list(groups)
-        outcomes = self._per_target(keys, train_one, "training")
-        for key, (trainer, message, reason) in zip(keys, outcomes):
-            group_targets, feats = groups[key]
-            if trainer is None:
                 self.warnings_.append(message)
                 for t in group_targets:
-                    self.failed_targets_[t] = reason
+                    self.failed_targets_[t] = f"{type(exc).__name__}: {exc}"
                 continue
             self.trainers_[key] = trainer
             self.training_groups_[key] = (list(group_targets), list(feats))
