@@ -21,7 +21,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -262,13 +261,8 @@ def _place(
         del buffer
 
 
-def _load(*args: Any) -> _Loaded:
-    """:func:`_read_panel` with Arrow on the system allocator (see :func:`_system_allocator`)."""
-    with _system_allocator():
-        return _read_panel(*args)
-
-
-def _read_panel(
+@_system_allocator()  # Arrow on the system allocator while the files are read
+def _load(
     data_dir: str | Path,
     symbols: str | Iterable[str] | None,
     time_column: str | None,
