@@ -72,11 +72,17 @@ class ShadowedMatrix:
             return np.flatnonzero(rows)
         return rows.astype(np.int64, copy=False).reshape(-1)
 
-    def _sources(self, slots: np.ndarray, j: int) -> np.ndarray:
-        """The rows the shadow of feature ``j`` reads at the given slots."""
+    def _layout(self, slots: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per slot: its symbol, the symbol's first slot, its position and the symbol's
+        size (the same for every feature: computed once per read)."""
         symbol = self._symbol[slots]
         start = self._starts[symbol]
-        within = (slots - start - self._offsets[symbol, j]) % self._sizes[symbol]
+        return symbol, start, slots - start, self._sizes[symbol]
+
+    def _sources(self, layout: tuple[np.ndarray, ...], j: int) -> np.ndarray:
+        """The rows the shadow of feature ``j`` reads at the slots of ``layout``."""
+        symbol, start, position, size = layout
+        within = (position - self._offsets[symbol, j]) % size
         return self._row_of_slot[start + within]  # type: ignore[no-any-return]
 
     def column(self, j: int, rows: Any) -> np.ndarray:
@@ -87,7 +93,8 @@ class ShadowedMatrix:
         out = np.full(len(rows), np.nan, dtype=np.float32)
         slots = self._slot[rows]
         has = slots >= 0
-        out[has] = self.X[:, j - self.n_real][self._sources(slots[has], j - self.n_real)]
+        layout = self._layout(slots[has])
+        out[has] = self.X[:, j - self.n_real][self._sources(layout, j - self.n_real)]
         return out
 
     def __getitem__(self, key: Any) -> np.ndarray:
@@ -105,8 +112,9 @@ class ShadowedMatrix:
         if not every:
             out[~has, p:] = np.nan
             slots = slots[has]
+        layout = self._layout(slots)
         for j in range(p):
-            values = self.X[:, j][self._sources(slots, j)]
+            values = self.X[:, j][self._sources(layout, j)]
             if every:
                 out[:, p + j] = values
             else:
