@@ -77,3 +77,67 @@ def test_lightgbm_test_scores_are_the_boosters_predictions(task):
         3 if task == "multiclass" else 1
     )
     assert isinstance(booster, lgb.Booster)
+
+
+def _lightgbm_fold(task="regression", n=900):
+    from intelligent_training.evaluation._fast import FoldBins, bin_params, native_params
+
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((n, 5)).astype(np.float32)
+    signal = X[:, 0] + 0.5 * rng.standard_normal(n)
+    y = signal if task == "regression" else (signal > 0).astype(float)
+    params = {"n_estimators": 20, "num_leaves": 7, "min_child_samples": 20, "max_bin": 31}
+    native, rounds = native_params("lightgbm", params, task, 2, random_state=0, n_threads=1)
+    base = np.arange(700)
+    bins = FoldBins("lightgbm", base, bin_params("lightgbm", native))
+    return X, y, bins, native, rounds
+
+
+@pytest.mark.parametrize("task", ["regression", "binary"])
+def test_large_test_blocks_are_predicted_by_block_with_the_same_scores(task, monkeypatch):
+    """Above the size limit the test rows are not binned as a validation set: they are
+    predicted a block at a time (and the training bins are let go first); same scores."""
+    from intelligent_training.evaluation import _fast
+
+    X, y, bins, native, rounds = _lightgbm_fold(task)
+    train, test = np.arange(20, 690), np.arange(700, 900)
+    _, small = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
+    monkeypatch.setattr(_fast, "_SERIAL_BYTES", 10)  # every test block is "large"
+    monkeypatch.setattr(_fast, "BLOCK_BYTES", 4 * 5 * 64)  # 64 rows a block
+    booster, large = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
+    assert large.shape == (len(test), 1)
+    np.testing.assert_array_equal(large, small)
+    expected = np.asarray(booster.predict(X[test]), dtype=np.float64).reshape(-1, 1)
+    np.testing.assert_array_equal(large, expected)
+
+
+def test_a_trained_cell_does_not_keep_its_folds_base_bins_alive():
+    """The last cell of a fold frees the fold's base Dataset: the cell's subset must not
+    keep it alive as its LightGBM ``reference``, nor its booster through the subset."""
+    import gc
+    import weakref
+
+    X, y, bins, native, rounds = _lightgbm_fold()
+    bins.expect_cell()
+    base = weakref.ref(bins.base(X))
+    train = np.arange(20, 690)
+    booster = bins.train(X, train, y[train], native, rounds)
+    gc.collect()
+    assert base() is None
+    assert booster.num_trees() == rounds
+
+
+def test_lightgbm_histogram_layout_is_column_wise_unless_chosen():
+    from intelligent_training.evaluation._native_params import lightgbm_native_params
+    from intelligent_training.families import make_estimator
+
+    native, _ = lightgbm_native_params({}, "regression", 1, random_state=0, n_threads=1)
+    assert native["force_col_wise"] is True and "force_row_wise" not in native
+    native, _ = lightgbm_native_params(
+        {"force_row_wise": True}, "regression", 1, random_state=0, n_threads=1
+    )
+    assert native["force_row_wise"] is True and "force_col_wise" not in native
+    estimator = make_estimator("lightgbm", "regression", {}, random_state=0)
+    assert estimator.get_params()["force_col_wise"] is True
+    chosen = make_estimator("lightgbm", "regression", {"force_row_wise": True}, random_state=0)
+    assert "force_col_wise" not in chosen.get_params()

@@ -180,3 +180,15 @@ def test_fold_bins_pickle_rebuilds_on_arrival():
     assert clone_._base is None
     after = clone_.train(X, rows, y[rows], native, rounds).predict(X[400:])
     np.testing.assert_array_equal(before, after)
+
+
+def test_validate_inputs_keeps_targets_with_string_names_without_a_copy():
+    import pandas as pd
+
+    from intelligent_training.ranking._inputs import validate_inputs
+
+    X = pd.DataFrame({"f": [1.0, 2.0, 3.0]})
+    Y = pd.DataFrame({"fwd_ret_5m": [0.1, 0.2, 0.3]})
+    assert validate_inputs(X, Y)[1] is Y  # no copy of every target column
+    renamed = validate_inputs(X, pd.DataFrame({5: [0.1, 0.2, 0.3]}))[1]
+    assert list(renamed.columns) == ["5"]

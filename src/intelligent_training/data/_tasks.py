@@ -41,8 +41,10 @@ def infer_task(y: object, *, max_classes: int = 10) -> Task:
     >>> infer_task([0.1, -0.3, 2.5])
     'regression'
     """
-    values = pd.Series(y) if not isinstance(y, pd.Series) else y
-    values = values.dropna()
+    # A Series of the values alone: dropping NaNs from the caller's Series would make its
+    # index (a RangeIndex) cache a materialised copy of itself (8 bytes a row) for as
+    # long as the caller keeps it.
+    values = pd.Series(y.array if isinstance(y, pd.Series) else y, copy=False).dropna()
     if values.empty:
         return "regression"
     is_numeric = pd.api.types.is_numeric_dtype(values.dtype)

@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from intelligent_training.evaluation._lgb_rows import binned_dataset, valid_rows
+from intelligent_training.evaluation._lgb_rows import BLOCK_BYTES, binned_dataset, valid_rows
 from intelligent_training.evaluation._native_model import NativeModel
 from intelligent_training.evaluation._native_params import (
     bin_params,
@@ -117,13 +117,34 @@ def _lightgbm_valid_scores(booster: Any, n_rows: int) -> np.ndarray | None:
     return out.reshape(k, n_rows).T  # class-major in LightGBM
 
 
+def _predicted_by_block(
+    booster: Any, X: Any, rows: np.ndarray, native: Mapping[str, Any]
+) -> np.ndarray:
+    """``booster.predict(X[rows])`` as ``(n, k)`` scores, a block of rows at a time."""
+    step = max(1, BLOCK_BYTES // (4 * max(1, X.shape[1])))
+    threads = int(native.get("num_threads", 1))
+    parts = []
+    for start in range(0, len(rows), step):
+        block = np.ascontiguousarray(X[rows[start : start + step]], dtype=np.float32)
+        raw = np.asarray(booster.predict(block, num_threads=threads), dtype=np.float64)
+        parts.append(raw.reshape(len(block), -1))
+    return np.concatenate(parts)
+
+
 #: LightGBM bins a fold from a row sample it holds as doubles plus row indices
 #: (``bin_construct_sample_cnt`` rows x features x 12 bytes, 0.3x of a 2M x 50 float32
-#: matrix, several times the bins it yields). Constructions whose sample is larger than
-#: this run one at a time in the process, so concurrent folds don't stack their samples;
-#: each construction is deterministic, so the bins are the same either way.
-_SERIAL_SAMPLE_BYTES = 64 * 2**20
+#: matrix, several times the bins it yields), then fills the bins (a byte per row and
+#: feature); a subset copies bins, a validation set fills its own. Constructions whose
+#: sample or bins are larger than this run one at a time in the process, so concurrent
+#: cells don't stack them (training rounds still run side by side); each construction
+#: is deterministic, so the bins are the same either way.
+_SERIAL_BYTES = 32 * 2**20
 _CONSTRUCT = threading.Lock()
+
+
+def _one_at_a_time(n_bytes: int) -> Any:
+    """The process-wide construction lock for ``n_bytes`` above the limit, else a no-op."""
+    return _CONSTRUCT if n_bytes > _SERIAL_BYTES else contextlib.nullcontext()
 
 
 def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> int:
@@ -202,8 +223,8 @@ class FoldBins:
     def _build(self, X: np.ndarray, ref: Any = None) -> Any:
         n = len(self.base_rows)
         if self.family == "lightgbm":
-            large = _sample_bytes(n, X.shape[1], self.params) > _SERIAL_SAMPLE_BYTES
-            with _CONSTRUCT if large else contextlib.nullcontext():
+            held = max(_sample_bytes(n, X.shape[1], self.params), n * X.shape[1])
+            with _one_at_a_time(held):
                 return binned_dataset(
                     X, self.base_rows, self.params, label=np.zeros(n, dtype=np.float32)
                 )
@@ -286,19 +307,41 @@ class FoldBins:
     ) -> tuple[Any, np.ndarray | None]:
         import lightgbm as lgb
 
-        sub = self.base(X).subset(positions, params=dict(self.params)).construct()
-        # LightGBM keeps the subset's rows as a sorted Python list (about 36 bytes a row)
-        # for the Dataset's life; once constructed, the subset only needs its own bins.
+        base = self.base(X)
+        with _one_at_a_time(len(positions) * X.shape[1]):
+            sub = base.subset([], params=dict(self.params))
+            # the rows as they are (ascending int32, what LightGBM reads): ``subset(rows)``
+            # would first make them a sorted Python list, about 36 bytes a row
+            sub.used_indices = positions
+            sub.construct()
+        del base
+        # Once constructed, the subset only needs its own bins. LightGBM keeps its rows as
+        # a sorted Python list (about 36 bytes a row) and the base as ``reference`` for
+        # the Dataset's life; the reference alone would hold the fold's base bins until
+        # this cell ends, whatever :meth:`_took_rows` frees.
         sub.used_indices = None
+        sub.reference = None
         self._took_rows()
         sub.set_label(y)
-        if test_rows is None or not len(test_rows):
+        n_test = 0 if test_rows is None else len(test_rows)
+        large_test = n_test * X.shape[1] > _SERIAL_BYTES
+        if not n_test or large_test:
             # keep_training_booster: the booster is used as is, skipping lgb.train's
-            # model-to-string round trip (same trees, same predictions).
+            # model-to-string round trip (same trees, same predictions). Before a large
+            # test block is scored, the round trip is worth its cost: it lets the
+            # training bins go.
             booster = lgb.train(
-                dict(native), sub, num_boost_round=num_boost_round, keep_training_booster=True
+                dict(native),
+                sub,
+                num_boost_round=num_boost_round,
+                keep_training_booster=not large_test,
             )
-            return booster, None
+            del sub
+            if not n_test:
+                return booster, None
+            # A large test block: predicted a block of rows at a time, not binned as a
+            # validation set held beside the training bins for the whole fit.
+            return booster, _predicted_by_block(booster, X, test_rows, native)
         # lgb.train's rounds without its callbacks and evaluation: same booster.
         params = {**native, "num_iterations": int(num_boost_round)}
         valid = lgb.Dataset(

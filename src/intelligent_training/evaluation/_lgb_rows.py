@@ -29,12 +29,12 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["binned_dataset", "row_views", "valid_rows"]
+__all__ = ["BLOCK_BYTES", "binned_dataset", "row_views", "valid_rows"]
 
 #: More runs than this and LightGBM's per-block overhead outweighs the views.
 _MAX_BLOCKS = 4096
 #: Rows per block handed to LightGBM by the pushed and sequence paths (bytes of float32).
-_BLOCK_BYTES = 16 * 2**20
+BLOCK_BYTES = 16 * 2**20
 #: LightGBM's ``kZeroThreshold``: a float literal (``1e-35f``) compared as a double.
 _ZERO = float(np.float32(1e-35))
 _VALID_BATCH_ROWS = 65_536
@@ -137,7 +137,7 @@ def _pushed(X: Any, rows: np.ndarray, params: dict[str, Any], label: np.ndarray)
     del values, where, value_ptrs, where_ptrs
     ds = lgb.Dataset(None, params=params, free_raw_data=True)
     ds._handle = handle  # freed by the Dataset, like one it constructed itself
-    step = max(1, _BLOCK_BYTES // (4 * max(1, n_features)))
+    step = max(1, BLOCK_BYTES // (4 * max(1, n_features)))
     for start in range(0, n_rows, step):
         block = np.ascontiguousarray(X[rows[start : start + step]], dtype=np.float32)
         _safe_call(

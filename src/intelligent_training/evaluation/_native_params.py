@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from intelligent_training.families._lightgbm_layout import with_histogram_layout
+
 __all__ = [
     "bin_params",
     "lightgbm_native_params",
@@ -83,7 +85,7 @@ def lightgbm_native_params(
     if not any(k in params for k in _LGB_THREAD_KEYS):
         native["num_threads"] = int(n_threads)
     native["feature_pre_filter"] = False
-    return native, num_boost_round
+    return with_histogram_layout(native), num_boost_round
 
 
 def xgboost_native_params(

@@ -21,6 +21,7 @@ from sklearn.ensemble import (
 from sklearn.utils._param_validation import StrOptions
 from xgboost import XGBClassifier, XGBRegressor
 
+from intelligent_training.families._lightgbm_layout import with_histogram_layout
 from intelligent_training.families._row_scaling import AUTO, AutoLeafMixin
 from intelligent_training.families._threads import resolve_n_jobs
 
@@ -81,7 +82,7 @@ def build_lightgbm(
     cpu_only: bool = False,
 ) -> Any:
     """Build an ``AutoLGBMRegressor``/``AutoLGBMClassifier`` (silent, ``n_jobs`` honoured)."""
-    kwargs = {"verbose": -1, **params}
+    kwargs = with_histogram_layout({"verbose": -1, **params})
     cls = AutoLGBMClassifier if _is_classification(task) else AutoLGBMRegressor
     return cls(random_state=random_state, n_jobs=resolve_n_jobs(n_jobs), **kwargs)
 

@@ -105,7 +105,7 @@ def resolve_candidates(
         }
     eligible = [t for t in names if rows[t]["eligible"]]
     resolved = resolve_targets(
-        Y.loc[:, eligible],
+        Y if eligible == list(Y.columns) else Y.loc[:, eligible],  # .loc copies the columns
         X,
         timestamps=timestamps,
         cv=resolve_cv(ranker.cv, default_n_splits=DEFAULT_N_SPLITS, owner=OWNER),

@@ -48,6 +48,8 @@ def validate_inputs(X: Any, Y: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
     overlap = sorted(set(map(str, X.columns)) & set(map(str, Y.columns)))
     if overlap:
         raise DataError(f"TargetRanker.fit: columns {overlap[:5]} are both features and targets.")
+    if all(isinstance(c, str) for c in Y.columns):
+        return X, Y  # set_axis would copy every target column
     return X, Y.set_axis([str(c) for c in Y.columns], axis=1)
 
 
