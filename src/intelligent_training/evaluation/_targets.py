@@ -195,12 +195,12 @@ class TargetSet:
         for n in names:
             horizons.setdefault(_horizon_key(self.specs[n].horizon), self.specs[n].horizon)
         raw: dict[Any, list[tuple[np.ndarray, np.ndarray]]] = {
-            key: purged_folds(self.cv, self._X, horizon=h, groups=self.timestamps)
+            key: _compact(purged_folds(self.cv, self._X, horizon=h, groups=self.timestamps))
             for key, h in horizons.items()
         }
         has_horizon = hasattr(self.cv, "get_params") and "horizon" in self.cv.get_params()
         unpurged = (
-            purged_folds(self.cv, self._X, horizon=0, groups=self.timestamps)
+            _compact(purged_folds(self.cv, self._X, horizon=0, groups=self.timestamps))
             if has_horizon and horizons
             else []
         )
@@ -291,6 +291,15 @@ class TargetSet:
 def _keep(rows: np.ndarray, labelled: np.ndarray) -> np.ndarray:
     keep = labelled[rows]
     return rows if keep.all() else rows[keep]
+
+
+def _compact(folds: list[tuple[np.ndarray, np.ndarray]]) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds' row positions as int32 where they fit (half the memory of ``intp``: a
+    stage holds one pair per fold and horizon, a few times the rows in all)."""
+    last = max((int(part[-1]) for fold in folds for part in fold if len(part)), default=0)
+    if last >= np.iinfo(np.int32).max:
+        return folds
+    return [(train.astype(np.int32), test.astype(np.int32)) for train, test in folds]
 
 
 def _union(base: np.ndarray | None, rows: np.ndarray) -> np.ndarray:

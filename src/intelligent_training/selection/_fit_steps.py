@@ -108,7 +108,7 @@ def validate_inputs(
     )
     if frame is not None:
         data.index = frame.index
-    return data, pd.DataFrame({target: y_arr}), unnamed
+    return data, pd.DataFrame({target: y_arr}, copy=False), unnamed
 
 
 def symbol_groups(
