@@ -84,7 +84,15 @@ def encode_target(y: pd.Series, *, name: str, owner: str, task: str = "auto") ->
             f"{owner}: target {name!r} is not numeric and not a class label column; "
             "encode it as numbers."
         )
-    values = y.to_numpy(dtype=np.float64, na_value=np.nan)
+    if y.dtype == np.float64:
+        # NaN already marks a missing label: the column's own values, not a copy (a stage
+        # holds every target's labels), read-only: no stage may write into them
+        values = y.to_numpy()
+        if values.flags.writeable:
+            values = values.view()
+            values.flags.writeable = False
+    else:
+        values = y.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(values).any():
         raise DataError(
             f"{owner}: target {name!r} contains infinity; replace infinite labels by NaN "
