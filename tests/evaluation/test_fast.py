@@ -102,7 +102,7 @@ def test_large_test_blocks_are_predicted_by_block_with_the_same_scores(task, mon
     X, y, bins, native, rounds = _lightgbm_fold(task)
     train, test = np.arange(20, 690), np.arange(700, 900)
     _, small = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
-    monkeypatch.setattr(_fast, "_SERIAL_BYTES", 10)  # every test block is "large"
+    monkeypatch.setattr(_fast, "_LARGE_TEST_BYTES", 10)  # every test block is "large"
     monkeypatch.setattr(_fast, "BLOCK_BYTES", 4 * 5 * 64)  # 64 rows a block
     booster, large = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
     assert large.shape == (len(test), 1)
@@ -141,3 +141,55 @@ def test_lightgbm_histogram_layout_is_column_wise_unless_chosen():
     assert estimator.get_params()["force_col_wise"] is True
     chosen = make_estimator("lightgbm", "regression", {"force_row_wise": True}, random_state=0)
     assert "force_col_wise" not in chosen.get_params()
+
+
+def _run_cells(budget, footprints, limit, body):
+    """Run ``body`` in one thread per footprint, each admitted by ``budget``."""
+    import threading
+
+    errors = []
+
+    def cell(n):
+        try:
+            with budget.admit(n, budget=limit):
+                body()
+        except Exception as exc:  # e.g. a barrier no second cell reached
+            errors.append(exc)
+
+    threads = [threading.Thread(target=cell, args=(n,)) for n in footprints]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert not any(t.is_alive() for t in threads)
+    assert not errors, errors
+
+
+def test_large_cells_run_side_by_side_only_while_they_fit_the_budget():
+    import threading
+    import time
+
+    from intelligent_training.evaluation._fast import _SERIAL_BYTES, _CellBudget
+
+    big = _SERIAL_BYTES + 1
+    lock, inside, most = threading.Lock(), [0], [0]
+
+    def body():
+        with lock:
+            inside[0] += 1
+            most[0] = max(most[0], inside[0])
+        time.sleep(0.05)
+        with lock:
+            inside[0] -= 1
+
+    # three cells, any two over the budget: one at a time (a lone one always runs)
+    _run_cells(_CellBudget(), [big] * 3, big + 10, body)
+    assert most[0] == 1
+    # two that fit together are admitted together (each waits for the other inside)
+    meet = threading.Barrier(2, timeout=10)
+    _run_cells(_CellBudget(), [big, big], 3 * big, meet.wait)
+    # small cells never wait, even with no budget left
+    small = _CellBudget()
+    with small.admit(big, budget=big):
+        meet = threading.Barrier(2, timeout=10)
+        _run_cells(small, [10, 10], 0, meet.wait)

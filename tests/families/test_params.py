@@ -237,3 +237,31 @@ def test_job_rejects_config_keys_an_estimator_does_not_take():
     with pytest.raises(ConfigError, match="FeatureSelector does not take.*'n_estimatorz'"):
         _make(FeatureSelector, top_m=5, n_estimatorz=3)
     assert _make(FeatureSelector, top_m=None).top_m == FeatureSelector().top_m
+
+
+def test_xgboost_family_lives_in_its_own_module_and_old_pickles_still_load():
+    """XGBoost is imported only by runs that use it; models pickled when its classes
+    lived in ``families._trees`` still unpickle (the old path forwards to the new)."""
+    import pickle
+    import subprocess
+    import sys
+
+    from intelligent_training.families import _trees, _xgboost, make_estimator
+
+    assert _trees.AutoXGBRegressor is _xgboost.AutoXGBRegressor
+    estimator = make_estimator("xgboost", "regression", {"n_estimators": 3}, random_state=0)
+    old = pickle.dumps(estimator, protocol=0).replace(
+        b"intelligent_training.families._xgboost", b"intelligent_training.families._trees"
+    )
+    assert b"families._trees\nAutoXGBRegressor" in old
+    restored = pickle.loads(old)
+    assert type(restored) is _xgboost.AutoXGBRegressor
+    assert restored.get_params()["n_estimators"] == 3
+    code = (
+        "import sys\n"
+        "from intelligent_training.families import make_estimator\n"
+        "make_estimator('lightgbm', 'regression', {}, random_state=0)\n"
+        "print('xgboost' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

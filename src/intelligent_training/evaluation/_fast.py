@@ -140,11 +140,56 @@ def _predicted_by_block(
 #: is deterministic, so the bins are the same either way.
 _SERIAL_BYTES = 32 * 2**20
 _CONSTRUCT = threading.Lock()
+#: A test block with more binned bytes than this is predicted a block of rows at a time
+#: after training (the training bins let go first), not binned as a validation set kept
+#: beside the training bins: slower than scores kept while training on small blocks,
+#: about as fast on large ones.
+_LARGE_TEST_BYTES = 16 * 2**20
 
 
 def _one_at_a_time(n_bytes: int) -> Any:
     """The process-wide construction lock for ``n_bytes`` above the limit, else a no-op."""
     return _CONSTRUCT if n_bytes > _SERIAL_BYTES else contextlib.nullcontext()
+
+
+class _CellBudget:
+    """Large LightGBM cells side by side only while their footprints fit a budget.
+
+    A cell whose footprint is at most ``_SERIAL_BYTES`` never waits. A larger one waits
+    until it fits beside the large cells running, or runs alone; the budget is the
+    features' own size, so a process's cells hold at most about one more copy of the
+    features on top of them. Which cells share the cores changes, never what a cell
+    computes.
+    """
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._used = 0
+
+    @contextlib.contextmanager
+    def admit(self, n_bytes: int, *, budget: int) -> Any:
+        """Hold ``n_bytes`` of the budget for the ``with`` block (waiting for room)."""
+        if n_bytes <= _SERIAL_BYTES:
+            yield
+            return
+        with self._cond:
+            self._cond.wait_for(lambda: self._used == 0 or self._used + n_bytes <= budget)
+            self._used += n_bytes
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._used -= n_bytes
+                self._cond.notify_all()
+
+
+_LARGE_CELLS = _CellBudget()
+
+
+def _feature_bytes(X: Any) -> int:
+    """The size of the features themselves (of a ``ShadowedMatrix``: the matrix it reads)."""
+    base = getattr(X, "X", X)
+    return int(getattr(base, "nbytes", 4 * X.shape[0] * X.shape[1]))
 
 
 def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> int:
@@ -280,7 +325,8 @@ class FoldBins:
         """
         positions = self.positions(rows)
         if self.family == "lightgbm":
-            return self._train_lightgbm(X, positions, y, native, num_boost_round, test_rows)
+            with _LARGE_CELLS.admit(self._footprint(X), budget=_feature_bytes(X)):
+                return self._train_lightgbm(X, positions, y, native, num_boost_round, test_rows)
         # Base rows outside ``rows`` (purged for this horizon, or unlabelled) get weight
         # 0, so the fold's binned matrix is reused as is: no re-binning.
         n_base = len(self.base_rows)
@@ -295,6 +341,12 @@ class FoldBins:
             return xgboost_train(dict(native), dtrain, num_boost_round), None
         finally:
             self._release(dtrain)
+
+    def _footprint(self, X: Any) -> int:
+        """About the most a LightGBM cell of this fold holds at once: the binning sample
+        (as doubles) and the base bins, or the base bins and the cell's subset of them."""
+        n, p = len(self.base_rows), X.shape[1]
+        return _sample_bytes(n, p, self.params) * 2 // 3 + 2 * n * p
 
     def _train_lightgbm(
         self,
@@ -324,7 +376,7 @@ class FoldBins:
         self._took_rows()
         sub.set_label(y)
         n_test = 0 if test_rows is None else len(test_rows)
-        large_test = n_test * X.shape[1] > _SERIAL_BYTES
+        large_test = n_test * X.shape[1] > _LARGE_TEST_BYTES
         if not n_test or large_test:
             # keep_training_booster: the booster is used as is, skipping lgb.train's
             # model-to-string round trip (same trees, same predictions). Before a large

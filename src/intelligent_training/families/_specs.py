@@ -128,8 +128,8 @@ _SPECS: tuple[FamilySpec, ...] = (
         _ALL_TASKS,
         None,
         True,
-        f"{_HERE}._trees:build_xgboost",
-        estimators=_pair(f"{_HERE}._trees", "AutoXGBRegressor", "LabelEncodedXGBClassifier"),
+        f"{_HERE}._xgboost:build_xgboost",
+        estimators=_pair(f"{_HERE}._xgboost", "AutoXGBRegressor", "LabelEncodedXGBClassifier"),
     ),
     FamilySpec(
         "random_forest",

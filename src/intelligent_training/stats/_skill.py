@@ -84,20 +84,33 @@ def grouped_rank(codes: np.ndarray, values: np.ndarray) -> np.ndarray:
     n = len(values)
     if n == 0:
         return np.zeros(0, dtype=np.float64)
+    # Each temporary is dropped once used: on a stage's pooled predictions (millions of
+    # rows) the row-sized arrays, not the time, are what this costs.
     order = np.lexsort((values, codes))
-    v, g = values[order], codes[order]
+    g = codes[order]
     new_group = np.empty(n, dtype=bool)
     new_group[0] = True
     np.not_equal(g[1:], g[:-1], out=new_group[1:])
+    del g
+    v = values[order]
     new_tie = new_group.copy()
     new_tie[1:] |= v[1:] != v[:-1]
-    position = np.arange(n)
-    group_start = np.maximum.accumulate(np.where(new_group, position, 0))
+    del v
+    group_start = np.flatnonzero(new_group)[np.cumsum(new_group) - 1]
+    del new_group
     starts = np.flatnonzero(new_tie)
-    ends = np.append(starts[1:], n) - 1
     tie = np.cumsum(new_tie) - 1
+    del new_tie
+    ends = np.append(starts[1:], n) - 1
+    mid = (starts + ends) / 2.0  # the mean position of every run of ties
+    del starts, ends
+    ranks = mid[tie]
+    del tie, mid
+    ranks -= group_start
+    del group_start
+    ranks += 1.0
     out = np.empty(n, dtype=np.float64)
-    out[order] = (starts + ends)[tie] / 2.0 - group_start + 1.0
+    out[order] = ranks
     return out
 
 
