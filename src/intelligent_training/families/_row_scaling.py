@@ -100,3 +100,11 @@ class AutoLeafMixin:
             return dict(resolved)
         params = {name: getattr(self, name, None) for name in self._auto_caps}
         return resolve_auto(params, self._auto_caps, 10**12)
+
+    def _with_auto_resolved(self, params: dict[str, Any]) -> dict[str, Any]:
+        """``params`` (a library's own parameter dict) with each ``"auto"`` replaced by
+        :meth:`_auto_values` (the copy passed to the library, not the estimator's own)."""
+        for name in self._auto_caps:
+            if params.get(name) == AUTO:
+                params[name] = self._auto_values().get(name)
+        return params

@@ -36,11 +36,7 @@ class _AutoLGBMMixin(AutoLeafMixin):
     def _process_params(self, stage: str) -> dict[str, Any]:
         # LightGBM reads its parameters here at fit and predict time: the resolved
         # value replaces "auto" in this copy only.
-        params: dict[str, Any] = super()._process_params(stage)  # type: ignore[misc]
-        for name in self._auto_caps:
-            if params.get(name) == AUTO:
-                params[name] = self._auto_values().get(name)
-        return params
+        return self._with_auto_resolved(super()._process_params(stage))  # type: ignore[misc]
 
 
 class AutoLGBMRegressor(_AutoLGBMMixin, LGBMRegressor):

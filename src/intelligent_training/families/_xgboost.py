@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 from xgboost import XGBClassifier, XGBRegressor
 
-from intelligent_training.families._row_scaling import AUTO, AutoLeafMixin
+from intelligent_training.families._row_scaling import AutoLeafMixin
 from intelligent_training.families._threads import resolve_n_jobs
 
 __all__ = ["AutoXGBRegressor", "LabelEncodedXGBClassifier", "build_xgboost"]
@@ -25,11 +25,7 @@ class _AutoXGBMixin(AutoLeafMixin):
 
     def get_xgb_params(self) -> dict[str, Any]:
         """XGBoost's native parameters, with ``"auto"`` resolved (the cap before a fit)."""
-        params: dict[str, Any] = super().get_xgb_params()  # type: ignore[misc]
-        for name in self._auto_caps:
-            if params.get(name) == AUTO:
-                params[name] = self._auto_values().get(name)
-        return params
+        return self._with_auto_resolved(super().get_xgb_params())  # type: ignore[misc]
 
 
 class AutoXGBRegressor(_AutoXGBMixin, XGBRegressor):
