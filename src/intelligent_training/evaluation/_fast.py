@@ -192,10 +192,16 @@ def _feature_bytes(X: Any) -> int:
     return int(getattr(base, "nbytes", 4 * X.shape[0] * X.shape[1]))
 
 
-def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> int:
-    """The size of LightGBM's binning sample for ``n_rows`` x ``n_features``."""
+def _sample_rows(n_rows: int, params: Mapping[str, Any]) -> int:
+    """How many of ``n_rows`` rows LightGBM samples to find the bins."""
     count = params.get("bin_construct_sample_cnt", params.get("subsample_for_bin", 200_000))
-    return min(n_rows, int(count)) * n_features * 12
+    return min(n_rows, int(count))
+
+
+def _sample_bytes(n_rows: int, n_features: int, params: Mapping[str, Any]) -> int:
+    """The size of LightGBM's binning sample for ``n_rows`` x ``n_features`` (a double
+    and a row index per value)."""
+    return _sample_rows(n_rows, params) * n_features * 12
 
 
 class FoldBins:
@@ -346,7 +352,7 @@ class FoldBins:
         """About the most a LightGBM cell of this fold holds at once: the binning sample
         (as doubles) and the base bins, or the base bins and the cell's subset of them."""
         n, p = len(self.base_rows), X.shape[1]
-        return _sample_bytes(n, p, self.params) * 2 // 3 + 2 * n * p
+        return _sample_rows(n, self.params) * p * 8 + 2 * n * p
 
     def _train_lightgbm(
         self,

@@ -115,6 +115,12 @@ class Canvas:
             f'stroke="{color}" stroke-width="{_num(width)}"{extra}/>'
         )
 
+    def grid_line(self, x1: float, y1: float, x2: float, y2: float) -> None:
+        """A faint grid line behind the data (the report's grid style)."""
+        self._body.append(
+            f'<line x1="{_num(x1)}" y1="{_num(y1)}" x2="{_num(x2)}" y2="{_num(y2)}" {_GRID}/>'
+        )
+
     def path(
         self, xs: np.ndarray, ys: np.ndarray, color: str, width: float, extra: str = ""
     ) -> None:
@@ -329,10 +335,7 @@ class Axes:
         for tick, label in zip(ticks, labels):
             x = float(self.x(tick))
             if grid:
-                self.canvas._body.append(
-                    f'<line x1="{_num(x)}" y1="{_num(self.top)}" x2="{_num(x)}" '
-                    f'y2="{_num(self.bottom)}" {_GRID}/>'
-                )
+                self.canvas.grid_line(x, self.top, x, self.bottom)
             self.canvas.line(x, y, x, y + sign * TICK, "#000000", 0.8)
             at = y + sign * 2 * TICK
             if rotate:
@@ -357,10 +360,7 @@ class Axes:
         for tick, label in zip(ticks, labels):
             y = float(self.y(tick))
             if grid:
-                self.canvas._body.append(
-                    f'<line x1="{_num(self.left)}" y1="{_num(y)}" x2="{_num(self.right)}" '
-                    f'y2="{_num(y)}" {_GRID}/>'
-                )
+                self.canvas.grid_line(self.left, y, self.right, y)
             self.canvas.line(self.left - TICK, y, self.left, y, "#000000", 0.8)
             self.canvas.text(self.left - 2 * TICK, y, label, size=size, anchor="end", va="center")
 
