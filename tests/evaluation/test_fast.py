@@ -97,13 +97,13 @@ def _lightgbm_fold(task="regression", n=900):
 def test_large_test_blocks_are_predicted_by_block_with_the_same_scores(task, monkeypatch):
     """Above the size limit the test rows are not binned as a validation set: they are
     predicted a block at a time (and the training bins are let go first); same scores."""
-    from intelligent_training.evaluation import _fast
+    from intelligent_training.evaluation import _fast, _lgb_rows
 
     X, y, bins, native, rounds = _lightgbm_fold(task)
     train, test = np.arange(20, 690), np.arange(700, 900)
     _, small = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
     monkeypatch.setattr(_fast, "_LARGE_TEST_BYTES", 10)  # every test block is "large"
-    monkeypatch.setattr(_fast, "BLOCK_BYTES", 4 * 5 * 64)  # 64 rows a block
+    monkeypatch.setattr(_lgb_rows, "BLOCK_BYTES", 4 * 5 * 64)  # 64 rows a block
     booster, large = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
     assert large.shape == (len(test), 1)
     np.testing.assert_array_equal(large, small)

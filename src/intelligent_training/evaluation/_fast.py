@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from intelligent_training.evaluation._lgb_rows import BLOCK_BYTES, binned_dataset, valid_rows
+from intelligent_training.evaluation._lgb_rows import binned_dataset, row_blocks, valid_rows
 from intelligent_training.evaluation._native_model import NativeModel
 from intelligent_training.evaluation._native_params import (
     bin_params,
@@ -121,11 +121,9 @@ def _predicted_by_block(
     booster: Any, X: Any, rows: np.ndarray, native: Mapping[str, Any]
 ) -> np.ndarray:
     """``booster.predict(X[rows])`` as ``(n, k)`` scores, a block of rows at a time."""
-    step = max(1, BLOCK_BYTES // (4 * max(1, X.shape[1])))
     threads = int(native.get("num_threads", 1))
     parts = []
-    for start in range(0, len(rows), step):
-        block = np.ascontiguousarray(X[rows[start : start + step]], dtype=np.float32)
+    for _, block in row_blocks(X, rows):
         raw = np.asarray(booster.predict(block, num_threads=threads), dtype=np.float64)
         parts.append(raw.reshape(len(block), -1))
     return np.concatenate(parts)
@@ -373,10 +371,10 @@ class FoldBins:
             sub.used_indices = positions
             sub.construct()
         del base
-        # Once constructed, the subset only needs its own bins. LightGBM keeps its rows as
-        # a sorted Python list (about 36 bytes a row) and the base as ``reference`` for
-        # the Dataset's life; the reference alone would hold the fold's base bins until
-        # this cell ends, whatever :meth:`_took_rows` frees.
+        # Once constructed, the subset only needs its own bins. LightGBM would keep its
+        # rows and the base (as ``reference``) for the Dataset's life; the reference
+        # alone would hold the fold's base bins until this cell ends, whatever
+        # :meth:`_took_rows` frees.
         sub.used_indices = None
         sub.reference = None
         self._took_rows()

@@ -24,12 +24,12 @@ of row blocks (:func:`valid_rows`).
 from __future__ import annotations
 
 import ctypes
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK_BYTES", "binned_dataset", "row_views", "valid_rows"]
+__all__ = ["binned_dataset", "row_blocks", "row_views", "valid_rows"]
 
 #: More runs than this and LightGBM's per-block overhead outweighs the views.
 _MAX_BLOCKS = 4096
@@ -137,9 +137,7 @@ def _pushed(X: Any, rows: np.ndarray, params: dict[str, Any], label: np.ndarray)
     del values, where, value_ptrs, where_ptrs
     ds = lgb.Dataset(None, params=params, free_raw_data=True)
     ds._handle = handle  # freed by the Dataset, like one it constructed itself
-    step = max(1, BLOCK_BYTES // (4 * max(1, n_features)))
-    for start in range(0, n_rows, step):
-        block = np.ascontiguousarray(X[rows[start : start + step]], dtype=np.float32)
+    for start, block in row_blocks(X, rows):
         _safe_call(
             _LIB.LGBM_DatasetPushRows(
                 handle,
@@ -152,6 +150,14 @@ def _pushed(X: Any, rows: np.ndarray, params: dict[str, Any], label: np.ndarray)
         )  # the last block finishes the Dataset (FinishLoad)
     ds.set_label(label)
     return ds
+
+
+def row_blocks(X: Any, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray]]:
+    """``X[rows]`` a block at a time: ``(start, block)`` with ``block`` the C-ordered
+    float32 rows ``rows[start:start + k]``, about ``BLOCK_BYTES`` each."""
+    step = max(1, BLOCK_BYTES // (4 * max(1, X.shape[1])))
+    for start in range(0, len(rows), step):
+        yield start, np.ascontiguousarray(X[rows[start : start + step]], dtype=np.float32)
 
 
 def valid_rows(X: Any, rows: np.ndarray) -> Any:
