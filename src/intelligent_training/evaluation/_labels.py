@@ -87,10 +87,8 @@ def encode_target(y: pd.Series, *, name: str, owner: str, task: str = "auto") ->
     if y.dtype == np.float64:
         # NaN already marks a missing label: the column's own values, not a copy (a stage
         # holds every target's labels), read-only: no stage may write into them
-        values = y.to_numpy()
-        if values.flags.writeable:
-            values = values.view()
-            values.flags.writeable = False
+        values = y.to_numpy().view()
+        values.flags.writeable = False
     else:
         values = y.to_numpy(dtype=np.float64, na_value=np.nan)
     if np.isinf(values).any():
