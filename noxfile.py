@@ -1,9 +1,14 @@
 """Developer sessions: ``nox`` (tests), ``nox -s lint``, ``nox -s typecheck``, ``nox -s bench``,
-``nox -s docs``."""
+``nox -s docs``, ``nox -s newest`` and ``nox -s lowest`` (the default suite on the newest and on
+the oldest dependency releases the metadata allows)."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import nox
+import tomllib
 
 nox.options.sessions = ["tests"]
 nox.options.reuse_existing_virtualenvs = True
@@ -15,6 +20,46 @@ INSTALL = ("-c", "constraints.txt", "-e", ".[all,dev]")
 def tests(session: nox.Session) -> None:
     """Run the default (fast) test suite; pass ``-- -m slow`` for the slow one."""
     session.install(*INSTALL)
+    session.run("pytest", *session.posargs, success_codes=[0, 5])
+
+
+#: Extras of the newest-releases session. ``ngboost`` is left out: it pulls in lifelines, which
+#: caps pandas below 3, so with it the resolver would never pick the newest pandas.
+NEWEST_EXTRAS = "torch,dask,report,dev"
+
+
+@nox.session
+def newest(session: nox.Session) -> None:
+    """The default suite on the newest release of every dependency (pandas 3 included)."""
+    session.install("-c", "constraints.txt", "--upgrade", "--upgrade-strategy", "eager",
+                    "-e", f".[{NEWEST_EXTRAS}]")  # fmt: skip
+    session.run("python", "-m", "pip", "list", "--format=freeze")
+    session.run("pytest", *session.posargs, success_codes=[0, 5])
+
+
+def lowest_pins() -> list[str]:
+    """``name==version`` for every ``name>=version`` requirement of the package."""
+    project = tomllib.loads(Path("pyproject.toml").read_text(encoding="utf-8"))["project"]
+    pins = []
+    for requirement in project["dependencies"]:
+        match = re.fullmatch(r"\s*([A-Za-z0-9_.\-]+)\s*>=\s*([0-9][0-9.]*)\s*", requirement)
+        if match is None:
+            raise ValueError(f"not a 'name>=version' requirement: {requirement!r}")
+        pins.append(f"{match.group(1)}=={match.group(2)}")
+    return pins
+
+
+@nox.session
+def lowest(session: nox.Session) -> None:
+    """The default suite on the oldest release of every dependency the metadata allows.
+
+    Only the core requirements are pinned to their lower bounds; the optional families (torch,
+    ngboost, dask) are not installed, so their tests skip, and the test tools are current.
+    """
+    session.install(*lowest_pins())
+    session.install("--no-deps", "-e", ".")
+    session.install("pytest", "pytest-timeout", "hypothesis")
+    session.run("python", "-m", "pip", "list", "--format=freeze")
     session.run("pytest", *session.posargs, success_codes=[0, 5])
 
 

@@ -114,10 +114,11 @@ def _spearman(a: np.ndarray, b: np.ndarray) -> float:
     """Spearman correlation of two finite vectors; 0 when either is constant."""
     if len(a) < 2:
         return float("nan")
+    # pandas may hand back read-only arrays (copy-on-write): centre into new arrays
     ra = pd.Series(a).rank(method="average").to_numpy()
     rb = pd.Series(b).rank(method="average").to_numpy()
-    ra -= ra.mean()
-    rb -= rb.mean()
+    ra = ra - ra.mean()
+    rb = rb - rb.mean()
     denom = math.sqrt(float(ra @ ra) * float(rb @ rb))
     return float(ra @ rb) / denom if denom > _EPS else 0.0
 

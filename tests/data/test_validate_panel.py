@@ -47,3 +47,27 @@ def test_timestamp_dtype():
     index = pd.MultiIndex.from_arrays([["a", "b"], ["X", "X"]], names=["timestamp", "symbol"])
     with pytest.raises(DataError, match="datetimes"):
         validate_panel(pd.DataFrame({"f": [1.0, 2.0]}, index=index))
+
+
+def test_tz_aware_timestamps_rejected(synthetic):
+    panel, _ = synthetic
+    aware = panel.iloc[:12].copy()
+    aware.index = aware.index.set_levels(
+        aware.index.levels[0].tz_localize("Europe/Berlin"), level="timestamp"
+    )
+    with pytest.raises(DataError, match="tz-aware"):
+        validate_panel(aware)
+
+
+def test_feature_and_target_dtypes_checked(synthetic):
+    panel, _ = synthetic
+    feature = next(c for c in panel.columns if not c.startswith(("fwd_", "y_")))
+    wide = panel.iloc[:12].astype({feature: "float64"})
+    with pytest.raises(DataError, match=rf"feature column '{feature}' has dtype float64"):
+        validate_panel(wide)
+    target = next(c for c in panel.columns if c.startswith("fwd_"))
+    narrow = panel.iloc[:12].astype({target: "float32"})
+    with pytest.raises(DataError, match=rf"target column '{target}' has dtype float32"):
+        validate_panel(narrow)
+    # what counts as a target follows the patterns
+    validate_panel(wide.rename(columns={feature: "y_" + feature}))

@@ -113,9 +113,17 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         action=_Names,
         metavar="FAMILY",
-        help="model families to train, e.g. lightgbm xgboost mlp",
+        help="model families of the training stage (training.families), e.g. lightgbm xgboost "
+        "mlp; ranking and selection keep their own (target_ranking.families, "
+        "feature_selection.families)",
     )
-    steps.add_argument("--strategy", choices=["single_task", "multi_task", "cascade"])
+    steps.add_argument(
+        "--strategy",
+        choices=["single_task", "multi_task", "cascade"],
+        help="training strategy (training.strategy): single_task, one model per target and "
+        "family; multi_task, one model with a head per target; cascade, later targets get "
+        "earlier targets' out-of-fold predictions as features",
+    )
 
     run = p.add_argument_group("run")
     run.add_argument("--output-dir", help="output directory (default: intelligent_output)")

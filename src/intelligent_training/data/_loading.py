@@ -316,7 +316,7 @@ def _load(
     )
     n_rows = len(source)
     index = pd.MultiIndex(
-        levels=[pd.DatetimeIndex(ts_levels, name="timestamp"), pd.Index(kept, dtype=object)],  # type: ignore[list-item]
+        levels=[pd.DatetimeIndex(ts_levels, name="timestamp"), pd.Index(kept, name="symbol")],  # type: ignore[list-item]
         codes=[ts_codes, symbol_codes],  # type: ignore[list-item]
         names=["timestamp", "symbol"],
         verify_integrity=False,

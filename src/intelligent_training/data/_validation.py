@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
+from intelligent_training.data._columns import is_target
 from intelligent_training.exceptions import DataError
 
 __all__ = ["PANEL_INDEX_NAMES", "validate_panel"]
@@ -13,13 +16,19 @@ __all__ = ["PANEL_INDEX_NAMES", "validate_panel"]
 PANEL_INDEX_NAMES: tuple[str, str] = ("timestamp", "symbol")
 
 
-def validate_panel(panel: pd.DataFrame, *, require_sorted: bool = True) -> None:
+def validate_panel(
+    panel: pd.DataFrame,
+    *,
+    require_sorted: bool = True,
+    target_patterns: str | Sequence[str] | None = None,
+) -> None:
     """Raise :class:`DataError` unless ``panel`` is a well-formed panel.
 
-    Checks: a DataFrame with a ``("timestamp", "symbol")`` MultiIndex, datetime (or
-    integer bar) timestamps without NaT, no duplicate ``(timestamp, symbol)`` pairs,
-    sorted by timestamp then symbol (when ``require_sorted``), and no ``inf`` in numeric
-    columns. NaN values are allowed.
+    Checks: a DataFrame with a ``("timestamp", "symbol")`` MultiIndex, tz-naive datetime
+    (or integer bar) timestamps without NaT, no duplicate ``(timestamp, symbol)`` pairs,
+    sorted by timestamp then symbol (when ``require_sorted``), feature columns ``float32``
+    and target columns ``float64`` (what :func:`load_panel` and
+    :func:`split_features_targets` return), and no ``inf``. NaN values are allowed.
 
     Parameters
     ----------
@@ -27,6 +36,9 @@ def validate_panel(panel: pd.DataFrame, *, require_sorted: bool = True) -> None:
         The panel to check.
     require_sorted : bool, default True
         Whether unsorted rows are an error.
+    target_patterns : str or sequence of str, optional
+        Regular expressions that name the target columns; default
+        :data:`~intelligent_training.data.DEFAULT_TARGET_PATTERNS`.
 
     Raises
     ------
@@ -50,6 +62,12 @@ def validate_panel(panel: pd.DataFrame, *, require_sorted: bool = True) -> None:
             f"panel level 'timestamp' must hold datetimes (or integer bar numbers), got dtype "
             f"{ts.dtype}; convert it with pandas.to_datetime."
         )
+    if isinstance(ts.dtype, pd.DatetimeTZDtype):
+        raise DataError(
+            f"panel level 'timestamp' is tz-aware ({ts.dtype}); a panel's timestamps are "
+            "tz-naive UTC: convert them with tz_convert('UTC').tz_localize(None) "
+            "(load_panel does this)."
+        )
     if ts.hasnans:
         raise DataError(
             f"panel level 'timestamp' has {int(np.sum(ts.isna()))} missing value(s) (NaT); "
@@ -68,8 +86,15 @@ def validate_panel(panel: pd.DataFrame, *, require_sorted: bool = True) -> None:
         )
     for column in panel.columns:
         series = panel[column]
-        if not pd.api.types.is_float_dtype(series.dtype):
-            continue
+        target = is_target(column, target_patterns)
+        expected = np.float64 if target else np.float32
+        if series.dtype != expected:
+            kind = "target" if target else "feature"
+            raise DataError(
+                f"{kind} column {column!r} has dtype {series.dtype}; a panel's {kind}s are "
+                f"{np.dtype(expected).name} (load_panel and split_features_targets convert "
+                "them)."
+            )
         bad = np.isinf(series.to_numpy())
         if bad.any():
             symbols = sorted(set(map(str, index.get_level_values("symbol")[bad])))

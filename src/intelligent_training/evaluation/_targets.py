@@ -329,6 +329,7 @@ def resolve_horizons_in_bars(
     default_horizon: Any,
     unnamed: Iterable[str] = (),
     owner: str,
+    X: Any = None,
 ) -> dict[str, tuple[Any, int]]:
     """Target -> (horizon as resolved, horizon in bars); see the module docstring.
 
@@ -340,6 +341,7 @@ def resolve_horizons_in_bars(
         A duration horizon while the rows have no timestamps (an array ``X``).
     """
     from intelligent_training.data import grid_step, horizon_in_bars, resolve_horizons
+    from intelligent_training.model_selection._timestamps import missing_timestamps_hint
 
     if horizons is not None and not isinstance(horizons, Mapping):
         raise ConfigError(
@@ -357,9 +359,8 @@ def resolve_horizons_in_bars(
         if not is_time and not isinstance(horizon, numbers.Integral):
             raise DataError(
                 f"{owner}: target {name!r} has the horizon {horizon} (a duration) but the rows "
-                "have no timestamps (X is not a panel DataFrame). Pass X with its "
-                f"('timestamp', 'symbol') index, or give the horizon in bars "
-                f"(horizons={{{name!r}: 3}})."
+                f"have no timestamps ({missing_timestamps_hint(X)}), or give the horizon in "
+                f"bars (horizons={{{name!r}: 3}})."
             )
         out[name] = (horizon, horizon_in_bars(horizon, step))
     return out
@@ -413,6 +414,7 @@ def resolve_targets(
         default_horizon=default_horizon,
         unnamed=unnamed,
         owner=owner,
+        X=X,
     )
     specs = {}
     for name, column in zip(names, Y.columns):

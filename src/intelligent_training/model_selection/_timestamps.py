@@ -129,8 +129,8 @@ def get_timestamps(X: Any, groups: Any = None) -> np.ndarray:
         warnings.warn(
             "X has no timestamps (no 'timestamp' index level, no DatetimeIndex, no groups): "
             "its rows are taken as consecutive bars, so rows of several symbols at one "
-            "timestamp are not kept together and the purge counts rows; pass X and y with "
-            "the panel's (timestamp, symbol) index (not .values)",
+            "timestamp are not kept together and the purge counts rows; "
+            f"{missing_timestamps_hint(X)}",
             DataWarning,
             stacklevel=2,
         )
@@ -139,6 +139,36 @@ def get_timestamps(X: Any, groups: Any = None) -> np.ndarray:
     if len(keys) and keys.min() < 0:
         raise SplitError(_MISSING_LEVEL)
     return levels[keys]
+
+
+def missing_timestamps_hint(X: Any) -> str:
+    """Say what ``X`` has instead of timestamps and how to give it a panel's index.
+
+    Used by the messages of every place that needs the rows' timestamps and finds none.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> index = pd.MultiIndex.from_tuples([("2024-01-01", "A")], names=["date", "symbol"])
+    >>> print(missing_timestamps_hint(pd.DataFrame({"f": [1.0]}, index=index)))
+    X's index levels are ['date', 'symbol'], a panel's are ['timestamp', 'symbol']: rename them with X.index = X.index.set_names(['timestamp', 'symbol'])
+    """
+    index = getattr(X, "index", None)
+    if not isinstance(index, pd.Index):
+        return (
+            f"X is a {type(X).__name__} without an index: pass the panel DataFrame with its "
+            "('timestamp', 'symbol') index (not .values)"
+        )
+    names = [None if n is None else str(n) for n in index.names]
+    if isinstance(index, pd.MultiIndex) and len(names) == 2:
+        return (
+            f"X's index levels are {names}, a panel's are ['timestamp', 'symbol']: rename "
+            "them with X.index = X.index.set_names(['timestamp', 'symbol'])"
+        )
+    return (
+        f"X's index levels are {names}, a panel's are ['timestamp', 'symbol']: index X by "
+        "df.set_index(['timestamp', 'symbol']).sort_index()"
+    )
 
 
 def _has_time_index(X: Any) -> bool:

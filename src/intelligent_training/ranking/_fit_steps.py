@@ -82,6 +82,7 @@ def resolve_candidates(
         horizons=ranker.horizons,
         default_horizon=ranker.default_horizon,
         owner=OWNER,
+        X=X,
     )
     rows: dict[str, dict[str, Any]] = {}
     for t in names:
