@@ -11,6 +11,7 @@ the reason, and open defects in ``KNOWN_GAPS``; any other failure fails the suit
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import pytest
@@ -225,8 +226,23 @@ def test_every_public_estimator_has_a_fast_configuration():
     assert all(_key(est) == key for key, est in FAST.items())
 
 
+#: Declared estimators that are not discovered where torch is not installed.
+_TORCH_ESTIMATORS = {
+    *(
+        f"{kind}{task}"
+        for kind in ("CNN1D", "LSTM", "Transformer")
+        for task in ("Regressor", "Classifier")
+    ),
+    "MultiTaskNetwork",
+    "VAERegressor",
+}
+
+
 def test_declared_failures_name_discovered_estimators_and_give_reasons():
-    assert set(EXPECTED_FAILURES) | set(KNOWN_GAPS) <= set(FAST)
+    discoverable = set(FAST)
+    if importlib.util.find_spec("torch") is None:  # e.g. the lowest-dependencies session
+        discoverable |= _TORCH_ESTIMATORS
+    assert set(EXPECTED_FAILURES) | set(KNOWN_GAPS) <= discoverable
     for checks in [*EXPECTED_FAILURES.values(), *KNOWN_GAPS.values()]:
         assert all(reason.strip() for reason in checks.values())
 
@@ -244,7 +260,7 @@ def test_checks_cover_the_default_families():
     assert FAST["AutoLGBMRegressor"].get_params()["min_child_samples"] == "auto"
 
 
-@pytest.mark.parametrize("name", sorted(set(EXPECTED_FAILURES) | set(KNOWN_GAPS)))
+@pytest.mark.parametrize("name", sorted((set(EXPECTED_FAILURES) | set(KNOWN_GAPS)) & set(FAST)))
 def test_expected_failures_are_real_checks(name):
     from sklearn.utils.estimator_checks import _yield_all_checks
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 from importlib import resources
 
@@ -140,7 +141,10 @@ def test_random_state_and_n_jobs_reach_the_estimator():
 def test_classifiers_and_regressors_by_task():
     from sklearn.base import is_classifier, is_regressor
 
-    for name in ["lightgbm", "xgboost", "random_forest", "extra_trees", "linear", "ngboost"]:
+    names = ["lightgbm", "xgboost", "random_forest", "extra_trees", "linear"]
+    if importlib.util.find_spec("ngboost") is not None:  # an optional extra
+        names.append("ngboost")
+    for name in names:
         assert is_regressor(make_estimator(name, "regression")), name
         assert is_classifier(make_estimator(name, "binary")), name
         assert is_classifier(make_estimator(name, "multiclass")), name

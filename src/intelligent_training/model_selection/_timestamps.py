@@ -117,10 +117,9 @@ def get_timestamps(X: Any, groups: Any = None) -> np.ndarray:
     ...     [pd.date_range("2024-01-01", periods=2, freq="D"), ["A", "B"]],
     ...     names=["timestamp", "symbol"],
     ... )
-    >>> get_timestamps(pd.DataFrame({"f": range(4)}, index=index))
-    array(['2024-01-01T00:00:00.000000000', '2024-01-01T00:00:00.000000000',
-           '2024-01-02T00:00:00.000000000', '2024-01-02T00:00:00.000000000'],
-          dtype='datetime64[ns]')
+    >>> get_timestamps(pd.DataFrame({"f": range(4)}, index=index)).astype("datetime64[D]")
+    array(['2024-01-01', '2024-01-01', '2024-01-02', '2024-01-02'],
+          dtype='datetime64[D]')
     >>> get_timestamps([[1.0], [2.0], [3.0]], groups=[7, 8, 9])
     array([7, 8, 9])
     """
