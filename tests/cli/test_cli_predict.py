@@ -129,6 +129,13 @@ def test_predict_file_equals_the_python_api_exactly(demo, tmp_path, capsys):
     )
     for target in pipe.selected_targets_:
         assert sorted(written[target].columns) == sorted([*families, "ensemble"])
+    # the ensemble averages the families: predictions, and for the binary target the
+    # probabilities of its positive class (not labels)
+    for target in ("fwd_ret_5m", "y_up_15m"):
+        np.testing.assert_allclose(
+            written[target]["ensemble"], written[target][families].mean(axis=1), rtol=1e-12
+        )
+    assert written["y_up_15m"].stack().between(0, 1).all()
     # the tail's first HISTORY rows per symbol are history only: the scored rows are the 60
     # timestamps after the head
     stamps = written.index.get_level_values("timestamp").unique()

@@ -416,7 +416,10 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         Returns
         -------
         DataFrame
-            One column per selected target, indexed by the scored rows of ``X``.
+            One column per selected target, indexed by the scored rows of ``X``: the
+            mean prediction of its families (regression), the mean probability of the
+            positive class (binary), the label of the highest mean probability
+            (multiclass), whatever the strategy.
         """
         return self._score(X, start, drift_threshold)[0]
 

@@ -179,6 +179,24 @@ def scored_positions(
     return scored, np.union1d(scored, context)
 
 
+def _ensemble(trainer: Any, X: pd.DataFrame, targets: list[str]) -> dict[str, np.ndarray]:
+    """A trainer's ensemble of each of its targets, in the convention of a DataFrame fit.
+
+    A trainer fitted on one binary target predicts labels; its ensemble column is the
+    probability of the positive class instead (``predict_proba``), as for a trainer
+    fitted on several targets, so a binary target's column does not depend on the
+    strategy and sits beside its families' probabilities.
+    """
+    tasks = getattr(trainer, "tasks_", None) or {}
+    if (
+        len(targets) == 1
+        and tasks.get(targets[0]) == "binary"
+        and hasattr(trainer, "predict_proba")
+    ):
+        return {targets[0]: np.asarray(trainer.predict_proba(X))[:, -1]}
+    return _columns_of(trainer.predict(X), targets)
+
+
 def _columns_of(pred: Any, targets: list[str]) -> dict[str, np.ndarray]:
     """A trainer's ``predict`` output as target -> array."""
     if isinstance(pred, pd.DataFrame):
@@ -215,7 +233,7 @@ def score_rows(
         # block (a column-major copy can round a float32 dot product differently).
         values = np.ascontiguousarray(X_in[feats].to_numpy(dtype=np.float32))
         X_t = pd.DataFrame(values, index=X_in.index, columns=feats, copy=False)
-        for target, values in _columns_of(trainer.predict(X_t), list(targets)).items():
+        for target, values in _ensemble(trainer, X_t, list(targets)).items():
             ensemble[target] = values[at]
         if callable(getattr(trainer, "predict_all", None)):
             every = trainer.predict_all(X_t)
