@@ -200,17 +200,17 @@ def test_predict_equals_the_out_of_fold_predictions_of_a_test_fold(demo, tmp_pat
 
 
 # ------------------------------------------------------------------ bad new data
-def _fails(demo, capsys, data, tmp_path, *extra):
+def _fails(demo, capsys, data, tmp_path, *extra, run=None):
     out_file = tmp_path / "scores.parquet"
     out_file.write_bytes(b"the previous predictions")
-    rc = _predict(demo, data, out_file, *extra)
+    rc = _predict(demo, data, out_file, *extra, run=run)
     err = capsys.readouterr().err
     assert rc == 1, err
     assert "Traceback" not in err
     lines = [line for line in err.splitlines() if line.startswith("error: ")]
     assert len(lines) == 1, err
     assert out_file.read_bytes() == b"the previous predictions"  # nothing written
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+    assert [p.name for p in out_file.parent.iterdir() if ".partial-" in p.name] == []
     return lines[0]
 
 
@@ -302,3 +302,22 @@ def test_usage_errors(demo, tmp_path, capsys):
     assert rc == 1 and "does not exist" in capsys.readouterr().err
     rc = _predict(demo, demo["tail"], tmp_path / "a.parquet", run=tmp_path / "no_run")
     assert rc == 1 and "not found" in capsys.readouterr().err
+
+
+def test_a_run_given_a_feature_list_reads_only_those_columns(demo, tmp_path, capsys):
+    """Trained with --features, the run read those columns only: NEW's others are not
+    extra (the training data had them too), the run's list is what is checked."""
+    out = tmp_path / "listed"
+    argv = ["--data-dir", str(demo["head"]), "--output-dir", str(out), "--config"]
+    argv += [str(demo["config"]), "--no-auto-targets", "--targets", "fwd_ret_5m"]
+    argv += ["--no-auto-features", "--features", "f00", "f01", "f02", "--no-cache", "-q"]
+    argv += ["--families", "linear"]
+    assert main(argv) == 0
+    out_file = tmp_path / "scores.parquet"
+    assert _predict(demo, demo["tail"], out_file, run=out) == 0, capsys.readouterr().err
+    pipe = IntelligentPipeline.load(out)
+    assert list(pipe.feature_names_in_) == ["f00", "f01", "f02"]
+    X = _features(demo["tail"])[["f00", "f01", "f02"]]
+    pd.testing.assert_frame_equal(read_predictions(out_file), pipe.predict_all(X), check_exact=True)
+    new = _tail(demo, tmp_path, lambda s, f: f.drop(columns=["f01"]))
+    assert "lacks the features ['f01']" in _fails(demo, capsys, new, tmp_path, run=out)
