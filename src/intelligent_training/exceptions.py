@@ -59,6 +59,10 @@ class DataWarning(UserWarning):
     """Something in the data was suspicious and was handled (e.g. a column dropped)."""
 
 
+class DriftWarning(DataWarning):
+    """A feature of new data is distributed unlike the training data (see ``feature_drift``)."""
+
+
 class LeakageWarning(UserWarning):
     """A target or feature looks leaky (implausibly high out-of-sample skill)."""
 
@@ -69,6 +73,7 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DataWarning",
+    "DriftWarning",
     "FamilyError",
     "IntelligentTrainingError",
     "LeakageWarning",

@@ -89,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from intelligent_training.cli._report import report_main
 
         return report_main(argv[1:])
+    if argv[:1] == ["predict"]:  # `intelligent-train predict OUTPUT_DIR --data-dir NEW --out F`
+        from intelligent_training.cli._predict import predict_main
+
+        return predict_main(argv[1:])
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -56,7 +56,10 @@ def _fdr(value: str) -> float | str:
 def build_parser() -> argparse.ArgumentParser:
     """The ``intelligent-train`` argument parser."""
     p = argparse.ArgumentParser(prog="intelligent-train", description=_DESCRIPTION)
-    p.epilog = "intelligent-train report OUTPUT_DIR re-renders the report of a finished run."
+    p.epilog = (
+        "intelligent-train report OUTPUT_DIR re-renders the report of a finished run; "
+        "intelligent-train predict OUTPUT_DIR --data-dir NEW --out FILE scores new bars."
+    )
     p.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
 
     data = p.add_argument_group("data")

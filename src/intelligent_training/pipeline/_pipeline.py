@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training.cache import as_memory, fingerprint
 from intelligent_training.data._memory import release_memory
-from intelligent_training.exceptions import DataError
+from intelligent_training.exceptions import DataError, DriftWarning
+from intelligent_training.pipeline._profile import DRIFT_THRESHOLD, FeatureProfile
 from intelligent_training.pipeline._stages import JOINT, StageSteps, _fit_estimator
 from intelligent_training.utils._param_validation import (
     POSITIVE_INT,
@@ -122,6 +124,14 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         Fingerprint of ``X`` and ``Y``.
     timings_ : dict
         Seconds spent per step.
+    feature_profile_ : FeatureProfile
+        What new data is checked against in :meth:`predict`: the training features'
+        names and dtypes, and the decile-bin shares of the features the models use (a
+        sample of at most 100 000 rows; a few numbers per feature, pickled with the
+        pipeline, so no training data is needed to check for drift).
+    history_rows_ : int
+        Rows of each symbol that new data needs before a row to score: the longest
+        lookback of the trained sequence models minus one (0 without one).
     skill_by_timestamp_ : DataFrame or None
         Out-of-fold skill per timestamp of the ranking and training stages (long
         format: ``stage``, ``target``, ``family``, ``timestamp``, ``value``, ``n``,
@@ -281,46 +291,184 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         self._train(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["training"] = time.perf_counter() - start
         release_memory()
+        used = {f for _, feats in self.training_groups_.values() for f in feats}
+        self.feature_profile_ = FeatureProfile.from_frame(
+            X, [str(c) for c in X.columns if str(c) in used]
+        )
         self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
         return self
 
     # -------------------------------------------------------------- predict
-    def predict(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Predict every selected target.
+    @property
+    def history_rows_(self) -> int:
+        """Rows of history per symbol that new data needs (see :meth:`predict_all`)."""
+        from intelligent_training.pipeline._scoring import history_rows
+
+        check_is_fitted(self, "trainers_")
+        return history_rows(self.trainers_)
+
+    def _profile(self) -> FeatureProfile:
+        profile = getattr(self, "feature_profile_", None)
+        if profile is None:  # fitted by a version that kept no profile: names only
+            return FeatureProfile(list(map(str, self.feature_names_in_)))
+        return profile  # type: ignore[no-any-return]
+
+    def _is_target(self, name: str) -> bool:
+        """Columns of new data that are targets (ignored by ``predict``)."""
+        from intelligent_training.data import is_target
+
+        known = set(getattr(self, "selected_targets_", []))
+        rankings = getattr(self, "rankings_", None)
+        if rankings is not None:
+            known.update(map(str, rankings.index))
+        return name in known or is_target(name, self.target_patterns)
+
+    def _check_new(self, X: Any, where: str) -> None:
+        check_is_fitted(self, "trainers_")
+        if not isinstance(X, pd.DataFrame):
+            raise DataError(
+                f"IntelligentPipeline.predict needs a DataFrame with feature columns, got "
+                f"{type(X).__name__}"
+            )
+        columns = {str(c): dtype for c, dtype in X.dtypes.items()}
+        self._profile().check_columns(columns, ignore=self._is_target, where=where)
+
+    def feature_drift(
+        self, X: pd.DataFrame, *, threshold: float | None = DRIFT_THRESHOLD
+    ) -> pd.DataFrame:
+        """Population stability index of each feature the models use, on new rows ``X``.
+
+        Compared with the training deciles kept in ``feature_profile_`` (no training
+        data needed); the verdict accounts for the features' persistence (see
+        :meth:`FeatureProfile.drift <intelligent_training.pipeline._profile.FeatureProfile.drift>`
+        and docs/predict.md).
 
         Parameters
         ----------
         X : DataFrame
-            Rows to predict, with (at least) the features used in ``fit``.
+            New rows.
+        threshold : float or None, default 0.25
+            PSI above which a feature counts as drifted (``None``: none does).
 
         Returns
         -------
         DataFrame
-            One column per selected target, indexed like ``X``.
+            Index ``feature``, largest PSI first; columns ``psi``, ``rho`` (lag-1
+            autocorrelation of the new rows), ``n_effective`` (their weight in
+            independent rows), ``chance`` (the PSI chance reaches in 1 % of samples of
+            an unchanged distribution) and ``drifted``.
         """
         check_is_fitted(self, "trainers_")
-        if not isinstance(X, pd.DataFrame):
-            raise DataError("IntelligentPipeline.predict needs a DataFrame with feature columns")
-        out: dict[str, np.ndarray] = {}
-        for key, trainer in self.trainers_.items():
-            group_targets, feats = self.training_groups_[key]
-            missing = [f for f in feats if f not in X.columns]
-            if missing:
-                raise DataError(
-                    f"X lacks the features {missing[:10]} used to train {group_targets}"
+        return self._profile().drift(X, threshold)
+
+    def _score(
+        self, X: Any, start: Any, drift_threshold: float | None, where: str = "X"
+    ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+        """``(ensemble, every column, drift table or None)`` of the scored rows of ``X``."""
+        from intelligent_training.pipeline._scoring import (
+            score_rows,
+            scored_positions,
+            sequence_lookbacks,
+        )
+
+        self._check_new(X, where)
+        lookbacks = sequence_lookbacks(self.trainers_)
+        history = max(lookbacks.values(), default=1) - 1
+        rows, needed = scored_positions(X, history, start, lookbacks=lookbacks, where=where)
+        drift = None
+        if drift_threshold is not None:
+            drift = self.feature_drift(X.iloc[rows], threshold=drift_threshold)
+            for feature, row in drift[drift["drifted"]].iterrows():
+                warnings.warn(
+                    f"feature {feature!r} of {where} has drifted from the training data: "
+                    f"population stability index {row['psi']:.3f} > {drift_threshold} on "
+                    f"the training deciles ({len(rows)} new rows, worth "
+                    f"{row['n_effective']:.0f} independent ones; chance reaches "
+                    f"{row['chance']:.3f}); its models' predictions may be off",
+                    DriftWarning,
+                    stacklevel=3,
                 )
-            pred = trainer.predict(X[feats])
-            if isinstance(pred, pd.DataFrame):
-                for t in group_targets:
-                    out[t] = np.asarray(pred[t])
-            else:
-                arr = np.asarray(pred)
-                if arr.ndim == 1:
-                    out[group_targets[0]] = arr
-                else:
-                    for i, t in enumerate(group_targets):
-                        out[t] = arr[:, i]
-        return pd.DataFrame({t: out[t] for t in self.selected_targets_ if t in out}, index=X.index)
+        ensemble, every = score_rows(self, X, rows, needed)
+        return ensemble, every, drift
+
+    def predict(
+        self,
+        X: pd.DataFrame,
+        *,
+        start: Any = None,
+        drift_threshold: float | None = DRIFT_THRESHOLD,
+    ) -> pd.DataFrame:
+        """Predict every selected target: the ensemble of its families.
+
+        The ``(target, "ensemble")`` columns of :meth:`predict_all`; see there for the
+        rows scored, the schema check and the drift warnings.
+
+        Parameters
+        ----------
+        X : DataFrame
+            New rows with the training features (``feature_names_in_``); target columns
+            are ignored.
+        start : timestamp, optional
+            Score the rows at or after ``start`` (earlier rows are history only).
+        drift_threshold : float or None, default 0.25
+            Warn about every feature whose PSI exceeds it (``None``: no check).
+
+        Returns
+        -------
+        DataFrame
+            One column per selected target, indexed by the scored rows of ``X``: the
+            mean prediction of its families (regression), the mean probability of the
+            positive class (binary), the label of the highest mean probability
+            (multiclass), whatever the strategy.
+        """
+        return self._score(X, start, drift_threshold)[0]
+
+    def predict_all(
+        self,
+        X: pd.DataFrame,
+        *,
+        start: Any = None,
+        drift_threshold: float | None = DRIFT_THRESHOLD,
+    ) -> pd.DataFrame:
+        """Every trained family's prediction and the ensemble, for every selected target.
+
+        ``X`` must have exactly the training features (``feature_names_in_``, numeric,
+        any order; columns named like targets are ignored): a missing, extra or
+        non-numeric column is one :class:`~intelligent_training.exceptions.DataError`
+        naming them all.
+
+        Rows scored: without sequence families, every row of ``X``. A sequence family
+        predicts a row from the window of its ``lookback`` last rows of the same symbol,
+        so ``X`` must hold ``history_rows_`` (= longest lookback - 1) earlier rows of
+        each symbol before the first row to score; those rows are history only:
+        ``start=None`` scores every row but the first ``history_rows_`` of each symbol,
+        ``start=t`` the rows at or after ``t``. Too little history is a ``DataError``
+        naming the rows needed.
+
+        Each feature the models use is compared with its training distribution
+        (:meth:`feature_drift` on the scored rows); a
+        :class:`~intelligent_training.exceptions.DriftWarning` names every feature whose
+        population stability index exceeds ``drift_threshold``.
+
+        Parameters
+        ----------
+        X : DataFrame
+            New rows, indexed by ``(timestamp, symbol)`` (required with sequence
+            families or ``start``).
+        start : timestamp, optional
+            First timestamp to score.
+        drift_threshold : float or None, default 0.25
+            PSI above which a feature is reported (``None``: no drift check).
+
+        Returns
+        -------
+        DataFrame
+            Indexed by the scored rows; columns ``(target, family)``: each trained
+            family, then ``(target, "ensemble")`` (= :meth:`predict`). Values as in
+            ``ModelTrainer.predict`` on a DataFrame: the prediction (regression), the
+            probability of the positive class (binary), the label (multiclass).
+        """
+        return self._score(X, start, drift_threshold)[1]
 
     # ---------------------------------------------------------- persistence
     def save(self, output_dir: str | Path) -> Path:
