@@ -551,6 +551,12 @@ def _one_target(
     n_periods = int(np.isfinite(net).sum())
     psr = probabilistic_sharpe_ratio(sharpe, 0.0, n_periods, skew, kurt)
     dsr, sr0 = deflated_sharpe_ratio(sharpe, trial_var, max(n_trials, 1), n_periods, skew, kurt)
+    # the same deflation with the null's own sampling variance of a Sharpe ratio estimate
+    # (1 / (T - 1) at SR = 0): only the number of trials counts, not how far apart they are
+    null_var = 1.0 / (n_periods - 1) if n_periods > 1 else math.nan
+    dsr_null, sr0_null = deflated_sharpe_ratio(
+        sharpe, null_var, max(n_trials, 1), n_periods, skew, kurt
+    )
     diffs = np.diff(means)
     cum_t, cum_v = _thin(cumulative, stamps)
     gross_t, gross_v = _thin(np.cumsum(book["gross"]), stamps)
@@ -580,6 +586,8 @@ def _one_target(
             "probabilistic_sharpe": _num(psr),
             "deflated_sharpe": _num(dsr),
             "sr0": _num(sr0 * scale),
+            "deflated_sharpe_null": _num(dsr_null),
+            "sr0_null": _num(sr0_null * scale),
             "n_trials": int(n_trials),
             "trial_sharpe_variance": _num(trial_var * scale**2),
         }
