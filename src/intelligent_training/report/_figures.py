@@ -206,7 +206,7 @@ def skill_over_time_figure(
         )
     if entry.get("baseline") is not None:
         shapes.append(_hline(entry["baseline"]))
-    first = next(iter(entry["families"].values()), {"t": []})
+    first: dict[str, Any] = next(iter(entry["families"].values()), {"t": []})
     layout = _layout(
         f"{target}: out-of-fold {entry['metric']} per timestamp",
         260,

@@ -31,7 +31,7 @@ of rebalances per year observed in the data (so gaps such as nights and weekends
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -246,7 +246,7 @@ def _periods_per_year(stamps: np.ndarray) -> float | None:
 
 
 # ------------------------------------------------------------------ the evidence
-def _pivot(index: pd.MultiIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+def _pivot(index: pd.Index) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Row and column codes of a (timestamp, symbol) index, the times, and the symbols' count."""
     t_codes, times = pd.factorize(index.get_level_values("timestamp"), sort=True)
     s_codes, symbols = pd.factorize(index.get_level_values("symbol"), sort=True)
@@ -351,12 +351,12 @@ def signal_evidence(pipe: Any, Y: pd.DataFrame, return_column: str | None = None
         for target in dict.fromkeys(map(str, oof.columns.get_level_values(0))):
             if target not in Y.columns or target in targets:
                 continue
-            block = oof[target]
+            block = cast(pd.DataFrame, oof[target])
             task = tasks.get(target, "regression")
             n_trials += block.shape[1] + (block.shape[1] > 1)
             horizon = _horizon_bars(pipe, target)
             ret_col, source = judged_on(target)
-            entry = {
+            entry: dict[str, Any] = {
                 "task": task,
                 "horizon_bars": horizon,
                 "return": ret_col,
