@@ -16,3 +16,8 @@ EXTERNAL = re.compile(
 def external_references(html: str) -> list[str]:
     """Every fetchable external reference in ``html`` (empty for a self-contained page)."""
     return [m.group(0) for m in EXTERNAL.finditer(html)]
+
+
+def without_library(html: str) -> str:
+    """``html`` without the embedded plotly.js (its own text holds URL strings)."""
+    return re.sub(r'<script id="plotly-js">.*?</script>', "", html, count=1, flags=re.S)

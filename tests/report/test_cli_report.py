@@ -23,6 +23,7 @@ CONFIG = {
     },
     "training": {"families": FAST, "n_splits": 2},
     "runtime": {"threads": 1},
+    "report": {"quantiles": 3, "cost_bps": 20.0},
 }
 
 
@@ -63,6 +64,11 @@ def test_a_run_writes_the_report(run_dir):
     assert "target_ranking:" in data["run"]["config"]  # the resolved configuration
     assert manifest["selected_targets"][0] in html
     assert manifest["data"]["fingerprint"][:12] in html
+    # the tearsheet with the run's report options, from the evidence in the run directory
+    assert data["tearsheet"]["options"] == {"quantiles": 3, "cost_bps": 20.0}
+    sheet = data["tearsheet"]["targets"][manifest["selected_targets"][0]]
+    assert len(sheet["bucket_mean_return"]) == 3 and sheet["cost_bps"] == 20.0
+    assert 'id="tearsheet-1"' in html
 
 
 def test_report_subcommand_rerenders_from_the_files(run_dir, tmp_path, capsys):
@@ -106,6 +112,20 @@ def test_report_subcommand_errors(tmp_path, capsys):
     assert err.startswith("error: ") and "output directory" in err and "Traceback" not in err
     assert main(["report"]) == 2
     assert "OUTPUT_DIR" in capsys.readouterr().err
+
+
+def test_a_return_column_that_is_not_in_the_data_is_refused(tmp_path, capsys):
+    from intelligent_training.datasets import write_synthetic_data_dir
+
+    write_synthetic_data_dir(tmp_path / "data", n_symbols=3, n_timestamps=60, random_state=0)
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({**CONFIG, "report": {"return_column": "fwd_ret_nope"}}))
+    argv = ["--data-dir", str(tmp_path / "data" / "interval=5m"), "--config", str(config),
+            "--output-dir", str(tmp_path / "out"), "--no-cache", "-q"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "report.return_column" in err and "fwd_ret_nope" in err and "Traceback" not in err
+    assert not (tmp_path / "out" / "report.html").exists()
 
 
 def test_flag_only_form_is_unchanged(capsys):

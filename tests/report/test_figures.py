@@ -1,16 +1,13 @@
-"""The report's SVG figures: their labels are there as text, inside the picture, every time."""
+"""The report's plotly figures: JSON specifications with their labels, hover values and axes."""
 
 from __future__ import annotations
 
-import html
-import re
-import xml.etree.ElementTree as ET
+import json
 
 import numpy as np
 import pytest
 
 from intelligent_training.report import _figures as figures
-from intelligent_training.report import _svg as svg
 
 COLORS = figures.family_colors(["lightgbm", "xgboost", "linear"])
 STAMPS = [f"2024-01-0{2 + i // 100}T{i % 24:02d}:00:00" for i in range(600)]
@@ -45,7 +42,7 @@ CASES = {
                 ]
             },
         ),
-        ["fwd_ret_5m", "y_will_peak_60m_0.8", "predictability score", "selected", "0.6"],
+        ["fwd_ret_5m", "y_will_peak_60m_0.8", "predictability score", "selected"],
     ),
     "skill_over_time": (
         figures.skill_over_time_figure,
@@ -56,7 +53,6 @@ CASES = {
             "fold 2",
             "lightgbm (mean 0.51)",
             "xgboost (mean 0.52)",
-            "2024-Jan",
         ],
     ),  # fmt: skip
     "skill_over_time_numeric": (
@@ -106,8 +102,7 @@ CASES = {
             "a_much_longer_feature_name",
             "lightgbm",
             "permutation",
-            "0.60",
-            "normalised importance",
+            "normalised<br>importance",
         ],
     ),  # fmt: skip
     "agreement": (
@@ -116,7 +111,7 @@ CASES = {
             "fwd_ret_5m",
             {"families": ["lightgbm", "linear"], "values": [[1.0, -0.25], [-0.25, 1.0]]},
         ),
-        ["lightgbm", "linear", "1.00", "\u22120.25", "Spearman"],
+        ["lightgbm", "linear", "Spearman"],
     ),
     "stability": (
         figures.stability_figure,
@@ -151,17 +146,41 @@ CASES = {
             "fwd_ret_5m (rank IC)",
             "y_up_15m (AUC \u2212 \u00bd)",
             "ensemble",
-            "0.250",
-            "\u22120.031",
         ],
     ),  # fmt: skip
 }
 
 
-def _texts(svg_text):
-    """Every text element's content (its lines joined by newlines)."""
-    root = ET.fromstring(svg_text)
-    return ["\n".join(t.itertext()) for t in root.iter("text")]
+SHEET = {
+    "quantiles": 3,
+    "cost_bps": 5.0,
+    "return_column": "fwd_ret_5m",
+    "bucket_mean_return": [-0.2, 0.01, 0.3],
+    "bucket_counts": [10, 10, 10],
+    "cumulative": {"t": STAMPS[:3], "net": [0.1, 0.2, 0.15], "gross": [0.1, 0.21, 0.17],
+                   "drawdown": [0.0, 0.0, -0.05]},
+    "rank_autocorrelation": {"lags": [1, 2], "values": [0.9, 0.8]},
+    "skill_decay": [
+        {"target": "fwd_ret_5m", "horizon_bars": 1, "metric": "rank IC", "skill": 0.3},
+        {"target": "fwd_ret_30m", "horizon_bars": 6, "metric": "rank IC", "skill": 0.05},
+    ],
+}  # fmt: skip
+CASES.update(
+    {
+        "buckets": (figures.buckets_figure, ("fwd_ret_5m", SHEET), ["Q1", "Q3", "fwd_ret_5m"]),
+        "cumulative": (
+            figures.cumulative_figure,
+            ("fwd_ret_5m", SHEET),
+            ["net of 5 bp", "gross", "drawdown"],
+        ),
+        "autocorrelation": (
+            figures.rank_autocorrelation_figure,
+            ("fwd_ret_5m", SHEET),
+            ["rank autocorrelation", "lag (bars)"],
+        ),
+        "decay": (figures.decay_figure, ("fwd_ret_5m", SHEET), ["fwd_ret_30m", "rank IC"]),
+    }
+)
 
 
 @pytest.fixture(scope="module", params=sorted(CASES))
@@ -170,94 +189,62 @@ def drawn(request):
     return func(*args), func, args, expected
 
 
-def test_figure_is_inline_svg_with_its_labels_as_text(drawn):
-    text, _, _, expected = drawn
-    assert text.startswith('<svg role="img" aria-label="') and text.endswith("</svg>")
-    assert "http" not in text and "<?xml" not in text
-    shown = "\n".join(_texts(text))
+def test_figure_is_a_json_spec_with_its_labels(drawn):
+    spec, _, _, expected = drawn
+    assert set(spec) == {"data", "layout"} and spec["data"]
+    text = json.dumps(spec, allow_nan=False, ensure_ascii=False)  # JSON-ready, no NaN
     for label in expected:
-        assert label in shown, label
+        assert label in text, label
 
 
 def test_figure_is_deterministic(drawn):
-    text, func, args, _ = drawn
-    assert func(*args) == text
+    spec, func, args, _ = drawn
+    assert json.dumps(func(*args)) == json.dumps(spec)
 
 
-def test_figure_text_stays_inside_the_picture(drawn):
-    """Upright text: its measured extent lies within the viewBox (no clipped labels)."""
-    text = drawn[0]
-    root = ET.fromstring(text)
-    width, height = (float(v) for v in root.get("viewBox").split()[2:])
-    for node in root.iter("text"):
-        if node.get("transform"):
-            continue
-        size = float(node.get("font-size"))
-        spans = list(node.iter("tspan")) or [node]
-        for span in spans:
-            x, y = float(span.get("x")), float(span.get("y"))
-            w = svg.text_width("".join(span.itertext()), size)
-            x0 = {"start": x, "middle": x - w / 2, "end": x - w}[node.get("text-anchor")]
-            assert -0.5 <= x0 and x0 + w <= width + 0.5, "".join(span.itertext())
-            assert y - 0.8 * size >= -0.5 and y + 0.25 * size <= height + 0.5
+def test_every_trace_shows_its_values_on_hover(drawn):
+    spec, *_ = drawn
+    for trace in spec["data"]:
+        if trace.get("hoverinfo") == "skip":
+            continue  # markers drawn over a heatmap that has the hover
+        assert "%{" in trace["hovertemplate"]
 
 
-def test_prefix_ids_makes_the_gradients_of_two_figures_distinct():
-    func, args, _ = CASES["agreement"]
-    one, two = (figures.prefix_ids(func(*args), p) for p in ("f1-", "f2-"))
-    ids = re.findall(r'\bid="([^"]+)"', one + two)
-    assert ids and len(ids) == len(set(ids))
-    for ref in re.findall(r"url\(#([^)]+)\)", one):
-        assert f'id="{ref}"' in one
+def test_time_axes_are_date_axes_and_zoomable():
+    spec = figures.skill_over_time_figure("t", CASES["skill_over_time"][1][1], COLORS)
+    assert spec["layout"]["xaxis"]["type"] == "date"
+    assert spec["layout"].get("dragmode", "zoom") == "zoom"
+    numeric = figures.skill_over_time_figure("t", CASES["skill_over_time_numeric"][1][1], COLORS)
+    assert numeric["layout"]["xaxis"]["type"] == "linear"
+    assert figures.cumulative_figure("t", SHEET)["layout"]["xaxis"]["type"] == "date"
 
 
-def test_text_is_escaped():
-    text = figures.skill_by_fold_figure(
-        "a<b & c", {"folds": [0], "families": {"x&y": [0.1]}}, COLORS
-    )
-    assert "a&lt;b &amp; c" in text and html.unescape("a&lt;b &amp; c") in _texts(text)
+def test_families_are_legend_entries_that_toggle_their_lines():
+    spec = figures.skill_over_time_figure("t", CASES["skill_over_time"][1][1], COLORS)
+    shown = [t for t in spec["data"] if t.get("showlegend", True)]
+    assert [t["name"] for t in shown] == ["lightgbm (mean 0.51)", "xgboost (mean 0.52)"]
+    groups = {t["legendgroup"] for t in spec["data"]}
+    assert groups == {"lightgbm", "xgboost"}  # a click hides a family's thin and thick line
 
 
-def test_envelope_keeps_every_column_extreme_and_fewer_points():
-    rng = np.random.default_rng(0)
-    x = np.arange(5000, dtype=np.float64)
-    y = rng.standard_normal(5000)
-    xs, ys = svg.envelope(x, y, 100)
-    assert len(xs) <= 4 * 100 and np.all(np.diff(xs) > 0)
-    column = np.minimum((x / x[-1] * 100).astype(int), 99)
-    kept = np.minimum((xs / x[-1] * 100).astype(int), 99)
-    for c in range(100):
-        part = y[column == c]
-        assert ys[kept == c].min() == part.min() and ys[kept == c].max() == part.max()
-    assert xs[0] == x[0] and xs[-1] == x[-1]
+def test_horizon_families_are_drawn_over_the_score():
+    group, colors = CASES["horizon"][1]
+    spec = figures.horizon_figure(group, colors)
+    names = [t["name"] for t in spec["data"]]
+    assert names[0] == "score"  # drawn first: below every family line
+    score, family = spec["data"][0], spec["data"][1]
+    assert score["line"]["width"] > family["line"]["width"] and score["opacity"] < 1
 
 
-def test_envelope_leaves_short_or_gappy_series_alone():
-    x = np.arange(50, dtype=np.float64)
-    y = np.sin(x)
-    assert svg.envelope(x, y, 100)[1] is y
-    y_gap = np.r_[y, np.nan, y][:1000]
-    assert len(svg.envelope(np.arange(len(y_gap), dtype=float), y_gap, 10)[1]) == len(y_gap)
+def test_heatmaps_keep_missing_cells_empty():
+    _, args, _ = CASES["importance"]
+    spec = figures.importance_figure(*args)
+    assert spec["data"][0]["z"][1][0] is None
+    assert spec["layout"]["shapes"][0]["y0"] == 0.5  # the line under the selected features
 
 
-@pytest.mark.parametrize(("lo", "hi"), [(-0.05, 0.93), (0.0, 1.0), (-1.0, 1.0), (1.0, 16.0)])
-def test_number_ticks_are_round_and_share_their_decimals(lo, hi):
-    ticks, labels = svg.number_ticks(lo, hi, 150.0)
-    assert 2 <= len(ticks) <= 10
-    assert np.all((ticks >= lo - 1e-12) & (ticks <= hi + 1e-12))
-    assert len({len(s.split(".")[-1]) if "." in s else 0 for s in labels}) == 1
-    assert all(float(s.replace("\u2212", "-")) == pytest.approx(t) for s, t in zip(labels, ticks))
-
-
-def test_cached_figures_are_keyed_by_the_drawing_code(tmp_path, monkeypatch):
-    from intelligent_training import DiskCacheMemory
-    from intelligent_training.report import _html
-
-    memory = DiskCacheMemory(tmp_path)
-    func, args, _ = CASES["agreement"]
-    first = _html._Drawer(memory)(func, *args)
-    calls = []
-    monkeypatch.setattr(figures, "agreement_figure", lambda *a: calls.append(a) or "<svg></svg>")
-    assert _html._Drawer(memory)(func, *args) == first and not calls  # served by the cache
-    monkeypatch.setattr(_html, "_drawing_code", lambda: "edited drawing code")
-    assert _html._Drawer(memory)(func, *args) == "<svg></svg>" and calls  # drawn again
+def test_family_colors_are_stable_and_the_ensemble_is_black():
+    a = figures.family_colors(["lightgbm", "linear", "ensemble"])
+    assert a == figures.family_colors(["lightgbm", "linear"])
+    assert a["ensemble"] == "#111111" and len(set(a.values())) == 3
+    assert np.unique(list(figures.family_colors([f"f{i}" for i in range(8)]).values())).size == 9

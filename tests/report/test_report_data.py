@@ -115,6 +115,7 @@ def test_directory_and_pipeline_give_the_same_numbers(fitted, saved_dir):
         "skill_by_horizon",
         "selections",
         "training",
+        "tearsheet",
         "selected_targets",
         "figures",
     ):
@@ -160,3 +161,38 @@ def test_stability_of_planted_fold_rankings():
     # top-2 sets {f0,f1}, {f0,f1}, {f0,f4}: Jaccard 1, 1/3, 1/3
     assert stability["mean_jaccard"] == pytest.approx(5 / 9, rel=1e-5)
     assert stability["selected_in_every_fold"] == 0.5
+
+
+def test_cached_fit_timings_are_labelled(fitted):
+    from intelligent_training.report import render_html
+    from intelligent_training.report._data import _fit_from_cache
+
+    run = {"timings_s": {"fit": 0.2, "total": 3.28}, "fit_timings_s": {"selection": 9.82}}
+    assert not _fit_from_cache(run)  # no cache hit: the fit ran in this run
+    run["cache"] = {"hits": 3}
+    assert _fit_from_cache(run)
+    run["timings_s"]["fit"] = 12.0  # cache hits inside a fit that did run
+    assert not _fit_from_cache(run)
+    data = build_report(fitted)
+    data["run"].update(
+        timings_s={"fit": 0.2, "total": 3.28}, fit_timings_s={"selection": 9.82},
+        cache={"hits": 3}, fit_from_cache=True,
+    )  # fmt: skip
+    html = render_html(data)
+    assert "time total (this run)" in html
+    assert "fit selection (from the cache: measured when the cached fit ran)" in html
+    assert "fit from the cache" in html
+
+
+def test_tearsheet_options_override_the_defaults(fitted):
+    default = build_report(fitted)["tearsheet"]
+    assert default["options"] == {"quantiles": 5, "cost_bps": 5.0}
+    # the fixture has 4 symbols: too few for 5 buckets, a note says so
+    assert all("too few" in e["note"] for e in default["targets"].values() if e["return_column"])
+    cheap = build_report(fitted, options={"quantiles": 3})["tearsheet"]
+    costly = build_report(fitted, options={"cost_bps": 50.0, "quantiles": 3})["tearsheet"]
+    assert costly["options"] == {"quantiles": 3, "cost_bps": 50.0}
+    target = next(t for t, e in cheap["targets"].items() if e.get("sharpe") is not None)
+    a, b = cheap["targets"][target], costly["targets"][target]
+    assert len(b["bucket_mean_return"]) == 3 and b["mean_gross_return"] == a["mean_gross_return"]
+    assert b["total_cost"] > a["total_cost"]

@@ -43,6 +43,7 @@ def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
     """The part of the configuration that can change results (the job's cache key)."""
     data = cfg.model_dump(mode="json")
     data.pop("cache")
+    data.pop("report")  # read when the report is written, after the (cached) fit
     data["data"].pop("data_dir")
     for key in ("output_dir", "verbose"):
         data["runtime"].pop(key)
@@ -111,6 +112,13 @@ def _fit_job(pipe: Any, X: Any, Y: Any, job_key: str) -> dict[str, Any]:
 
     pipe.fit(X, Y)
     return {"pipeline": pipe, "versions": dependency_versions()}
+
+
+def _judge_on(pipe: Any, Y: Any, column: str) -> None:
+    """Recompute the tearsheet's evidence with ``report.return_column`` (outside the cached fit)."""
+    from intelligent_training.report._tearsheet import signal_evidence
+
+    pipe.signal_evidence_ = signal_evidence(pipe, Y, return_column=column)
 
 
 def _nothing_selected(pipe: Any, exc: BaseException) -> bool:
@@ -283,6 +291,14 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             targets=cfg.data.targets,
         )
         timings["load"] = time.perf_counter() - started
+        if cfg.report.return_column is not None and cfg.report.return_column not in Y.columns:
+            from intelligent_training.exceptions import ConfigError
+
+            raise ConfigError(
+                f"report.return_column: {cfg.report.return_column!r} is not a candidate target "
+                "of the data; name a forward-return column that data.target_patterns (or "
+                "data.targets) selects"
+            )
         logger.info("loaded %d rows, %d features, %d candidate targets", *X.shape, Y.shape[1])
 
         step = time.perf_counter()
@@ -326,6 +342,8 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             error = exc
             job = {"versions": dependency_versions()}
         timings["fit"] = time.perf_counter() - step
+        if error is None and cfg.report.return_column is not None:
+            _judge_on(pipe, Y, cfg.report.return_column)
         del X, Y
         facts["cache"] = {
             "enabled": memory is not None,

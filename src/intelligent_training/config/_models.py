@@ -12,6 +12,7 @@ __all__ = [
     "DataConfig",
     "FeatureSelectionConfig",
     "PipelineConfig",
+    "ReportConfig",
     "RuntimeConfig",
     "TargetRankingConfig",
     "TrainingConfig",
@@ -167,6 +168,14 @@ class RuntimeConfig(_Section):
     threads_per_task: int | None = Field(default=None, ge=1)
 
 
+class ReportConfig(_Section):
+    """The report's signal tearsheet (see ``docs/report.md``)."""
+
+    quantiles: int = Field(default=5, ge=2, le=20)
+    cost_bps: float = Field(default=5.0, ge=0.0)
+    return_column: str | None = None
+
+
 class PipelineConfig(_Section):
     """The whole configuration; every section has code defaults.
 
@@ -188,3 +197,4 @@ class PipelineConfig(_Section):
     training: TrainingConfig = Field(default_factory=TrainingConfig)
     cache: CacheConfig = Field(default_factory=CacheConfig)
     runtime: RuntimeConfig = Field(default_factory=RuntimeConfig)
+    report: ReportConfig = Field(default_factory=ReportConfig)

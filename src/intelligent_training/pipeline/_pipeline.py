@@ -44,6 +44,17 @@ def _skill_by_timestamp(pipe: IntelligentPipeline, Y: pd.DataFrame) -> pd.DataFr
         return None
 
 
+def _signal_evidence(pipe: IntelligentPipeline, Y: pd.DataFrame) -> dict | None:
+    """The signal tearsheet's evidence (see ``report._tearsheet``); never fails fit."""
+    from intelligent_training.report._tearsheet import signal_evidence
+
+    try:
+        return signal_evidence(pipe, Y)
+    except Exception as exc:  # policy: the report's evidence is optional, the fit is not
+        logger.warning("signal tearsheet evidence for the report not computed: %s", exc)
+        return None
+
+
 def _is_names(value: Any) -> bool:
     """A non-empty list or tuple of strings."""
     return (
@@ -122,6 +133,9 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         Columns of the ``X`` seen in ``fit``.
     data_fingerprint_ : str
         Fingerprint of ``X`` and ``Y``.
+    data_summary_ : dict
+        ``n_rows``, ``n_features``, ``n_candidate_targets`` and ``symbols`` of the data
+        seen in ``fit`` (the report's data card).
     timings_ : dict
         Seconds spent per step.
     feature_profile_ : FeatureProfile
@@ -137,6 +151,11 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         format: ``stage``, ``target``, ``family``, ``timestamp``, ``value``, ``n``,
         ``fold``); rank IC for regression, AUC for binary, accuracy for multiclass
         targets. Measured in ``fit`` (the estimators keep no labels) for :meth:`report`.
+    signal_evidence_ : dict or None
+        What the report's signal tearsheet needs, kept in ``fit`` while ``Y`` is at
+        hand: the selected targets' out-of-fold signals with the forward returns they
+        are judged on, and every trial's per-rebalance long-short return (see
+        ``intelligent_training.report._tearsheet.signal_evidence``).
 
     Examples
     --------
@@ -273,6 +292,14 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         x_key = fingerprint(X)
         y_keys = {str(c): fingerprint(Y[c]) for c in Y.columns}
         self.data_fingerprint_ = fingerprint(x_key, sorted(y_keys.items()))
+        self.data_summary_ = {
+            "n_rows": int(len(X)),
+            "n_features": int(X.shape[1]),
+            "n_candidate_targets": int(Y.shape[1]),
+            "symbols": sorted(map(str, X.index.get_level_values("symbol").unique()))
+            if isinstance(X.index, pd.MultiIndex) and "symbol" in X.index.names
+            else [],
+        }
         self.timings_["fingerprint"] = time.perf_counter() - start
 
         start = time.perf_counter()
@@ -296,6 +323,7 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
             X, [str(c) for c in X.columns if str(c) in used]
         )
         self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
+        self.signal_evidence_ = _signal_evidence(self, Y)  # the report's signal tearsheet
         return self
 
     # -------------------------------------------------------------- predict

@@ -80,6 +80,28 @@ FIGURES: dict[str, tuple[str, str]] = {
         "the families); cells show the mean out-of-fold rank IC or AUC per timestamp, "
         "darker = more skill than the baseline.",
     ),
+    "buckets": (
+        "Forward return by prediction bucket",
+        "Per timestamp the predictions are ranked into equal-count buckets (Q1 lowest); bars "
+        "are the mean forward return of each bucket over the timestamps. A predictive signal "
+        "rises (or falls) monotonically from Q1 to the top bucket.",
+    ),
+    "cumulative": (
+        "Top-minus-bottom long-short",
+        "Cumulative return of the book long the top bucket and short the bottom one, "
+        "rebalanced every horizon, net of costs per unit of turnover (gross dotted); below, "
+        "its drawdown from the running peak. Drag to zoom on a period.",
+    ),
+    "autocorrelation": (
+        "Rank autocorrelation",
+        "Cross-sectional correlation of the prediction ranks at t and t - lag, averaged over "
+        "time: near 1 the ranking changes slowly (low turnover), near 0 it is renewed every bar.",
+    ),
+    "decay": (
+        "Skill decay",
+        "Mean per-timestamp skill of these predictions against the other horizons of the same "
+        "target stem (this target dark): how far ahead the signal carries.",
+    ),
 }
 
 
@@ -236,7 +258,8 @@ def _skill_by_fold(
 
 
 # ----------------------------------------------------------------- by horizon
-def _stem(target: str) -> str | None:
+def stem_of(target: str) -> str | None:
+    """The target's name with its horizon token replaced by ``*`` (None without one)."""
     from intelligent_training.data import parse_horizon
 
     parts = target.split("_")
@@ -253,7 +276,7 @@ def _skill_by_horizon(rankings: pd.DataFrame, families: list[str]) -> list[dict[
     for target in rankings.index:
         if _num(rankings.loc[target, "score"]) is None:
             continue
-        stem = _stem(str(target))
+        stem = stem_of(str(target))
         if stem is not None:
             groups.setdefault(stem, []).append(str(target))
     out = []
@@ -366,11 +389,25 @@ def _run(inputs: ReportInputs) -> dict[str, Any]:
         "cache": run.get("cache") or {},
         "timings_s": run.get("timings_s") or {},
         "fit_timings_s": run.get("fit_timings_s") or {},
+        "fit_from_cache": _fit_from_cache(run),
         "job_key": run.get("job_key"),
         "config": inputs.config,
         "warnings": list(inputs.warnings),
         "failed_targets": dict(inputs.failed_targets),
     }
+
+
+def _fit_from_cache(run: dict[str, Any]) -> bool:
+    """Whether the fit's own timings were measured by an earlier run (a cached fit).
+
+    A run that took its fitted pipeline from the cache spent less on ``fit`` than the
+    stages of the cached fit report.
+    """
+    timings, fit = run.get("timings_s") or {}, run.get("fit_timings_s") or {}
+    hits = (run.get("cache") or {}).get("hits") or 0
+    if not hits or "fit" not in timings or not fit:
+        return False
+    return float(sum(fit.values())) > float(timings["fit"]) + 1e-3
 
 
 def _tasks(rankings: pd.DataFrame | None, cv: pd.DataFrame | None) -> dict[str, str]:
@@ -388,22 +425,45 @@ def _ordered(first: Iterable[str], rest: Iterable[str]) -> list[str]:
     return list(dict.fromkeys([*first, *rest]))
 
 
-def build_report_data(inputs: ReportInputs) -> dict[str, Any]:
+def report_options(inputs: ReportInputs, options: dict[str, Any] | None = None) -> dict:
+    """The tearsheet's options: ``options`` > the run's ``report`` section > defaults."""
+    from intelligent_training.config import ReportConfig
+
+    section: dict[str, Any] = {}
+    if inputs.config:
+        import yaml
+
+        try:
+            doc = yaml.safe_load(inputs.config) or {}
+        except yaml.YAMLError:
+            doc = {}
+        section = dict(doc.get("report") or {}) if isinstance(doc, dict) else {}
+    merged = ReportConfig.model_validate({**section, **(options or {})})
+    return {"quantiles": merged.quantiles, "cost_bps": merged.cost_bps}
+
+
+def build_report_data(
+    inputs: ReportInputs, options: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """The ``report.json`` dictionary of a run.
 
     Parameters
     ----------
     inputs : ReportInputs
         From :func:`inputs_from_pipeline` or :func:`inputs_from_directory`.
+    options : dict, optional
+        Tearsheet options (``quantiles``, ``cost_bps``) over the run's ``report``
+        configuration section.
 
     Returns
     -------
     dict
         JSON-serialisable: ``schema``, ``summary``, ``leaderboard``,
         ``skill_over_time``, ``skill_by_fold``, ``skill_by_horizon``, ``selections``,
-        ``training``, ``run`` and ``figures`` (id -> title and caption).
+        ``training``, ``tearsheet``, ``run`` and ``figures`` (id -> title and caption).
     """
     from intelligent_training._version import __version__
+    from intelligent_training.report._tearsheet import tearsheet_data
 
     rankings = inputs.rankings
     families, n_folds = _families_and_folds(rankings) if rankings is not None else ([], 0)
@@ -449,6 +509,9 @@ def build_report_data(inputs: ReportInputs) -> dict[str, Any]:
         "skill_by_horizon": _skill_by_horizon(rankings, families) if rankings is not None else [],
         "selections": selections,
         "training": _training(inputs, tasks),
+        "tearsheet": tearsheet_data(
+            inputs.signals, list(inputs.selected_targets), **report_options(inputs, options)
+        ),
         "run": run,
         "figures": {k: {"title": t, "caption": c} for k, (t, c) in FIGURES.items()},
     }

@@ -1,17 +1,22 @@
-"""Render ``report.json`` data to one self-contained HTML page (jinja2 + inline SVG)."""
+"""Render ``report.json`` data to one self-contained HTML page (jinja2 + plotly.js).
+
+plotly.js is embedded once, inline; every figure is a plain plotly specification
+(:mod:`._figures`) in one JSON block, drawn by a few lines of JavaScript when it comes
+near the screen (so opening a report with dozens of figures is quick). Nothing is
+fetched: the page opens offline.
+"""
 
 from __future__ import annotations
 
 import functools
-import hashlib
-import inspect
+import json
 from importlib import resources
 from typing import Any
 
 import jinja2
+import plotly  # noqa: F401  (the page embeds its plotly.js; missing: MissingDependencyError)
 
 from intelligent_training.report import _figures as figures
-from intelligent_training.report import _svg as svg_writer
 
 __all__ = ["render"]
 
@@ -54,81 +59,59 @@ def _template_source(name: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _drawing_code() -> str:
-    """A digest of the drawing modules' source: part of a cached figure's key."""
-    digest = hashlib.blake2b(digest_size=8)
-    for module in (figures, svg_writer):
-        digest.update(inspect.getsource(module).encode())
-    return digest.hexdigest()
+def plotly_js() -> str:
+    """The minified plotly.js bundled with the plotly package (embedded once per page)."""
+    from plotly.offline import get_plotlyjs
+
+    return str(get_plotlyjs())
 
 
-def _draw(name: str, args: tuple[Any, ...], code: str = "") -> str:
-    """One figure: ``figures.<name>(*args)`` (a module-level function, so it can be cached).
-
-    ``code`` (:func:`_drawing_code`) is only there to key the cache: an edit of the drawing
-    code misses it instead of serving the figures of the old code.
-    """
-    return str(getattr(figures, name)(*args))
-
-
-class _Drawer:
-    """Draws figures (through ``memory`` when given) and makes their ids unique."""
-
-    def __init__(self, memory: Any = None) -> None:
-        self.count = 0
-        self.draw = memory.cache(_draw) if memory is not None else _draw
-
-    def __call__(self, func: Any, *args: Any) -> str:
-        self.count += 1
-        text = self.draw(func.__name__, args, _drawing_code())
-        return figures.prefix_ids(text, f"f{self.count}-")
-
-
-def _figures(data: dict[str, Any], memory: Any = None) -> dict[str, Any]:
-    """Every SVG of the page, keyed like the data it shows."""
-    draw = _Drawer(memory)
+def _figures(data: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every figure of the page, keyed by the id of the ``<figure>`` that shows it."""
     leaderboard = data["leaderboard"]
     training = data["training"]
     families = list(leaderboard.get("families") or []) + [
         f for f in training.get("families", []) if f not in (leaderboard.get("families") or [])
     ]
     colors = figures.family_colors(families)
-    has_scores = any(r.get("score") is not None for r in leaderboard["rows"])
+    out: dict[str, dict[str, Any]] = {}
+    if any(r.get("score") is not None for r in leaderboard["rows"]):
+        out["leaderboard"] = figures.leaderboard_figure(leaderboard)
+    for i, (target, entry) in enumerate(data["skill_over_time"].items(), 1):
+        out[f"skill_over_time--{i}"] = figures.skill_over_time_figure(target, entry, colors)
+    for i, (target, entry) in enumerate(data["skill_by_fold"].items(), 1):
+        out[f"skill_by_fold--{i}"] = figures.skill_by_fold_figure(target, entry, colors)
+    for i, group in enumerate(data["skill_by_horizon"], 1):
+        out[f"skill_by_horizon--{i}"] = figures.horizon_figure(group, colors)
+    for i, (target, selection) in enumerate(data["selections"].items(), 1):
+        if selection["importance"] and selection["importance"]["columns"]:
+            out[f"importance--{i}"] = figures.importance_figure(target, selection["importance"])
+        if selection["agreement"]:
+            out[f"agreement--{i}"] = figures.agreement_figure(target, selection["agreement"])
+        if selection["stability"]:
+            out[f"stability--{i}"] = figures.stability_figure(target, selection["stability"])
     has_training = bool(training["targets"] and training["families"]) and any(
         r.get("oof_per_timestamp") is not None for r in training["rows"]
     )
-    out: dict[str, Any] = {
-        "leaderboard": draw(figures.leaderboard_figure, leaderboard) if has_scores else None,
-        "skill_over_time": {
-            t: draw(figures.skill_over_time_figure, t, e, colors)
-            for t, e in data["skill_over_time"].items()
-        },
-        "skill_by_fold": {
-            t: draw(figures.skill_by_fold_figure, t, e, colors)
-            for t, e in data["skill_by_fold"].items()
-        },
-        "skill_by_horizon": [
-            draw(figures.horizon_figure, g, colors) for g in data["skill_by_horizon"]
-        ],
-        "importance": {},
-        "agreement": {},
-        "stability": {},
-        "training": draw(figures.training_figure, training) if has_training else None,
-    }
-    for target, selection in data["selections"].items():
-        if selection["importance"] and selection["importance"]["columns"]:
-            out["importance"][target] = draw(
-                figures.importance_figure, target, selection["importance"]
-            )
-        if selection["agreement"]:
-            out["agreement"][target] = draw(
-                figures.agreement_figure, target, selection["agreement"]
-            )
-        if selection["stability"]:
-            out["stability"][target] = draw(
-                figures.stability_figure, target, selection["stability"]
-            )
+    if has_training:
+        out["training"] = figures.training_figure(training)
+    for i, (target, sheet) in enumerate(
+        (data.get("tearsheet") or {}).get("targets", {}).items(), 1
+    ):
+        if sheet.get("rank_autocorrelation"):
+            out[f"autocorrelation--{i}"] = figures.rank_autocorrelation_figure(target, sheet)
+        if len(sheet.get("skill_decay") or []) > 1:
+            out[f"decay--{i}"] = figures.decay_figure(target, sheet)
+        if sheet.get("bucket_mean_return"):
+            out[f"buckets--{i}"] = figures.buckets_figure(target, sheet)
+            out[f"cumulative--{i}"] = figures.cumulative_figure(target, sheet)
     return out
+
+
+def _script_json(value: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element (no ``</script>``, no ``<!--``)."""
+    text = json.dumps(value, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def render(data: dict[str, Any], memory: Any = None) -> str:
@@ -139,12 +122,16 @@ def render(data: dict[str, Any], memory: Any = None) -> str:
     data : dict
         The report dictionary.
     memory : DiskCacheMemory, optional
-        Caches each figure's SVG by its data (a rerun of a cached job draws nothing).
+        Accepted for compatibility and unused: the figures are plain specifications,
+        built in milliseconds, and drawn by the browser.
     """
+    specs = _figures(data)
     template = _environment().get_template("report.html.j2")
     return template.render(
         data=data,
-        svg=_figures(data, memory),
+        plots={k: int(v["layout"]["height"]) for k, v in specs.items()},
+        figure_json=_script_json(specs),
         css=_template_source("report.css"),
         js=_template_source("report.js"),
+        plotly_js=plotly_js(),
     )

@@ -45,6 +45,7 @@ class ReportInputs:
     run: dict[str, Any] = field(default_factory=dict)
     config: str | None = None
     source: str = ""
+    signals: dict[str, Any] | None = None  # report._tearsheet.signal_evidence
 
 
 def _via_csv(frame: pd.DataFrame, **read: Any) -> pd.DataFrame:
@@ -113,7 +114,6 @@ def inputs_from_pipeline(pipe: Any) -> ReportInputs:
     """
     if not hasattr(pipe, "selected_targets_"):
         raise DataError("the pipeline is not fitted; call fit before report()")
-    from intelligent_training._version import __version__
 
     selections = {}
     for target in pipe.selected_targets_:
@@ -133,9 +133,14 @@ def inputs_from_pipeline(pipe: Any) -> ReportInputs:
             metrics.append(cv.assign(group=key))
     cv_metrics = _via_csv(pd.concat(metrics), index_col=0) if metrics else None
     skill = getattr(pipe, "skill_by_timestamp_", None)
+    from intelligent_training.pipeline._outputs import _versions
+
     run = {
-        "data": {"fingerprint": getattr(pipe, "data_fingerprint_", None)},
-        "versions": {"intelligent-training": __version__},
+        "data": {
+            "fingerprint": getattr(pipe, "data_fingerprint_", None),
+            **(getattr(pipe, "data_summary_", None) or {}),
+        },
+        "versions": _versions(),
         "fit_timings_s": {k: round(float(v), 4) for k, v in pipe.timings_.items()},
         "n_features": int(getattr(pipe, "n_features_in_", 0)),
     }
@@ -150,6 +155,7 @@ def inputs_from_pipeline(pipe: Any) -> ReportInputs:
         run=run,
         config=None,
         source="fitted pipeline",
+        signals=getattr(pipe, "signal_evidence_", None),
     )
 
 
@@ -173,6 +179,22 @@ def _read_skill(root: Path) -> pd.DataFrame | None:
     columns = ("stage", "target", "family")
     skill = pd.concat([p.astype({c: str for c in columns}) for p in parts], ignore_index=True)
     return skill.astype({c: "category" for c in columns})
+
+
+def _read_signals(root: Path) -> dict[str, Any] | None:
+    """The tearsheet's evidence written by ``write_report_evidence`` (None when absent)."""
+    import json
+
+    if not (root / layout.SIGNAL_META).is_file() or not (root / layout.SIGNAL_ROWS).is_file():
+        return None
+    meta = json.loads((root / layout.SIGNAL_META).read_text(encoding="utf-8"))
+    trials = root / layout.SIGNAL_TRIALS
+    return {
+        "rows": pd.read_parquet(root / layout.SIGNAL_ROWS),
+        "trials": pd.read_parquet(trials) if trials.is_file() else None,
+        "targets": dict(meta.get("targets") or {}),
+        "n_trials": int(meta.get("n_trials") or 0),
+    }
 
 
 def _selected_from(
@@ -253,4 +275,5 @@ def inputs_from_directory(path: str | Path) -> ReportInputs:
         run=manifest,
         config=config_file.read_text(encoding="utf-8") if config_file.is_file() else None,
         source="output directory",
+        signals=_read_signals(root),
     )

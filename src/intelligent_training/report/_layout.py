@@ -8,7 +8,12 @@ pickled pipeline. Two small artefacts exist for the report alone and are written
   ``training_results/metrics/skill_by_timestamp.parquet``: the per-timestamp
   out-of-fold skill of the ranking and training stages (``skill_by_timestamp_``);
 - ``feature_selections/<target>/fold_importances.csv``: the selector's per-fold
-  importances (``fold_importances_``), behind the selection stability figure.
+  importances (``fold_importances_``), behind the selection stability figure;
+- ``training_results/metrics/signal_evidence.parquet`` (the selected targets'
+  out-of-fold signals and the returns they are judged on), ``signal_trials.parquet``
+  (every trial's per-rebalance long-short return and turnover) and
+  ``signal_evidence.json`` (per target: task, horizon, return column, stem siblings;
+  the number of trials): the pipeline's ``signal_evidence_``, behind the tearsheet.
 """
 
 from __future__ import annotations
@@ -44,6 +49,9 @@ SELECTED_FEATURES = "selected_features.txt"
 IMPORTANCE = "feature_importance_multi_model.csv"
 AGREEMENT = "model_agreement_matrix.csv"
 FOLD_IMPORTANCES = "fold_importances.csv"
+SIGNAL_ROWS = Path("training_results") / "metrics" / "signal_evidence.parquet"
+SIGNAL_TRIALS = Path("training_results") / "metrics" / "signal_trials.parquet"
+SIGNAL_META = Path("training_results") / "metrics" / "signal_evidence.json"
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
@@ -90,6 +98,14 @@ def write_report_evidence(pipe: Any, root: str | Path, selection_dirs: Any = Non
             if len(part):
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
                 part.reset_index(drop=True).to_parquet(root / rel, index=False)
+    evidence = getattr(pipe, "signal_evidence_", None)
+    if isinstance(evidence, dict) and evidence.get("targets"):
+        (root / SIGNAL_META).parent.mkdir(parents=True, exist_ok=True)
+        evidence["rows"].to_parquet(root / SIGNAL_ROWS)
+        if evidence.get("trials") is not None:
+            evidence["trials"].to_parquet(root / SIGNAL_TRIALS, index=False)
+        meta = {"targets": evidence["targets"], "n_trials": evidence["n_trials"]}
+        (root / SIGNAL_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     locate = selection_dirs or (lambda target: selection_dir(root, target))
     for target, selector in (getattr(pipe, "selectors_", None) or {}).items():
         folds = getattr(selector, "fold_importances_", None)

@@ -25,7 +25,7 @@ def _inputs(source: Any) -> Any:
     return inputs_from_pipeline(source)
 
 
-def build_report(source: Any) -> dict[str, Any]:
+def build_report(source: Any, *, options: dict[str, Any] | None = None) -> dict[str, Any]:
     """The ``report.json`` dictionary: every number behind the report's figures.
 
     Parameters
@@ -33,6 +33,9 @@ def build_report(source: Any) -> dict[str, Any]:
     source : IntelligentPipeline, str or Path
         A fitted pipeline, or an output directory of ``intelligent-train`` /
         ``IntelligentPipeline.save`` (read from its CSV/parquet/JSON files).
+    options : dict, optional
+        The signal tearsheet's ``quantiles`` and ``cost_bps`` (default: the run's
+        ``report`` configuration section, else 5 quantiles and 5 bp).
 
     Returns
     -------
@@ -43,7 +46,7 @@ def build_report(source: Any) -> dict[str, Any]:
 
     if isinstance(source, dict):
         return source
-    return build_report_data(_inputs(source))
+    return build_report_data(_inputs(source), options)
 
 
 def render_html(source: Any, *, memory: Any = None) -> str:
@@ -63,14 +66,14 @@ def render_html(source: Any, *, memory: Any = None) -> str:
     Raises
     ------
     MissingDependencyError
-        Without the ``report`` extra (matplotlib and jinja2).
+        Without the ``report`` extra (plotly and jinja2).
     """
     data = build_report(source)
     try:
         from intelligent_training.report._html import render
     except ImportError as exc:
         raise MissingDependencyError(
-            f"the HTML report needs matplotlib and jinja2 ({exc.name or exc} is missing); "
+            f"the HTML report needs plotly and jinja2 ({exc.name or exc} is missing); "
             "install them with: pip install 'intelligent-training[report]'"
         ) from exc
     return render(data, memory)

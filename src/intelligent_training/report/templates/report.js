@@ -35,3 +35,32 @@
     });
   });
 })();
+
+// Draw each plotly figure when it comes near the screen (or when its <details> opens).
+(function () {
+  "use strict";
+  var holder = document.getElementById("figure-data");
+  if (!holder || typeof Plotly === "undefined") { return; }
+  var specs = JSON.parse(holder.textContent);
+  var config = {displaylogo: false, responsive: true, scrollZoom: false,
+                modeBarButtonsToRemove: ["select2d", "lasso2d"]};
+  var plots = Array.prototype.slice.call(document.querySelectorAll("div.plot[data-plot]"));
+  var drawn = 0;
+  function draw(el) {
+    if (el.getAttribute("data-drawn")) { return; }
+    el.setAttribute("data-drawn", "1");
+    var spec = specs[el.getAttribute("data-plot")];
+    Plotly.newPlot(el, spec.data, spec.layout, config).then(function () {
+      drawn += 1;
+      document.body.setAttribute("data-plots-drawn", String(drawn));
+    });
+  }
+  window.itReportDrawAll = function () { plots.forEach(draw); };
+  if (!("IntersectionObserver" in window)) { plots.forEach(draw); return; }
+  var observer = new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (entry.isIntersecting) { observer.unobserve(entry.target); draw(entry.target); }
+    });
+  }, {rootMargin: "400px 0px"});
+  plots.forEach(function (el) { observer.observe(el); });
+})();
