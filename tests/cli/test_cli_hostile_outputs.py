@@ -116,7 +116,9 @@ def test_a_lock_directory_is_a_clear_error(data_dir, linear_config, tmp_path, ca
     out = tmp_path / "out"
     (out / ".lock").mkdir(parents=True)
     assert main([*_argv(data_dir, out, linear_config), "--no-cache", "-q"]) == 1
-    _one_error_line(capsys, "a directory")
+    _one_error_line(
+        capsys, ".lock is not a plain file written by intelligent-training (a directory)"
+    )
 
 
 def test_user_files_survive_runs(data_dir, linear_config, tmp_path):

@@ -168,6 +168,19 @@ def test_a_trainer_entry_pointing_at_the_pipeline_file_is_refused(copy):
         IntelligentPipeline.load(copy)
 
 
+def test_a_trainer_entry_pointing_at_a_listed_json_file_is_refused(copy):
+    def point(manifest):
+        trainer_dir = manifest["paths"]["trainers"]["fwd_ret_15m"]["path"]
+        manifest["paths"]["trainers"]["fwd_ret_5m"] = {
+            "format": "joblib",
+            "path": f"{trainer_dir}/manifest.json",  # listed, checksum fine, not a pickle
+        }
+
+    _edit_manifest(copy, point)
+    with pytest.raises(ArtefactError, match=r"cannot read pickle .*manifest\.json"):
+        IntelligentPipeline.load(copy)
+
+
 @pytest.mark.parametrize(
     ("edit", "needle"),
     [

@@ -39,14 +39,12 @@ import shutil
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TypeVar
 
 from intelligent_training.exceptions import ArtefactError
 from intelligent_training.io._files import atomic_write, no_space
+from intelligent_training.io._lock import OutputLock
 from intelligent_training.io._manifest import LIBRARY, MARKER
-
-if TYPE_CHECKING:
-    from intelligent_training.io._lock import OutputLock
 
 __all__ = [
     "CURRENT",
@@ -374,8 +372,6 @@ def publish(
     IntelligentTrainingError
         The disk filled up (the message names the path); nothing was published.
     """
-    from intelligent_training.io._lock import OutputLock
-
     output_dir = Path(output_dir)
     with contextlib.ExitStack() as stack:
         if lock is None:

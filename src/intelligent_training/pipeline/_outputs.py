@@ -46,6 +46,7 @@ from intelligent_training.io import (
     finish_manifest,
     header,
     read_run_manifest,
+    reading,
     resolve_run,
     unique_stems,
     verify_files,
@@ -398,7 +399,8 @@ def read_pipeline(output_dir: str | Path) -> Any:
         check.append(f"{rel}/manifest.json" if info["format"] == "trainer_dir" else rel)
     verify_files(run, listing, check, where=str(where))
     pipe_path = confined(run, paths["pipeline"])
-    pipe = _loaded(joblib.load(pipe_path), IntelligentPipeline, pipe_path, str(where))
+    with reading(pipe_path, what="pickle"):
+        pipe = _loaded(joblib.load(pipe_path), IntelligentPipeline, pipe_path, str(where))
     groups = getattr(pipe, "training_groups_", None) or {}
     if set(trainers) != set(groups or trainers):
         raise ArtefactError(
@@ -411,7 +413,8 @@ def read_pipeline(output_dir: str | Path) -> Any:
         if info["format"] == "trainer_dir":
             trainer = ModelTrainer.load(path)
         else:
-            trainer = joblib.load(path)
+            with reading(path, what="pickle"):
+                trainer = joblib.load(path)
             if isinstance(trainer, IntelligentPipeline) or not hasattr(trainer, "predict"):
                 _loaded(trainer, ModelTrainer, path, f"{where} paths.trainers[{key!r}]")
         targets = [str(t) for t in (groups.get(key) or ([key], []))[0]]

@@ -61,6 +61,7 @@ from intelligent_training.io import (
     header,
     listing,
     read_json,
+    reading,
     require,
     verify_files,
 )
@@ -455,7 +456,8 @@ def load_trainer(path: str | os.PathLike[str]) -> Any:
         require(entry, "target", str, f"{where} models[{k}]")
         require(entry, "family", str, f"{where} models[{k}]")
     verify_files(path, files_listed, dict.fromkeys(files), where=where)
-    trainer = joblib.load(path / STATE)
+    with reading(path / STATE, what="pickle"):
+        trainer = joblib.load(path / STATE)
     if not isinstance(trainer, ModelTrainer):
         raise ArtefactError(
             f"{path / STATE} holds a {type(trainer).__name__}, not a ModelTrainer (listed in "
