@@ -251,10 +251,10 @@ def publishing(
     runs = output_dir / RUNS
     runs.mkdir(parents=True, exist_ok=True)
     staging = runs / f"{INCOMPLETE}{run_id}"
+    if lock is not None:  # first: a kill before the marker exists still leaves a proof
+        lock.register(staging.name)
     staging.mkdir()
     try:
-        if lock is not None:
-            lock.register(staging.name)
         atomic_write(staging / MARKER, f"{run_id}\n")
         yield staging
         for path in staging.rglob("*"):  # everything on disk before the switch
