@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from intelligent_training import IntelligentPipeline, ModelTrainer
-from intelligent_training._artefacts import file_stem, unique_stems
 from intelligent_training.exceptions import ArtefactError
+from intelligent_training.io import file_stem, unique_stems
 from intelligent_training.selection import FeatureSelector
 from intelligent_training.training import _persistence
 
@@ -135,7 +135,7 @@ def test_paths_outside_the_directory_are_refused(saved, tmp_path, where, escape)
         trainer_dir = next((out / "training_results" / "models").glob("*/manifest.json")).parent
         manifest = json.loads((trainer_dir / "manifest.json").read_text())
         manifest["models"][0]["path"] = rel
-        manifest["files"][f"{rel}/estimator.joblib"] = {"sha256": "0" * 64}
+        manifest["artefacts"][f"{rel}/estimator.joblib"] = {"sha256": "0" * 64}
         (trainer_dir / "manifest.json").write_text(json.dumps(manifest))
         with pytest.raises(ArtefactError, match="outside"):
             _persistence.load_trainer(trainer_dir)

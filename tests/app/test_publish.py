@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from intelligent_training._artefacts import sha256_file
-from intelligent_training.app._lock import OutputLock
-from intelligent_training.app._publish import (
+from intelligent_training.exceptions import ArtefactError, OutputLockedError
+from intelligent_training.io import (
     CURRENT,
     LINKED,
+    MARKER,
+    OutputLock,
     clean_leftovers,
     publishing,
     resolve_run,
+    sha256_file,
 )
-from intelligent_training.exceptions import ArtefactError, OutputLockedError
 
 
 def _write_run(run: Path, tag: str, n_files: int = 3) -> None:
@@ -79,33 +80,81 @@ def test_failed_block_publishes_nothing(tmp_path):
     assert not list((out / "runs").glob(".incomplete-*"))
 
 
-def test_leftovers_of_dead_runs_and_old_versions_are_cleaned(tmp_path):
+def test_leftovers_of_dead_runs_are_cleaned_and_nothing_else(tmp_path):
     out = tmp_path / "out"
     with publishing(out) as run:
         _write_run(run, "good")
     dead = out / "runs" / ".incomplete-20260101T000000000000Z-deadbeef"
     dead.mkdir()
+    (dead / MARKER).write_text("20260101T000000000000Z-deadbeef\n")  # a run wrote it
     (dead / "x").write_text("half")
     never = out / "runs" / "29990101T000000000000Z-0badc0de"  # finished, never switched to
     never.mkdir()
-    old_version = [tmp_path / ".out.partial-abc123", out / ".target_rankings.old-4242"]
-    for path in old_version:
+    (never / MARKER).write_text("")
+    stray = out / ".current.link-0123abcd"  # a kill between symlink() and rename()
+    os.symlink("runs/29990101T000000000000Z-0badc0de", stray)
+    # look-alikes this library did not write: never removed, whatever their names
+    user = [
+        out / ".notes.old-2023",
+        out / ".todo.link-x",
+        tmp_path / ".out.partial-draft",
+        out / ".target_rankings.old-4242",
+        out / "runs" / ".incomplete-20260101T000000000000Z-0000beef",  # no marker
+        out / "runs" / "20200101T000000000000Z-00000000",  # named like a run, no marker
+    ]
+    for path in user:
         path.mkdir()
+        (path / "mine.txt").write_text("keep me")
+    os.symlink("/etc/passwd", out / ".report.html.link-0123abcd")  # our name, not our link
     removed = set(clean_leftovers(out))
-    assert {dead, never, *old_version} <= removed
+    assert removed == {dead, never, stray}
+    assert all((path / "mine.txt").read_text() == "keep me" for path in user)
+    assert (out / ".report.html.link-0123abcd").is_symlink()
     assert _tags(out) == {"good"}
+    with publishing(out) as run:  # a publication removes no foreign file either
+        _write_run(run, "next")
+    assert all((path / "mine.txt").read_text() == "keep me" for path in user)
 
 
-def test_a_flat_output_directory_of_an_older_version_is_taken_over(tmp_path):
+def test_the_run_registered_in_the_lock_is_cleaned(tmp_path):
     out = tmp_path / "out"
-    (out / "target_rankings").mkdir(parents=True)
-    (out / "target_rankings" / "old.csv").write_text("x")
-    (out / "manifest.json").write_text("{}")
-    with publishing(out) as run:
-        _write_run(run, "new")
-        (run / "target_rankings").mkdir()
-    assert _tags(out) == {"new"}
-    assert (out / "target_rankings").is_symlink() and not (out / "target_rankings/old.csv").exists()
+    with OutputLock(out) as lock, publishing(out, lock=lock) as run:
+        _write_run(run, "good")
+    dead = out / "runs" / ".incomplete-20260101T000000000000Z-deadbeef"
+    dead.mkdir()  # killed before it wrote its marker: only the lock names it
+    (out / ".lock").write_text(json.dumps({"pid": 1, "staging": dead.name}))
+    with OutputLock(out) as lock:
+        assert dead in clean_leftovers(out, lock=lock)
+
+
+@pytest.mark.parametrize("name", ["manifest.json", "report.html", "target_rankings", "current"])
+def test_a_directory_with_foreign_layout_entries_is_refused_not_migrated(tmp_path, name):
+    out = tmp_path / "out"
+    out.mkdir()
+    entry = out / name
+    if name == "target_rankings":
+        entry.mkdir()
+        (entry / "old.csv").write_text("mine")
+    else:
+        entry.write_text("mine")
+    with pytest.raises(ArtefactError, match=f"holds '{name}'.*did not write"):
+        with publishing(out) as run:
+            _write_run(run, "new")
+    assert not (out / "runs").exists() or not list((out / "runs").iterdir())
+    mine = entry / "old.csv" if name == "target_rankings" else entry
+    assert mine.read_text() == "mine"
+
+
+def test_a_user_link_named_like_the_layout_is_refused(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.json"
+    victim.write_text("precious")
+    os.symlink(victim, out / "manifest.json")
+    with pytest.raises(ArtefactError, match="a link to"):
+        with publishing(out) as run:
+            _write_run(run, "new")
+    assert (out / "manifest.json").is_symlink() and victim.read_text() == "precious"
 
 
 def test_a_current_link_outside_runs_is_refused(tmp_path):
@@ -120,7 +169,7 @@ def test_a_current_link_outside_runs_is_refused(tmp_path):
 _HOLD = textwrap.dedent(
     """
     import sys, time
-    from intelligent_training.app._lock import OutputLock
+    from intelligent_training.io import OutputLock
     OutputLock(sys.argv[1]).acquire()
     print("held", flush=True)
     time.sleep(120)
@@ -177,15 +226,14 @@ def test_the_cli_refuses_a_locked_output_directory_before_any_work(tmp_path, cap
 _WRITER = textwrap.dedent(
     """
     import sys
-    from intelligent_training.app._lock import OutputLock
-    from intelligent_training.app._publish import clean_leftovers, publishing
+    from intelligent_training.io import OutputLock, clean_leftovers, publishing
     sys.path.insert(0, sys.argv[3])
     from test_publish import _write_run
     out, tag = sys.argv[1], sys.argv[2]
-    with OutputLock(out):
-        clean_leftovers(out)
+    with OutputLock(out) as lock:
+        clean_leftovers(out, lock=lock)
         print("start", flush=True)
-        with publishing(out) as run:
+        with publishing(out, lock=lock) as run:
             _write_run(run, tag, n_files=200)
     """
 )
@@ -197,8 +245,12 @@ def test_sigkill_at_random_points_leaves_old_or_new_never_mixed(tmp_path):
     out = tmp_path / "out"
     here = str(Path(__file__).parent)
     subprocess.run([sys.executable, "-c", _WRITER, str(out), "first", here], check=True)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", _WRITER, str(out), "timing", here], check=True)
+    timing = subprocess.Popen(
+        [sys.executable, "-c", _WRITER, str(out), "timing", here], stdout=subprocess.PIPE, text=True
+    )
+    assert timing.stdout is not None and timing.stdout.readline().strip() == "start"
+    start = time.perf_counter()  # the write alone: the interpreter's start-up is not in it
+    assert timing.wait() == 0
     duration = time.perf_counter() - start
     rng = random.Random(0)
     seen = set()

@@ -141,7 +141,7 @@ def test_report_subcommand_in_place_keeps_the_published_run_verifiable(run_dir, 
     import os
 
     from intelligent_training import IntelligentPipeline
-    from intelligent_training._artefacts import sha256_file
+    from intelligent_training.io import sha256_file
 
     html = run_dir / "report.html"
     assert html.is_symlink()

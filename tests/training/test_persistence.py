@@ -47,7 +47,9 @@ def test_roundtrip_tree_and_linear_models_in_native_formats(xy, tmp_path):
     assert manifest["targets"] == TARGETS
     assert manifest["tasks"] == {"fwd_ret_5m": "regression", "y_up_15m": "binary"}
     assert manifest["features"] == list(X.columns)
-    assert manifest["dependencies"]["lightgbm"] and manifest["version"]
+    assert (
+        manifest["versions"]["lightgbm"] and manifest["version"] and manifest["kind"] == "trainer"
+    )
     assert manifest["params"]["families"]["lightgbm"] == FAST_LGBM
     assert {r["family"] for r in manifest["metrics_summary"]} == set(families)
     # The native files are the real models: LightGBM alone reproduces the predictions.

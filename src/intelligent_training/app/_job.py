@@ -14,11 +14,19 @@ from pathlib import Path
 from typing import Any
 
 from intelligent_training.app._build import build_pipeline
-from intelligent_training.app._lock import OutputLock
-from intelligent_training.app._preflight import check_config, check_symbols, no_space, writable_dir
-from intelligent_training.app._publish import clean_leftovers, new_run_id, publishing
+from intelligent_training.app._preflight import check_config, check_symbols
 from intelligent_training.app._runtime import collect_logs, parallel_backend
 from intelligent_training.config import PipelineConfig, dump_config
+from intelligent_training.io import (
+    OutputLock,
+    check_ownership,
+    clean_leftovers,
+    new_run_id,
+    no_space,
+    publish,
+    versions,
+    writable_dir,
+)
 
 __all__ = ["JobResult", "run_job"]
 
@@ -108,10 +116,8 @@ def _summary_rows(pipe: Any) -> list[dict[str, Any]]:
 
 def _fit_job(pipe: Any, X: Any, Y: Any, job_key: str) -> dict[str, Any]:
     """Fit the pipeline (memoised per job: the key is ``job_key``)."""
-    from intelligent_training.cache import dependency_versions
-
     pipe.fit(X, Y)
-    return {"pipeline": pipe, "versions": dependency_versions()}
+    return {"pipeline": pipe, "versions": versions()}
 
 
 def _judge_on(pipe: Any, Y: Any, column: str) -> None:
@@ -132,31 +138,33 @@ def _nothing_selected(pipe: Any, exc: BaseException) -> bool:
     )
 
 
-def _manifest(
-    cfg: PipelineConfig, pipe: Any, paths: dict[str, Any], facts: dict[str, Any]
+def _describe(
+    manifest: dict[str, Any], cfg: PipelineConfig, pipe: Any, facts: dict[str, Any]
 ) -> dict[str, Any]:
-    from intelligent_training.pipeline._outputs import base_manifest
-
-    manifest = base_manifest(pipe, paths)
-    manifest.update(
-        {
-            "command": sys.argv,
-            "data": {**facts["data"], "fingerprint": getattr(pipe, "data_fingerprint_", None)},
-            "job_key": facts["job_key"],
-            "n_selected_features": {
-                t: len(f) for t, f in (getattr(pipe, "selected_features_", None) or {}).items()
-            },
-            "failed_targets": dict(getattr(pipe, "failed_targets_", None) or {}),
-            # why the ranking kept fewer than top_n targets ("" when it kept top_n)
-            "ranking_note": str(getattr(getattr(pipe, "ranker_", None), "selection_note_", "")),
-            "warnings": list(getattr(pipe, "warnings_", None) or []) + facts["warnings"],
-            "summary": _summary_rows(pipe) if getattr(pipe, "trainers_", None) else [],
-            "cache": facts["cache"],
-            "fit_timings_s": {
-                k: round(v, 4) for k, v in (getattr(pipe, "timings_", None) or {}).items()
-            },
-        }
-    )
+    """The console script's fields of the manifest (command, data, cache, timings, ...)."""
+    manifest = {
+        **manifest,
+        "command": sys.argv,
+        "data": {**facts["data"], "fingerprint": getattr(pipe, "data_fingerprint_", None)},
+        "job_key": facts["job_key"],
+        "n_selected_features": {
+            t: len(f) for t, f in (getattr(pipe, "selected_features_", None) or {}).items()
+        },
+        "failed_targets": dict(getattr(pipe, "failed_targets_", None) or {}),
+        # why the ranking kept fewer than top_n targets ("" when it kept top_n)
+        "ranking_note": str(getattr(getattr(pipe, "ranker_", None), "selection_note_", "")),
+        "warnings": list(getattr(pipe, "warnings_", None) or []) + facts["warnings"],
+        "summary": _summary_rows(pipe) if getattr(pipe, "trainers_", None) else [],
+        "cache": facts["cache"],
+        "run_id": facts["run_id"],
+    }
+    if facts.get("error"):
+        manifest["status"] = "no_target_selected"
+        manifest["error"] = facts["error"]
+    timings = facts["timings"]
+    timings["write"] = time.perf_counter() - facts["write_started"]
+    timings["total"] = time.perf_counter() - facts["started"]
+    manifest["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
     return manifest
 
 
@@ -166,48 +174,34 @@ def _publish_run(
     pipe: Any,
     facts: dict[str, Any],
     log: Any,
+    lock: OutputLock,
     memory: Any = None,
 ) -> dict[str, Any]:
     """Write the run into ``runs/<id>/`` and publish it; returns the manifest."""
-    from intelligent_training._artefacts import dump_json
-    from intelligent_training.pipeline._outputs import finish_manifest, write_layout, write_rankings
-    from intelligent_training.report import write_report
+    from intelligent_training.pipeline._outputs import write_run
 
-    step = time.perf_counter()
-    run_id = new_run_id()
-    run: Path | None = None
-    try:
-        with publishing(output_dir, run_id) as run:
-            if getattr(pipe, "trainers_", None):
-                paths = write_layout(pipe, run)
-            else:  # the ranking selected nothing: publish the rankings and why
-                from intelligent_training._artefacts import unique_stems
+    facts["write_started"] = time.perf_counter()
+    facts["run_id"] = new_run_id()
 
-                stems = unique_stems(str(t) for t in pipe.rankings_.index)
-                paths = {"feature_importances": write_rankings(pipe, run, stems)}
-            (run / "resolved_config.yaml").write_text(dump_config(cfg), encoding="utf-8")
-            manifest = _manifest(cfg, pipe, paths, facts)
-            manifest["run_id"] = run_id
-            if facts.get("error"):
-                manifest["status"] = "no_target_selected"
-                manifest["error"] = facts["error"]
-            timings = facts["timings"]
-            timings["write"] = time.perf_counter() - step
-            timings["total"] = time.perf_counter() - facts["started"]
-            manifest["timings_s"] = {k: round(v, 4) for k, v in timings.items()}
-            dump_json(run / "manifest.json", manifest)  # provisional: readable by the report
-            # -- report hook: files written into `run` here are checksummed and published --
-            write_report(run, run, html=None, memory=memory)  # report.json (+ report.html)
+    def write(run: Path) -> dict[str, Any]:
+        (run / "resolved_config.yaml").write_text(dump_config(cfg), encoding="utf-8")
+
+        def write_log(run: Path) -> None:
             logs = run / "training_results" / "logs"
             logs.mkdir(parents=True, exist_ok=True)
             (logs / "run.log").write_text(log.getvalue(), encoding="utf-8")
-            manifest = finish_manifest(run, manifest)
-    except OSError as exc:
-        full = no_space(exc, run or output_dir)
-        if full is not None:
-            raise full from None
-        raise
-    return manifest
+
+        return write_run(
+            pipe,
+            run,
+            describe=lambda manifest: _describe(manifest, cfg, pipe, facts),
+            after_report=write_log,
+            memory=memory,
+        )
+
+    return publish(
+        output_dir, write, lock=lock, run_id=facts["run_id"], hint="choose another --output-dir"
+    )
 
 
 def _mirror(memory: Any, pipe: Any, facts: dict[str, Any]) -> None:
@@ -223,7 +217,7 @@ def _mirror(memory: Any, pipe: Any, facts: dict[str, Any]) -> None:
     try:
         write_mirrors(memory.location, pipe, about)
     except OSError as exc:
-        full = no_space(exc, memory.location)
+        full = no_space(exc, memory.location, hint="choose another cache.directory")
         if full is not None:
             raise full from None
         raise
@@ -237,7 +231,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     a second run fails naming the holder), the cleanup of dead runs' leftovers, the
     data (only the needed columns), the fit, and the publication: every file is
     written once into ``runs/<id>/`` and published by switching ``current`` (see
-    :mod:`intelligent_training.app._publish`), with ``manifest.json`` listing each
+    :mod:`intelligent_training.io._publish`), with ``manifest.json`` listing each
     file's SHA-256.
 
     Two cache levels serve a rerun: the whole job (keyed by the data fingerprint,
@@ -260,12 +254,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         With a message naming the problem; when the ranking selects no target the
         rankings are published first and the message gives each target's reason.
     """
-    from intelligent_training.cache import (
-        DiskCacheMemory,
-        dependency_versions,
-        fingerprint,
-        private_files,
-    )
+    from intelligent_training.cache import DiskCacheMemory, fingerprint, private_files
     from intelligent_training.data import load_xy
 
     check_config(cfg)
@@ -273,12 +262,13 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     location = None
     if cfg.cache.enabled:
         location = Path(cfg.cache.directory) if cfg.cache.directory else output_dir / "cache"
-    with collect_logs() as log, OutputLock(output_dir):
+    with collect_logs() as log, OutputLock(output_dir) as lock:
         if location is not None:
             with private_files():  # the cache directory is never world-writable
                 writable_dir(location, "cache directory")
         check_symbols(cfg)
-        clean_leftovers(output_dir)
+        check_ownership(output_dir)  # a user's own manifest.json: refused before any work
+        clean_leftovers(output_dir, lock=lock)
         timings: dict[str, float] = {}
         started = time.perf_counter()
         X, Y = load_xy(
@@ -303,7 +293,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
 
         step = time.perf_counter()
         results = json.dumps(_results_config(cfg), sort_keys=True)
-        job_key = fingerprint(X, Y, results, dependency_versions())
+        job_key = fingerprint(X, Y, results, versions())
         timings["fingerprint"] = time.perf_counter() - step
 
         memory = None
@@ -340,7 +330,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             if not _nothing_selected(pipe, exc):
                 raise
             error = exc
-            job = {"versions": dependency_versions()}
+            job = {"versions": versions()}
         timings["fit"] = time.perf_counter() - step
         if error is None and cfg.report.return_column is not None:
             _judge_on(pipe, Y, cfg.report.return_column)
@@ -359,7 +349,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
                 facts["warnings"].append(message)
         else:
             facts["error"] = str(error)
-        manifest = _publish_run(output_dir, cfg, pipe, facts, log, memory)
+        manifest = _publish_run(output_dir, cfg, pipe, facts, log, lock, memory)
         _mirror(memory, pipe, facts)
     if error is not None:
         raise error

@@ -19,8 +19,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from intelligent_training._artefacts import dump_json, file_stem
 from intelligent_training.cache import private_files
+from intelligent_training.io import dump_json, file_stem
 
 __all__ = ["write_mirrors"]
 

@@ -7,53 +7,13 @@ output or cache directory, an unknown symbol.
 
 from __future__ import annotations
 
-import errno
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from intelligent_training.config import PipelineConfig
-from intelligent_training.exceptions import (
-    ConfigError,
-    DataError,
-    FamilyError,
-    IntelligentTrainingError,
-)
+from intelligent_training.exceptions import ConfigError, DataError, FamilyError
 
-__all__ = ["check_config", "check_symbols", "no_space", "writable_dir"]
-
-_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-
-
-def no_space(exc: BaseException, where: str | os.PathLike[str]) -> IntelligentTrainingError | None:
-    """A clear error for a full disk (or quota, or file size limit), else None."""
-    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
-        path = exc.filename or where
-        return IntelligentTrainingError(
-            f"no space left writing {path} ({os.strerror(exc.errno or 0)}); free space on "
-            "that disk or choose another --output-dir (cache: cache.directory); nothing "
-            "was published"
-        )
-    return None
-
-
-def writable_dir(path: str | os.PathLike[str], what: str) -> Path:
-    """Create ``path`` if needed and prove a file can be written there."""
-    path = Path(path)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
-            pass
-    except OSError as exc:
-        full = no_space(exc, path)
-        if full is not None:
-            raise full from None
-        reason = exc.strerror or type(exc).__name__
-        raise ConfigError(
-            f"cannot write to the {what} {path} ({reason}); choose a directory you can write to"
-        ) from None
-    return path
+__all__ = ["check_config", "check_symbols"]
 
 
 def _families(spec: Any) -> list[str]:

@@ -16,20 +16,11 @@ from pathlib import Path
 __all__ = ["rerender_report"]
 
 
-def _replace_json(path: Path, data: dict) -> None:
-    """Write ``data`` as JSON into ``path`` atomically (temporary file + rename)."""
-    from intelligent_training._artefacts import dump_json
-
-    tmp = path.with_name(f".{path.name}.tmp-{secrets.token_hex(4)}")
-    try:
-        dump_json(tmp, data)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def rerender_report(output_dir: str | os.PathLike[str], *, html: bool = True) -> Path:
     """Rewrite ``report.json`` (and ``report.html``) of a finished output directory.
+
+    Every file the report reads is checked against its SHA-256 in the manifest first
+    (a damaged file is an error naming it, see ``report._inputs``).
 
     Parameters
     ----------
@@ -45,10 +36,15 @@ def rerender_report(output_dir: str | os.PathLike[str], *, html: bool = True) ->
         The user-facing path of the report written (``<output_dir>/report.html``, or
         ``report.json`` when ``html=False``).
     """
-    from intelligent_training._artefacts import read_json, sha256_file
-    from intelligent_training.app._lock import OutputLock
-    from intelligent_training.app._publish import CURRENT, resolve_run
-    from intelligent_training.pipeline._outputs import MANIFEST
+    from intelligent_training.io import (
+        CURRENT,
+        MANIFEST,
+        OutputLock,
+        dump_json,
+        read_json,
+        resolve_run,
+        sha256_file,
+    )
     from intelligent_training.report import write_report
     from intelligent_training.report._layout import REPORT_HTML, REPORT_JSON
 
@@ -70,7 +66,7 @@ def rerender_report(output_dir: str | os.PathLike[str], *, html: bool = True) ->
                     digest, size = sha256_file(run / name, fsync=True)
                     listing[name] = {"sha256": digest, "bytes": size}
             manifest["artefacts"] = listing
-            _replace_json(manifest_path, manifest)
+            dump_json(manifest_path, manifest)
         for name in (REPORT_JSON, REPORT_HTML):  # a run published without a report
             link = output_dir / name
             if (run / name).is_file() and not link.is_symlink() and not link.exists():

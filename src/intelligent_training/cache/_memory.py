@@ -28,6 +28,7 @@ from typing import Any
 
 from intelligent_training._version import __version__
 from intelligent_training.exceptions import CacheError, ConfigError
+from intelligent_training.io._manifest import LIBRARIES, versions
 
 __all__ = [
     "KEYED_DEPENDENCIES",
@@ -44,33 +45,14 @@ logger = logging.getLogger(__name__)
 _MISSING = object()
 
 #: Libraries whose versions are part of every cache key: a result computed with
-#: another version of one of them is recomputed.
-KEYED_DEPENDENCIES = (
-    "numpy",
-    "pandas",
-    "scipy",
-    "scikit-learn",
-    "lightgbm",
-    "xgboost",
-    "torch",
-    "shap",
-    "ngboost",
-)
+#: another version of one of them is recomputed (the ``io`` layer's one list).
+KEYED_DEPENDENCIES = LIBRARIES
 _STORE_FILES = re.compile(r"^(cache\.db(-wal|-shm|-journal)?|[0-9a-f]{2})$")
 
 
-@functools.lru_cache(maxsize=1)
 def dependency_versions() -> dict[str, str | None]:
-    """Installed versions of :data:`KEYED_DEPENDENCIES` (without importing them)."""
-    from importlib import metadata
-
-    out: dict[str, str | None] = {}
-    for name in KEYED_DEPENDENCIES:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            out[name] = None
-    return out
+    """Installed versions of :data:`KEYED_DEPENDENCIES` (:func:`intelligent_training.io.versions`)."""
+    return versions()
 
 
 def _versions_digest() -> str:

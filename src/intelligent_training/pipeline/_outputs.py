@@ -2,7 +2,7 @@
 
 ::
 
-    <run>/                                   (published atomically, see app/_publish)
+    <run>/                                   (published atomically, see io/_publish)
       target_rankings/target_predictability_rankings.{csv,yaml}
       target_rankings/feature_importances/<stem>.csv
       feature_selections/<stem>/selected_features.txt
@@ -17,48 +17,51 @@
       report.html, report.json                 (intelligent_training.report.write_report)
       resolved_config.yaml (CLI), manifest.json
 
-``<stem>`` is a target's file name (:func:`~intelligent_training._artefacts.file_stem`:
+``<stem>`` is a target's file name (:func:`~intelligent_training.io.file_stem`:
 the name itself when it is plain lower-case, else a slug plus a short hash), unique
-per target; ``manifest.json`` maps every target to its paths (``paths``) and lists
-every file with its SHA-256 (``artefacts``). :func:`read_pipeline` checks the
-checksums before it unpickles anything.
+per target; ``manifest.json`` (the ``io`` layer's format) maps every target to its
+paths (``paths``) and lists every file with its SHA-256 (``artefacts``).
+:func:`write_run` is the one writing sequence of ``IntelligentPipeline.save`` and the
+console script; :func:`read_pipeline` checks the manifest's schema and the checksums
+before it unpickles anything, and the type of everything it unpickled.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-from datetime import datetime, timezone
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from intelligent_training._artefacts import (
-    checksum_listing,
+from intelligent_training.exceptions import ArtefactError
+from intelligent_training.io import (
+    MANIFEST,
     confined,
     dump_json,
     file_stem,
-    read_json,
-    require,
+    finish_manifest,
+    header,
+    read_run_manifest,
+    reading,
+    resolve_run,
     unique_stems,
     verify_files,
 )
-from intelligent_training.exceptions import ArtefactError
 from intelligent_training.report._layout import write_report_evidence
 
 __all__ = [
     "MANIFEST",
     "PIPELINE_FILE",
-    "finish_manifest",
     "read_pipeline",
     "safe_name",
     "write_layout",
+    "write_run",
 ]
 
-FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
 PIPELINE_FILE = "training_results/models/pipeline.joblib"
 _MODELS = "training_results/models"
 
@@ -286,104 +289,141 @@ def write_layout(pipe: Any, root: str | Path) -> dict[str, Any]:
     }
 
 
-def _versions() -> dict[str, str]:
-    import platform
-    from importlib import metadata
-
-    from intelligent_training._version import __version__
-
-    out = {"intelligent-training": __version__, "python": platform.python_version()}
-    for name in ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "shap", "torch"):
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
-
-
 def base_manifest(pipe: Any | None, paths: dict[str, Any] | None) -> dict[str, Any]:
-    """The manifest fields every output directory has (the CLI adds the run's)."""
-    from intelligent_training._version import __version__
-
+    """The manifest fields every run has (the console script adds its own)."""
     return {
-        "format_version": FORMAT_VERSION,
-        "library": "intelligent-training",
-        "version": __version__,
-        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **header("run"),
         "status": "ok",
-        "versions": _versions(),
         "selected_targets": list(getattr(pipe, "selected_targets_", None) or []),
+        "data": {"fingerprint": getattr(pipe, "data_fingerprint_", None)},
+        "fit_timings_s": {
+            k: round(v, 4) for k, v in (getattr(pipe, "timings_", None) or {}).items()
+        },
         "paths": paths or {},
     }
 
 
-def finish_manifest(root: str | Path, manifest: dict[str, Any]) -> dict[str, Any]:
-    """List every file of ``root`` with its SHA-256 and write ``manifest.json`` (last)."""
-    root = Path(root)
-    manifest = {**manifest, "artefacts": checksum_listing(root, exclude=[MANIFEST])}
-    dump_json(root / MANIFEST, manifest)
-    return manifest
+def write_run(
+    pipe: Any,
+    run: str | Path,
+    *,
+    describe: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    after_report: Callable[[Path], None] | None = None,
+    report_source: Any = None,
+    memory: Any = None,
+) -> dict[str, Any]:
+    """Write every file of a run: layout → manifest (provisional) → report → manifest.
+
+    Parameters
+    ----------
+    pipe : IntelligentPipeline
+        Fitted; or with rankings only (the ranking kept no target): then only the
+        rankings are written.
+    run : path
+        The run directory being written (``io.publishing``).
+    describe : callable, optional
+        ``manifest -> manifest``: the caller's fields (the console script's command,
+        data, cache, timings), added before the report reads the manifest.
+    after_report : callable, optional
+        Writes files that must come after the report (the run's log).
+    report_source : IntelligentPipeline, optional
+        What the report is built from: by default the run directory itself (its
+        provisional manifest gives the run's facts); ``IntelligentPipeline.save``
+        passes the pipeline.
+    memory : DiskCacheMemory, optional
+        Caches the report's figures.
+
+    Returns
+    -------
+    dict
+        The final manifest (every file listed with its SHA-256).
+    """
+    from intelligent_training.report import write_report
+
+    run = Path(run)
+    if getattr(pipe, "trainers_", None):
+        paths = write_layout(pipe, run)
+    else:  # the ranking selected nothing: the rankings and why
+        stems = unique_stems(str(t) for t in pipe.rankings_.index)
+        paths = {"feature_importances": write_rankings(pipe, run, stems)}
+    manifest = {**base_manifest(pipe, paths), "run_id": run.name.removeprefix(".incomplete-")}
+    if describe is not None:
+        manifest = describe(manifest)
+    dump_json(run / MANIFEST, manifest)  # provisional: readable by the report
+    # -- report hook: files written into `run` here are checksummed and published --
+    source = run if report_source is None else report_source
+    write_report(source, run, html=None, memory=memory)  # report.json (+ report.html)
+    if after_report is not None:
+        after_report(run)
+    return finish_manifest(run, manifest)
+
+
+def _loaded(obj: Any, kind: type, path: Path, where: str) -> Any:
+    """``obj`` when it is a ``kind``, else an error naming the file and the manifest."""
+    if not isinstance(obj, kind):
+        raise ArtefactError(
+            f"{path} holds a {type(obj).__name__}, not a {kind.__name__} (listed in {where}); "
+            "the manifest was modified — restore it or rerun"
+        )
+    return obj
 
 
 def read_pipeline(output_dir: str | Path) -> Any:
     """Load the pipeline saved under ``output_dir`` (and each of its trainers).
 
-    Every file is checked against its SHA-256 in ``manifest.json`` before it is read;
-    paths are confined to the directory. The joblib files are pickles: load only
-    output directories from a source you trust.
+    The manifest is checked against its schema, every file against its SHA-256 in
+    ``manifest.json`` before it is read, paths are confined to the directory, and
+    what is unpickled must be what the manifest says (a pipeline, a trainer for the
+    targets of its group). The joblib files are pickles: load only output
+    directories from a source you trust.
     """
     import joblib
 
-    from intelligent_training.app._publish import resolve_run
+    from intelligent_training.pipeline._pipeline import IntelligentPipeline
+    from intelligent_training.training import ModelTrainer
 
     run = resolve_run(output_dir)
     where = run / MANIFEST
-    if not where.is_file():
+    if not where.is_file() and not where.is_symlink():
         raise ArtefactError(
             f"{where} not found; pass the output directory of IntelligentPipeline.save or of "
             "an intelligent-train run (older versions' directories cannot be verified: "
             "rerun or save them again)"
         )
-    manifest = read_json(where)
-    version = manifest.get("format_version")
-    if not isinstance(version, int) or version < FORMAT_VERSION:
-        raise ArtefactError(
-            f"{where} has format {version!r}, without artefact checksums (older version); "
-            "rerun or save the pipeline again with this version"
-        )
-    if version > FORMAT_VERSION:
-        raise ArtefactError(f"{where} was written by a newer version (format {version}); upgrade")
-    if manifest.get("status", "ok") != "ok":
-        raise ArtefactError(
-            f"{run} holds no fitted pipeline (status {manifest.get('status')!r}: "
-            f"{manifest.get('error', '')}); see its target_rankings/"
-        )
-    paths = require(manifest, "paths", dict, str(where))
-    listing = require(manifest, "artefacts", dict, str(where))
-    pipeline_rel = require(paths, "pipeline", str, f"{where} paths")
-    trainers = require(paths, "trainers", dict, f"{where} paths")
-    check = [pipeline_rel]
-    for key, info in trainers.items():
-        rel = require(info, "path", str, f"{where} paths.trainers[{key!r}]")
-        fmt = require(info, "format", str, f"{where} paths.trainers[{key!r}]")
-        check.append(f"{rel}/manifest.json" if fmt == "trainer_dir" else rel)
+    manifest = read_run_manifest(where)
+    paths, listing = manifest["paths"], manifest["artefacts"]
+    trainers: dict[str, dict[str, str]] = paths["trainers"]
+    check = [paths["pipeline"]]
+    for info in trainers.values():
+        rel = info["path"]
+        check.append(f"{rel}/manifest.json" if info["format"] == "trainer_dir" else rel)
     verify_files(run, listing, check, where=str(where))
-    pipe = joblib.load(confined(run, pipeline_rel))
+    pipe_path = confined(run, paths["pipeline"])
+    with reading(pipe_path, what="pickle"):
+        pipe = _loaded(joblib.load(pipe_path), IntelligentPipeline, pipe_path, str(where))
+    groups = getattr(pipe, "training_groups_", None) or {}
+    if set(trainers) != set(groups or trainers):
+        raise ArtefactError(
+            f"{where} lists trainers {sorted(trainers)} but the pipeline trained "
+            f"{sorted(groups)}; the directory mixes two runs"
+        )
     loaded = {}
     for key, info in trainers.items():
         path = confined(run, info["path"], what="trainer path")
         if info["format"] == "trainer_dir":
-            from intelligent_training.training import ModelTrainer
-
-            loaded[key] = ModelTrainer.load(path)
-        elif info["format"] == "joblib":
-            loaded[key] = joblib.load(path)
+            trainer = ModelTrainer.load(path)
         else:
-            raise ArtefactError(f"{where}: unknown trainer format {info['format']!r} for {key!r}")
-    if set(loaded) != set(getattr(pipe, "training_groups_", {}) or loaded):
-        raise ArtefactError(
-            f"{where} lists trainers {sorted(loaded)} but the pipeline trained "
-            f"{sorted(pipe.training_groups_)}; the directory mixes two runs"
-        )
+            with reading(path, what="pickle"):
+                trainer = joblib.load(path)
+            if isinstance(trainer, IntelligentPipeline) or not hasattr(trainer, "predict"):
+                _loaded(trainer, ModelTrainer, path, f"{where} paths.trainers[{key!r}]")
+        targets = [str(t) for t in (groups.get(key) or ([key], []))[0]]
+        found = [str(t) for t in getattr(trainer, "targets_", targets)]
+        if sorted(found) != sorted(targets):
+            raise ArtefactError(
+                f"{path} holds the trainer of {found}, but {where} lists it for {key!r} "
+                f"(targets {targets}); the manifest was modified — restore it or rerun"
+            )
+        loaded[key] = trainer
     pipe.trainers_ = loaded
     return pipe

@@ -507,9 +507,11 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         failure (or a kill) leaves the previous results as they were, and a reader
         sees either the old or the new results, never a mix. The user-facing names
         (``output_dir/target_rankings`` ...) resolve through ``current``; other
-        entries of ``output_dir`` (such as ``cache/``) are kept. ``manifest.json``
-        lists every file with its SHA-256. The output directory is locked while it
-        is written (one writer at a time).
+        entries of ``output_dir`` (such as ``cache/``) are never touched, and a
+        layout name held by a file this library did not write (a user's own
+        ``manifest.json``) is an error, not replaced. ``manifest.json`` lists every
+        file with its SHA-256. The output directory is locked while it is written
+        (one writer at a time).
 
         Parameters
         ----------
@@ -519,23 +521,20 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         -------
         Path
             ``output_dir``.
+
+        Raises
+        ------
+        ArtefactError
+            ``output_dir`` holds a layout name this library did not write, or a
+            symbolic link as its ``.lock``.
+        IntelligentTrainingError
+            The disk filled up (the message names the path); nothing was published.
         """
-        from intelligent_training.app._lock import OutputLock
-        from intelligent_training.app._publish import clean_leftovers, publishing
-        from intelligent_training.pipeline._outputs import (
-            base_manifest,
-            finish_manifest,
-            write_layout,
-        )
-        from intelligent_training.report import write_report
+        from intelligent_training.io import publish
+        from intelligent_training.pipeline._outputs import write_run
 
         check_is_fitted(self, "trainers_")
-        with OutputLock(output_dir):
-            clean_leftovers(output_dir)
-            with publishing(output_dir) as run:
-                paths = write_layout(self, run)
-                write_report(self, run, html=None)  # report.json; report.html with [report]
-                finish_manifest(run, base_manifest(self, paths))
+        publish(output_dir, lambda run: write_run(self, run, report_source=self))
         return Path(output_dir)
 
     def report(self, path: str | Path | None = None) -> str | Path:
@@ -548,21 +547,37 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         Parameters
         ----------
         path : str or Path, optional
-            A directory: ``report.html`` and ``report.json`` (the numbers behind every
-            figure) are written there. ``None``: nothing is written.
+            A file (an existing file, or a new path ending in ``.html``): the HTML is
+            written there, replacing the file atomically. A directory (existing, or
+            a new path without the ``.html`` suffix): ``report.html`` and
+            ``report.json`` (the numbers behind every figure) are written there.
+            ``None``: nothing is written.
 
         Returns
         -------
         str or Path
-            The HTML when ``path`` is None, else the path of ``report.html``.
+            The HTML when ``path`` is None, else the path of the HTML file written.
         """
+        from intelligent_training.io import atomic_write, no_space
         from intelligent_training.report import render_html, write_report
 
         check_is_fitted(self, "trainers_")
         if path is None:
             return render_html(self)
-        written = write_report(self, path)  # html=True: a path or an error, never None
-        return written if written is not None else Path(path)
+        path = Path(path)
+        try:
+            if path.is_file() or (not path.exists() and path.suffix.lower() == ".html"):
+                page = render_html(self)  # first: a failure creates nothing
+                path.parent.mkdir(parents=True, exist_ok=True)
+                atomic_write(path, page)
+                return path
+            written = write_report(self, path)  # html=True: a path or an error, never None
+        except OSError as exc:
+            full = no_space(exc, path, hint="write the report elsewhere")
+            if full is not None:
+                raise full from None
+            raise
+        return written if written is not None else path
 
     @classmethod
     def load(cls, output_dir: str | Path) -> IntelligentPipeline:

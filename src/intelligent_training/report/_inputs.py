@@ -15,7 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intelligent_training.exceptions import DataError
+from intelligent_training.exceptions import ArtefactError, DataError
+from intelligent_training.io import confined, reading, resolve_run, verify_files
 from intelligent_training.report import _layout as layout
 
 __all__ = ["ReportInputs", "Selection", "inputs_from_directory", "inputs_from_pipeline"]
@@ -62,12 +63,6 @@ def _rankings_from(frame: pd.DataFrame | None) -> pd.DataFrame | None:
     if frame.index.name is None:
         frame.index.name = "target"
     return _via_csv(frame, index_col=0, keep_default_na=False, na_values=[""])
-
-
-def _read_rankings(path: Path) -> pd.DataFrame | None:
-    if not path.is_file():
-        return None
-    return pd.read_csv(path, index_col=0, keep_default_na=False, na_values=[""])
 
 
 # ------------------------------------------------------------------ from a pipeline
@@ -160,20 +155,58 @@ def inputs_from_pipeline(pipe: Any) -> ReportInputs:
 
 
 # ---------------------------------------------------------------- from a directory
-def _read_csv(path: Path, **kwargs: Any) -> pd.DataFrame | None:
-    if not path.is_file() or path.stat().st_size == 0:
-        return None
-    try:
-        frame = pd.read_csv(path, **kwargs)
-    except pd.errors.EmptyDataError:
-        return None
-    return frame if frame.size else None
+class _RunFiles:
+    """The files of one run directory, each checked before it is parsed.
+
+    When the manifest lists the run's files (``artefacts``: every published run), a
+    file is read only after its SHA-256 matched, and a file it does not list is
+    refused, as ``IntelligentPipeline.load`` does; a file that cannot be parsed is an
+    :class:`~intelligent_training.exceptions.ArtefactError` naming it, never a
+    traceback.
+    """
+
+    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
+        self.root = root
+        listed = manifest.get("artefacts")
+        self.listing = listed if isinstance(listed, dict) else None
+        self.where = str(root / layout.MANIFEST)
+
+    def path(self, rel: str | Path) -> Path | None:
+        """The verified path of ``rel``, or None when the run has no such file."""
+        rel = Path(rel).as_posix()
+        path = confined(self.root, rel, what="file")
+        if not path.exists() and (self.listing is None or rel not in self.listing):
+            return None
+        if self.listing is not None:
+            verify_files(self.root, self.listing, [rel], where=self.where)
+        return path
+
+    def read(self, rel: str | Path, parse: Any) -> Any:
+        """``parse(path)`` of the verified file ``rel`` (None when absent)."""
+        path = self.path(rel)
+        if path is None:
+            return None
+        with reading(path):
+            return parse(path)
+
+    def text(self, rel: str | Path) -> str | None:
+        return self.read(rel, lambda p: p.read_text(encoding="utf-8"))
+
+    def csv(self, rel: str | Path, **kwargs: Any) -> pd.DataFrame | None:
+        """A table, or None for a missing file or one without rows (an empty selection)."""
+
+        def parse(path: Path) -> pd.DataFrame | None:
+            if path.stat().st_size == 0:
+                return None
+            frame = pd.read_csv(path, **kwargs)
+            return frame if frame.size else None
+
+        return self.read(rel, parse)
 
 
-def _read_skill(root: Path) -> pd.DataFrame | None:
-    parts = [
-        pd.read_parquet(root / rel) for rel in layout.SKILL_FILES.values() if (root / rel).is_file()
-    ]
+def _read_skill(files: _RunFiles) -> pd.DataFrame | None:
+    parts = [files.read(rel, pd.read_parquet) for rel in layout.SKILL_FILES.values()]
+    parts = [p for p in parts if p is not None]
     if not parts:
         return None
     columns = ("stage", "target", "family")
@@ -198,16 +231,19 @@ def _read_signals(root: Path) -> dict[str, Any] | None:
 
 
 def _selected_from(
-    root: Path, rankings: pd.DataFrame | None, manifest: dict[str, Any]
+    files: _RunFiles, rankings: pd.DataFrame | None, manifest: dict[str, Any]
 ) -> tuple[list[str], dict[str, str]]:
     import yaml
 
     if "selected_targets" in manifest:
-        return list(manifest["selected_targets"]), dict(manifest.get("failed_targets") or {})
-    path = root / layout.RANKINGS_YAML
-    if path.is_file():
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        return list(doc.get("selected_targets") or []), dict(doc.get("failed_targets") or {})
+        selected, failed = manifest["selected_targets"], manifest.get("failed_targets") or {}
+        if not isinstance(selected, list) or not isinstance(failed, dict):
+            raise ArtefactError(f"{files.where}: selected_targets / failed_targets modified")
+        return [str(t) for t in selected], {str(k): str(v) for k, v in failed.items()}
+    doc = files.read(layout.RANKINGS_YAML, lambda p: yaml.safe_load(p.read_text("utf-8")))
+    if doc is not None:
+        with reading(files.root / layout.RANKINGS_YAML):
+            return list(doc.get("selected_targets") or []), dict(doc.get("failed_targets") or {})
     if rankings is not None and "selected" in rankings:
         return [str(t) for t in rankings.index[rankings["selected"].astype(bool)]], {}
     return [], {}
@@ -215,6 +251,9 @@ def _selected_from(
 
 def inputs_from_directory(path: str | Path) -> ReportInputs:
     """The report inputs of a finished output directory (no refit, no unpickling).
+
+    A published directory is read through ``current`` (resolved once). Every file is
+    checked against its SHA-256 in the manifest before it is parsed.
 
     Parameters
     ----------
@@ -228,52 +267,52 @@ def inputs_from_directory(path: str | Path) -> ReportInputs:
     Raises
     ------
     DataError
-        When ``path`` is not such a directory.
+        When ``path`` is not such a directory; an
+        :class:`~intelligent_training.exceptions.ArtefactError` (a ``DataError``)
+        naming the file when one is damaged, modified or cannot be parsed.
     """
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"{root} is not a directory; pass the output directory of a run")
+    root = resolve_run(root)
     manifest = layout.read_manifest(root)
-    rankings = _read_rankings(root / layout.RANKINGS_CSV)
+    files = _RunFiles(root, manifest)
+    rankings = files.csv(layout.RANKINGS_CSV, index_col=0, keep_default_na=False, na_values=[""])
+    if rankings is None and files.path(layout.RANKINGS_CSV) is not None:
+        raise ArtefactError(f"{root / layout.RANKINGS_CSV} is empty; rerun to rewrite it")
     if rankings is None and not manifest:
         raise DataError(
             f"{root} holds neither {layout.RANKINGS_CSV} nor {layout.MANIFEST}; pass the output "
             "directory of an intelligent-train run or of IntelligentPipeline.save"
         )
-    selected, failed = _selected_from(root, rankings, manifest)
+    selected, failed = _selected_from(files, rankings, manifest)
     selections = {}
     for target in selected:
-        folder = layout.selection_dir(root, target, manifest)
-        features_file = folder / layout.SELECTED_FEATURES
-        features = (
-            [line for line in features_file.read_text(encoding="utf-8").splitlines() if line]
-            if features_file.is_file()
-            else []
-        )
-        importance = _read_csv(folder / layout.IMPORTANCE, index_col=0)
+        folder = layout.selection_dir(root, target, manifest).relative_to(root)
+        text = files.text(folder / layout.SELECTED_FEATURES)
+        importance = files.csv(folder / layout.IMPORTANCE, index_col=0)
         if importance is not None and "consensus_importance" not in importance.columns:
             importance = None  # the selection was skipped: the file holds a note only
         selections[target] = Selection(
-            features=features,
+            features=[line for line in (text or "").splitlines() if line],
             importance=importance,
-            agreement=_read_csv(folder / layout.AGREEMENT, index_col=0),
-            fold_importances=_read_csv(folder / layout.FOLD_IMPORTANCES),
+            agreement=files.csv(folder / layout.AGREEMENT, index_col=0),
+            fold_importances=files.csv(folder / layout.FOLD_IMPORTANCES),
         )
-    warnings_file = root / layout.WARNINGS
     warnings = manifest.get("warnings")
-    if warnings is None and warnings_file.is_file():
-        warnings = [w for w in warnings_file.read_text(encoding="utf-8").splitlines() if w]
-    config_file = root / layout.CONFIG
+    if warnings is None:
+        text = files.text(layout.WARNINGS)
+        warnings = [w for w in (text or "").splitlines() if w]
     return ReportInputs(
         rankings=rankings,
         selected_targets=selected,
         failed_targets=failed,
-        warnings=list(warnings or []),
-        skill=_read_skill(root),
+        warnings=[str(w) for w in warnings or []],
+        skill=_read_skill(files),
         selections=selections,
-        cv_metrics=_read_csv(root / layout.CV_METRICS, index_col=0),
+        cv_metrics=files.csv(layout.CV_METRICS, index_col=0),
         run=manifest,
-        config=config_file.read_text(encoding="utf-8") if config_file.is_file() else None,
+        config=files.text(layout.CONFIG),
         source="output directory",
         signals=_read_signals(root),
     )

@@ -18,7 +18,6 @@ pickled pipeline. Two small artefacts exist for the report alone and are written
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -55,11 +54,17 @@ SIGNAL_META = Path("training_results") / "metrics" / "signal_evidence.json"
 
 
 def read_manifest(root: Path) -> dict[str, Any]:
-    """``manifest.json`` of an output directory (empty when absent)."""
+    """``manifest.json`` of a run directory (empty when absent).
+
+    A damaged file, a symbolic link or JSON nested too deeply is an
+    :class:`~intelligent_training.exceptions.ArtefactError` naming it.
+    """
+    from intelligent_training.io import read_json
+
     path = root / MANIFEST
-    if not path.is_file():
+    if not path.exists() and not path.is_symlink():
         return {}
-    return dict(json.loads(path.read_text(encoding="utf-8")))
+    return read_json(path)
 
 
 def selection_dir(root: Path, target: str, manifest: dict[str, Any] | None = None) -> Path:
@@ -68,12 +73,13 @@ def selection_dir(root: Path, target: str, manifest: dict[str, Any] | None = Non
     A manifest that records the per-target folders (``{"paths": {"feature_selections":
     {target: folder}}}``) wins; otherwise the file-system safe target name is used.
     """
-    recorded = ((manifest or {}).get("paths") or {}).get("feature_selections") or {}
-    if target in recorded:
-        return root / recorded[target]
-    from intelligent_training.pipeline._outputs import safe_name
+    from intelligent_training.io import confined, file_stem
 
-    return root / SELECTIONS / safe_name(target)
+    paths = (manifest or {}).get("paths")
+    recorded = (paths.get("feature_selections") if isinstance(paths, dict) else None) or {}
+    if isinstance(recorded, dict) and target in recorded:
+        return confined(root, recorded[target], what="selection folder")
+    return root / SELECTIONS / file_stem(target)
 
 
 def write_report_evidence(pipe: Any, root: str | Path, selection_dirs: Any = None) -> None:

@@ -21,7 +21,8 @@ remaining shell (parameters, classes, scalers, ...) is a joblib pickle. A model 
 native parts is one joblib file. Loading re-attaches the parts; predictions are
 identical.
 
-``manifest.json`` lists every file with its SHA-256 (``files``); loading checks each
+``manifest.json`` (the ``io`` layer's one format: the same header as a run's) lists every
+file with its SHA-256 (``artefacts``); loading checks each
 file against it before reading it (a truncated LightGBM ``model.txt`` is an
 :class:`~intelligent_training.exceptions.ArtefactError`, never a crash of the
 interpreter) and refuses paths that lead outside the directory.
@@ -36,12 +37,10 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import importlib.metadata
 import json
 import logging
 import math
 import os
-import platform
 import re
 import shutil
 import sys
@@ -53,25 +52,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intelligent_training._artefacts import (
-    checksum_listing,
+from intelligent_training.exceptions import ArtefactError, IntelligentTrainingError
+from intelligent_training.io import (
+    MANIFEST,
+    check_header,
     confined,
+    finish_manifest,
+    header,
+    listing,
     read_json,
+    reading,
     require,
     verify_files,
 )
-from intelligent_training.exceptions import ArtefactError, IntelligentTrainingError
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["load_model", "load_trainer", "save_model", "save_trainer"]
 
-FORMAT_VERSION = 2
-MANIFEST = "manifest.json"
 STATE = "trainer.joblib"
 METRICS = "cv_metrics.csv"
 ESTIMATOR = "estimator.joblib"
-_DEPENDENCIES = ("numpy", "pandas", "scikit-learn", "lightgbm", "xgboost", "joblib", "torch")
 _MAX_DEPTH = 2
 
 
@@ -93,16 +94,6 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, pd.Timedelta | dt.timedelta | np.timedelta64):
         return str(pd.Timedelta(value))
     return repr(value)
-
-
-def _versions() -> dict[str, str | None]:
-    out: dict[str, str | None] = {}
-    for name in _DEPENDENCIES:
-        try:
-            out[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            out[name] = None
-    return out
 
 
 def _slug(text: str) -> str:
@@ -320,18 +311,11 @@ def load_model(directory: str | os.PathLike[str], info: dict[str, Any]) -> Any:
 
 # ----------------------------------------------------------------------------- trainer
 def _manifest(trainer: Any, models: list[dict[str, Any]]) -> dict[str, Any]:
-    from intelligent_training._version import __version__
-
     metrics = trainer.cv_metrics_
     summary = metrics[metrics["fold"] == "mean"].to_dict(orient="records")
     features = getattr(trainer, "_feature_columns", None)
     return {
-        "format_version": FORMAT_VERSION,
-        "library": "intelligent-training",
-        "version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "python": platform.python_version(),
-        "dependencies": _versions(),
+        **header("trainer"),
         "estimator": type(trainer).__name__,
         "params": jsonable(trainer.get_params(deep=False)),
         "strategy": trainer.strategy,
@@ -353,11 +337,15 @@ def _check_destination(path: Path) -> None:
             f"Cannot save the trainer to {path}: it exists and is not a directory. Choose "
             "another path."
         )
-    if path.is_dir() and any(path.iterdir()) and not (path / MANIFEST).exists():
-        raise IntelligentTrainingError(
-            f"Cannot save the trainer to {path}: the directory is not empty and does not hold "
-            "a saved trainer, so it will not be replaced. Choose an empty or new directory."
-        )
+    if path.is_dir() and any(path.iterdir()):
+        try:
+            check_header(read_json(path / MANIFEST), str(path / MANIFEST), "trainer")
+        except ArtefactError:
+            raise IntelligentTrainingError(
+                f"Cannot save the trainer to {path}: the directory is not empty and does not "
+                "hold a trainer saved by intelligent-training, so it will not be replaced. "
+                "Choose an empty or new directory."
+            ) from None
 
 
 def save_trainer(trainer: Any, path: str | os.PathLike[str]) -> str:
@@ -393,9 +381,7 @@ def save_trainer(trainer: Any, path: str | os.PathLike[str]) -> str:
         shell.models_ = {}
         joblib.dump(shell, tmp / STATE)
         trainer.cv_metrics_.to_csv(tmp / METRICS, index=False)
-        manifest = _manifest(trainer, entries)
-        manifest["files"] = checksum_listing(tmp, exclude=[MANIFEST])
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=False))
+        finish_manifest(tmp, _manifest(trainer, entries))
         if path.exists():
             old = path.with_name(f".{path.name}.old-{uuid.uuid4().hex[:8]}")
             os.replace(path, old)
@@ -439,29 +425,18 @@ def load_trainer(path: str | os.PathLike[str]) -> Any:
     import joblib
 
     from intelligent_training._version import __version__
+    from intelligent_training.training._trainer import ModelTrainer
 
     path = Path(path)
     manifest_path = path / MANIFEST
-    if not manifest_path.is_file():
+    if not manifest_path.is_file() and not manifest_path.is_symlink():
         raise ArtefactError(
             f"{path} does not hold a saved trainer (no {MANIFEST}); pass the directory given "
             "to ModelTrainer.save."
         )
     where = str(manifest_path)
     manifest = read_json(manifest_path)
-    version = manifest.get("format_version", 0)
-    if not isinstance(version, int):
-        raise ArtefactError(f"{where}: format_version must be an int, got {version!r}")
-    if version > FORMAT_VERSION:
-        raise ArtefactError(
-            f"{path} was written in format {version}, newer than this version of "
-            f"intelligent-training reads ({FORMAT_VERSION}); upgrade it."
-        )
-    if version < FORMAT_VERSION:
-        raise ArtefactError(
-            f"{path} was written in format {version}, without file checksums, so it cannot "
-            "be verified; save the trainer again with this version."
-        )
+    version = check_header(manifest, where, "trainer")
     if manifest.get("version") != __version__:
         logger.warning(
             "%s was saved by intelligent-training %s; this is %s.",
@@ -469,15 +444,25 @@ def load_trainer(path: str | os.PathLike[str]) -> Any:
             manifest.get("version"),
             __version__,
         )
-    listing = require(manifest, "files", dict, where)
+    files_listed = listing(manifest, version)
+    if not isinstance(files_listed, dict):
+        raise ArtefactError(
+            f"{where} lacks the key 'artefacts'; the file was truncated or modified"
+        )
     entries = require(manifest, "models", list, where)
     files = [STATE]
     for k, entry in enumerate(entries):
         files += _model_files(entry, f"{where} models[{k}]")
         require(entry, "target", str, f"{where} models[{k}]")
         require(entry, "family", str, f"{where} models[{k}]")
-    verify_files(path, listing, dict.fromkeys(files), where=where)
-    trainer = joblib.load(path / STATE)
+    verify_files(path, files_listed, dict.fromkeys(files), where=where)
+    with reading(path / STATE, what="pickle"):
+        trainer = joblib.load(path / STATE)
+    if not isinstance(trainer, ModelTrainer):
+        raise ArtefactError(
+            f"{path / STATE} holds a {type(trainer).__name__}, not a ModelTrainer (listed in "
+            f"{where}); the directory was modified — restore it or save the trainer again"
+        )
     loaded: dict[str, Any] = {}
     models: dict[tuple[str, str], Any] = {}
     for entry in entries:

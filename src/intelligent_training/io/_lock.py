@@ -6,6 +6,12 @@ never in the way. The file holds the holder's pid, host, start time and command,
 the message a second run gets. The file itself stays (empty when free): removing it
 would let two processes lock two different files of the same name.
 
+The lock file is opened without following a symbolic link and must be a plain file
+with one link (:func:`~intelligent_training.io._files.open_regular`): a ``.lock`` that
+leads elsewhere is refused with a message, never truncated. The holder also records the
+run directory it is writing (``staging``), so the next run knows which leftover was
+provably made by a dead run.
+
 Where ``fcntl`` is missing (Windows), the file is created exclusively instead and a
 file naming a process that no longer runs on this host is taken over.
 """
@@ -24,6 +30,7 @@ from types import TracebackType
 from typing import Any
 
 from intelligent_training.exceptions import OutputLockedError
+from intelligent_training.io._files import open_regular, writable_dir
 
 try:  # POSIX
     import fcntl
@@ -90,6 +97,9 @@ class OutputLock:
         self.output_dir = Path(output_dir)
         self.path = self.output_dir / LOCK_FILE
         self._fd: int | None = None
+        #: What the lock file held when it was taken (a dead holder's pid, staging, ...).
+        self.previous: dict[str, Any] = {}
+        self._held: dict[str, Any] = {}
 
     def _info(self) -> dict[str, Any]:
         return {
@@ -100,12 +110,10 @@ class OutputLock:
         }
 
     def acquire(self) -> OutputLock:
-        from intelligent_training.app._preflight import writable_dir
-
         writable_dir(self.output_dir, "output directory")
         if fcntl is None:  # pragma: no cover - Windows
             return self._acquire_exclusive()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = open_regular(self.path, os.O_RDWR | os.O_CREAT, what="lock file")
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -121,10 +129,25 @@ class OutputLock:
                 "taking over the lock of %s, which ended without releasing it",
                 _describe(previous),
             )
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(self._info()).encode(), 0)
+        self.previous = previous
         self._fd = fd
+        self._held = self._info()
+        self._write(self._held)
         return self
+
+    def _write(self, info: dict[str, Any]) -> None:
+        assert self._fd is not None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps(info).encode(), 0)
+
+    def register(self, staging: str) -> None:
+        """Record the run directory being written (``runs/<name>``) in the lock file.
+
+        A run killed while writing leaves this name in the lock; the next holder finds
+        it in :attr:`previous` and removes exactly that directory.
+        """
+        if self._fd is not None and fcntl is not None:
+            self._write({**self._held, "staging": staging})
 
     def _acquire_exclusive(self) -> OutputLock:  # pragma: no cover - Windows
         for _ in range(2):

@@ -1,4 +1,4 @@
-"""Artefacts that cannot lie: file names unique per target, SHA-256 checksums, confined paths.
+"""Files that cannot lie: unique names, SHA-256 checksums, confined paths, atomic writes.
 
 Every saved artefact (an output directory, a saved trainer) lists its files with their
 SHA-256 in a manifest; loaders check a file's checksum before they parse or unpickle
@@ -14,27 +14,37 @@ source you trust.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import json
 import math
 import os
 import re
-from collections.abc import Iterable
+import secrets
+import stat
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from intelligent_training.exceptions import ArtefactError
+from intelligent_training.exceptions import ArtefactError, ConfigError, IntelligentTrainingError
 
 __all__ = [
+    "atomic_write",
     "checksum_listing",
     "confined",
     "dump_json",
     "file_stem",
+    "no_space",
+    "open_regular",
     "read_json",
+    "reading",
     "require",
     "sha256_file",
     "unique_stems",
     "verify_files",
+    "writable_dir",
 ]
 
 #: Names that are used as they are: lower case letters, digits and ``_.=+-``.
@@ -56,6 +66,162 @@ _RESERVED = {
     *(f"lpt{i}" for i in range(10)),
 }
 _CHUNK = 1 << 20
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+#: How libraries that drop ``errno`` (pyarrow) word the same failures.
+_NO_SPACE_TEXT = ("no space left", "disk quota", "file too large")
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
+
+
+def no_space(
+    exc: BaseException, where: str | os.PathLike[str], *, hint: str = "choose another place"
+) -> IntelligentTrainingError | None:
+    """A clear error for a full disk (or quota, or file size limit), else ``None``.
+
+    Parameters
+    ----------
+    exc : BaseException
+        What a write raised.
+    where : path
+        Named when ``exc`` names no file.
+    hint : str
+        What else the user can do besides freeing space (``"choose another
+        --output-dir"``).
+    """
+    if not isinstance(exc, OSError):
+        return None
+    text = str(exc).lower()
+    if exc.errno not in _NO_SPACE and not any(t in text for t in _NO_SPACE_TEXT):
+        return None
+    path = exc.filename or where
+    reason = os.strerror(exc.errno) if exc.errno in _NO_SPACE else str(exc)
+    return IntelligentTrainingError(
+        f"no space left writing {path} ({reason}): the disk is full (or a quota or file size "
+        f"limit was reached); free space on that disk or {hint}; nothing was published"
+    )
+
+
+def writable_dir(path: str | os.PathLike[str], what: str) -> Path:
+    """Create ``path`` if needed and prove a file can be written there."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-test-"):
+            pass
+    except OSError as exc:
+        full = no_space(exc, path, hint=f"choose another {what}")
+        if full is not None:
+            raise full from None
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(
+            f"cannot write to the {what} {path} ({reason}); choose a directory you can write to"
+        ) from None
+    return path
+
+
+def open_regular(
+    path: str | os.PathLike[str], flags: int = os.O_RDONLY, mode: int = 0o644, *, what: str
+) -> int:
+    """Open ``path`` without following a symbolic link; refuse anything but a plain file.
+
+    A symbolic link, a directory, a FIFO or a file with other hard links is an
+    :class:`ArtefactError` naming ``path`` (``what`` says which file it is): a control
+    file that leads elsewhere could make a write truncate a file outside.
+
+    Returns
+    -------
+    int
+        The open file descriptor.
+    """
+    path = Path(path)
+    refuse = (
+        f"{what} {path} is not a plain file written by intelligent-training "
+        "({}); remove it (or choose another directory) and run again"
+    )
+    if path.is_symlink():
+        raise ArtefactError(refuse.format(f"a symbolic link to {os.readlink(path)!r}"))
+    try:
+        fd = os.open(path, flags | _NOFOLLOW | _CLOEXEC | _NONBLOCK, mode)
+    except IsADirectoryError:
+        raise ArtefactError(refuse.format("a directory")) from None
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # replaced by a link since the check
+            raise ArtefactError(refuse.format("a symbolic link")) from None
+        raise
+    info = os.fstat(fd)
+    problem = None
+    if stat.S_ISDIR(info.st_mode):
+        problem = "a directory"
+    elif not stat.S_ISREG(info.st_mode):
+        problem = "not a regular file"
+    elif info.st_nlink > 1:
+        problem = f"a file with {info.st_nlink} hard links"
+    if problem is not None:
+        os.close(fd)
+        raise ArtefactError(refuse.format(problem))
+    if _NONBLOCK:
+        os.set_blocking(fd, True)
+    return fd
+
+
+def atomic_write(
+    path: str | os.PathLike[str], data: str | bytes | Callable[[IO[bytes]], Any]
+) -> tuple[str, int]:
+    """Write ``path`` whole or not at all; return its ``(SHA-256, size)``.
+
+    The content goes into a new sibling ``.<name>.partial-<hex>`` (created with
+    ``O_EXCL`` and ``O_NOFOLLOW``: never an existing file or a link), is flushed to disk
+    and renamed over ``path``. On any error the partial file is removed and ``path``
+    is as it was.
+
+    Parameters
+    ----------
+    path : path
+    data : str, bytes or callable
+        Text (UTF-8), bytes, or a function writing into the open binary file.
+    """
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial-{secrets.token_hex(4)}")
+    umask = os.umask(0)
+    os.umask(umask)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | _CLOEXEC
+    fd = os.open(tmp, flags, 0o666 & ~umask)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if callable(data):
+                data(handle)
+            else:
+                handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        digest, size = sha256_file(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return digest, size
+
+
+@contextlib.contextmanager
+def reading(path: str | os.PathLike[str], *, what: str = "file") -> Iterator[None]:
+    """Turn any failure to parse ``path`` inside the block into an :class:`ArtefactError`.
+
+    The message names the file and the parser's complaint in one line, so a damaged
+    file of an output directory is never a traceback.
+    """
+    try:
+        yield
+    except IntelligentTrainingError:
+        raise
+    except FileNotFoundError:
+        raise ArtefactError(f"{what} {path} is missing; rerun to rewrite it") from None
+    except (Exception, RecursionError) as exc:
+        reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+        raise ArtefactError(
+            f"cannot read {what} {path} ({type(exc).__name__}: {reason}); the file is damaged "
+            "or was modified: restore it or rerun to rewrite the outputs"
+        ) from None
 
 
 def file_stem(name: object) -> str:
@@ -152,12 +318,17 @@ def confined(root: str | os.PathLike[str], rel: object, *, what: str = "path") -
 
 
 def read_json(path: str | os.PathLike[str], *, what: str = "manifest") -> dict[str, Any]:
-    """A JSON object from ``path``; a missing or damaged file is an :class:`ArtefactError`."""
+    """A JSON object from ``path``; a missing or damaged file is an :class:`ArtefactError`.
+
+    ``path`` must be a plain file (a symbolic link is refused, see :func:`open_regular`).
+    """
     path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        raise ArtefactError(f"{what} {path} not found")
+    fd = open_regular(path, what=what)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ArtefactError(f"{what} {path} not found") from None
+        with os.fdopen(fd, "rb") as handle:
+            text = handle.read().decode("utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ArtefactError(f"cannot read {what} {path}: {exc}") from None
     try:
@@ -165,6 +336,11 @@ def read_json(path: str | os.PathLike[str], *, what: str = "manifest") -> dict[s
     except json.JSONDecodeError as exc:
         raise ArtefactError(
             f"{what} {path} is not valid JSON ({exc}); the file was truncated or modified"
+        ) from None
+    except RecursionError:
+        raise ArtefactError(
+            f"{what} {path} is nested too deeply to be a manifest of intelligent-training; "
+            "the file was modified"
         ) from None
     if not isinstance(data, dict):
         raise ArtefactError(f"{what} {path} must hold a JSON object, got {type(data).__name__}")
@@ -220,7 +396,7 @@ def _strict(value: Any) -> Any:
     return value
 
 
-def dump_json(path: str | os.PathLike[str], data: Any) -> None:
-    """Write ``data`` as indented, strict JSON (NaN and inf become null)."""
+def dump_json(path: str | os.PathLike[str], data: Any) -> tuple[str, int]:
+    """Write ``data`` as indented, strict JSON (NaN and inf become null), atomically."""
     text = json.dumps(_strict(data), indent=2, allow_nan=False, default=str)
-    Path(path).write_text(text + "\n", encoding="utf-8")
+    return atomic_write(path, text + "\n")
