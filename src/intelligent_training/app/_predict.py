@@ -76,7 +76,7 @@ def _training_data_settings(run: Path, manifest: dict[str, Any]) -> dict[str, An
     """The ``data`` section of the run's ``resolved_config.yaml`` (verified), or ``{}``."""
     import yaml
 
-    from intelligent_training._artefacts import verify_files
+    from intelligent_training.io import verify_files
 
     rel = "resolved_config.yaml"
     listing = manifest.get("artefacts")
@@ -233,9 +233,8 @@ def predict_data_dir(
         The new data cannot be read, does not match the training features (missing,
         extra or non-numeric columns, all named), or has too little history.
     """
-    from intelligent_training._artefacts import read_json
-    from intelligent_training.app._publish import resolve_run
     from intelligent_training.cache._memory import dependency_versions
+    from intelligent_training.io import read_json, resolve_run
     from intelligent_training.pipeline import IntelligentPipeline
 
     run = resolve_run(output_dir)  # once: a publication meanwhile cannot mix two runs

@@ -128,14 +128,14 @@ def inputs_from_pipeline(pipe: Any) -> ReportInputs:
             metrics.append(cv.assign(group=key))
     cv_metrics = _via_csv(pd.concat(metrics), index_col=0) if metrics else None
     skill = getattr(pipe, "skill_by_timestamp_", None)
-    from intelligent_training.pipeline._outputs import _versions
+    from intelligent_training.io import header
 
     run = {
         "data": {
             "fingerprint": getattr(pipe, "data_fingerprint_", None),
             **(getattr(pipe, "data_summary_", None) or {}),
         },
-        "versions": _versions(),
+        "versions": header("run")["versions"],
         "fit_timings_s": {k: round(float(v), 4) for k, v in pipe.timings_.items()},
         "n_features": int(getattr(pipe, "n_features_in_", 0)),
     }

@@ -18,6 +18,7 @@ pickled pipeline. Two small artefacts exist for the report alone and are written
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
