@@ -8,7 +8,9 @@ these into one clear line and a non-zero exit code, never a traceback.
 
 from __future__ import annotations
 
+import errno
 import reprlib
+import sqlite3
 from typing import Any
 
 from sklearn.utils._param_validation import InvalidParameterError as _SklearnInvalidParameterError
@@ -104,8 +106,27 @@ def excerpt(value: Any) -> str:
     return text
 
 
+#: ``errno`` values that mean "no room left to write": a full disk, a quota, a size limit.
+NO_SPACE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether ``exc`` says that the disk (or quota) is full, not that a file is damaged.
+
+    An ``OSError`` with one of :data:`NO_SPACE_ERRNOS`, or SQLite's ``SQLITE_FULL``
+    ("database or disk is full", what the cache database reports).
+    """
+    if isinstance(exc, OSError):
+        return exc.errno in NO_SPACE_ERRNOS
+    if isinstance(exc, sqlite3.Error):
+        code = getattr(exc, "sqlite_errorcode", None)
+        return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc)
+    return False
+
+
 __all__ = [
     "EXCERPT_CHARS",
+    "NO_SPACE_ERRNOS",
     "ArtefactError",
     "CacheError",
     "CacheWarning",
@@ -120,4 +141,5 @@ __all__ = [
     "ParameterError",
     "SplitError",
     "excerpt",
+    "is_disk_full",
 ]

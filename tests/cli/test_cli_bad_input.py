@@ -178,7 +178,9 @@ def test_horizon_longer_than_the_data(data_dir, tmp_path, capsys):
     [
         (
             "bomb.yaml",
-            "target_ranking:\n  horizons:\n    a0: &a0 [" + ",".join(['"xxxxxxxx"'] * 9) + "]\n"
+            "target_ranking:\n  horizons:\n    a0: &a0 ["
+            + ",".join(['"xxxxxxxx"'] * 9)
+            + "]\n"
             + "".join(
                 f"    a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)
             ),

@@ -238,10 +238,14 @@ def test_aliases_within_the_bounds_still_load(tmp_path):
         "training:\n  families: *fams\n"
     )
     cfg = load_config(path)
-    assert cfg.training.families == cfg.target_ranking.families == {
-        "lightgbm": {"n_estimators": 7},
-        "linear": {},
-    }
+    assert (
+        cfg.training.families
+        == cfg.target_ranking.families
+        == {
+            "lightgbm": {"n_estimators": 7},
+            "linear": {},
+        }
+    )
 
 
 def test_quoted_values_in_errors_are_short_excerpts(tmp_path):

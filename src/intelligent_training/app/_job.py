@@ -113,6 +113,20 @@ def _fit_job(pipe: Any, X: Any, Y: Any, job_key: str) -> dict[str, Any]:
     return {"pipeline": pipe, "versions": dependency_versions()}
 
 
+def _check_job(value: Any, pipe: Any, X: Any, Y: Any, job_key: str) -> str | None:
+    """A stored job is ``{"pipeline": <pipe's class>, "versions": dict}`` (``cache.memoize``)."""
+    from intelligent_training.cache import instance_of
+
+    problem = instance_of(value, dict)
+    if problem is None:
+        problem = instance_of(value.get("pipeline"), type(pipe))
+        if problem is None:
+            problem = instance_of(value.get("versions"), dict)
+        if problem is not None:
+            problem = f"a job whose entry is {problem}"
+    return problem
+
+
 def _nothing_selected(pipe: Any, exc: BaseException) -> bool:
     """Whether ``exc`` is the ranking leaving no target (rankings exist, no selection ran)."""
     from intelligent_training.exceptions import DataError
@@ -256,6 +270,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         DiskCacheMemory,
         dependency_versions,
         fingerprint,
+        memoize,
         private_files,
     )
     from intelligent_training.data import load_xy
@@ -294,7 +309,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         fit_job = _fit_job
         if location is not None:
             memory = DiskCacheMemory(location, ttl=cfg.cache.ttl, refresh=cfg.cache.force_refresh)
-            fit_job = memory.cache(_fit_job, ignore=["pipe", "X", "Y"])
+            fit_job = memoize(memory, _fit_job, ignore=["pipe", "X", "Y"], check=_check_job)
         pipe = build_pipeline(
             cfg,
             targets=list(map(str, Y.columns)),

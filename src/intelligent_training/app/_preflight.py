@@ -7,7 +7,6 @@ output or cache directory, an unknown symbol.
 
 from __future__ import annotations
 
-import errno
 import os
 import tempfile
 from pathlib import Path
@@ -19,16 +18,15 @@ from intelligent_training.exceptions import (
     DataError,
     FamilyError,
     IntelligentTrainingError,
+    is_disk_full,
 )
 
 __all__ = ["check_config", "check_symbols", "no_space", "writable_dir"]
 
-_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-
 
 def no_space(exc: BaseException, where: str | os.PathLike[str]) -> IntelligentTrainingError | None:
     """A clear error for a full disk (or quota, or file size limit), else None."""
-    if isinstance(exc, OSError) and exc.errno in _NO_SPACE:
+    if isinstance(exc, OSError) and is_disk_full(exc):
         path = exc.filename or where
         return IntelligentTrainingError(
             f"no space left writing {path} ({os.strerror(exc.errno or 0)}); free space on "

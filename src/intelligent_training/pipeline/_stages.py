@@ -20,7 +20,12 @@ from sklearn.base import clone
 
 from intelligent_training._progress import progress
 from intelligent_training.cache import fingerprint
-from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
+from intelligent_training.exceptions import (
+    CacheError,
+    ConfigError,
+    DataError,
+    IntelligentTrainingError,
+)
 
 __all__ = ["JOINT", "StageSteps"]
 
@@ -46,6 +51,15 @@ def _fit_estimator(
 ) -> Any:
     """Fit ``estimator`` on ``(X, y)``; memoised on ``(step, params_key, data_key)``."""
     return estimator.fit(X, y)
+
+
+def _check_fitted(
+    value: Any, estimator: Any, X: Any, y: Any, step: str, params_key: Any, data_key: str
+) -> str | None:
+    """A stored stage fit is an estimator of the stage's class (see ``cache.memoize``)."""
+    from intelligent_training.cache import instance_of
+
+    return instance_of(value, type(estimator))
 
 
 def _unusable(y: pd.Series) -> str | None:
@@ -268,8 +282,8 @@ class StageSteps:
                 chosen = [str(f) for f in ranked]
                 if not chosen:
                     raise IntelligentTrainingError("the selector kept no feature")
-            except ConfigError:
-                raise  # a setting that is wrong for every target: not a per-target failure
+            except (ConfigError, CacheError):
+                raise  # wrong for every target (a setting, the cache): not a per-target failure
             except Exception as exc:  # policy: fall back to all features, say so
                 message = (
                     f"feature selection failed for target {target!r} "
@@ -309,8 +323,8 @@ class StageSteps:
                 X_train = X if list(X.columns) == list(feats) else X[feats]
                 trainer = cached_fit(trainer, X_train, y, "train", _params_key(template), data_key)
                 del X_train
-            except ConfigError:
-                raise  # a setting that is wrong for every target: not a per-target failure
+            except (ConfigError, CacheError):
+                raise  # wrong for every target (a setting, the cache): not a per-target failure
             except Exception as exc:  # policy: a failed target is logged and skipped
                 message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
                 logger.error(message)

@@ -71,12 +71,23 @@ def _draw(name: str, args: tuple[Any, ...], code: str = "") -> str:
     return str(getattr(figures, name)(*args))
 
 
+def _check_drawn(value: Any, name: str, args: tuple[Any, ...], code: str = "") -> str | None:
+    """A stored figure is SVG text (see ``cache.memoize``)."""
+    from intelligent_training.cache import instance_of
+
+    return instance_of(value, str)
+
+
 class _Drawer:
     """Draws figures (through ``memory`` when given) and makes their ids unique."""
 
     def __init__(self, memory: Any = None) -> None:
         self.count = 0
-        self.draw = memory.cache(_draw) if memory is not None else _draw
+        self.draw = _draw
+        if memory is not None:
+            from intelligent_training.cache import memoize
+
+            self.draw = memoize(memory, _draw, check=_check_drawn)
 
     def __call__(self, func: Any, *args: Any) -> str:
         self.count += 1
