@@ -204,7 +204,7 @@ def test_bad_data_raises_data_error(xy):
     X_inf.iloc[5, 2] = np.inf
     with pytest.raises(DataError, match=f"infinity in feature column.*{X.columns[2]}"):
         trainer.fit(X_inf, Y[SIGNAL])
-    with pytest.raises(DataError, match="index of Y"):
+    with pytest.raises(DataError, match="not on the same index as X"):
         trainer.fit(X, Y[SIGNAL].iloc[::-1])
     with pytest.raises(DataError, match="every row"):
         trainer.fit(X, pd.Series(np.nan, index=X.index, name="fwd_ret_5m"))

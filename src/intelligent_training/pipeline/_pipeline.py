@@ -16,6 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from intelligent_training.cache import as_memory, fingerprint, memoize
 from intelligent_training.data._memory import release_memory
+from intelligent_training.evaluation import check_same_rows
 from intelligent_training.exceptions import DataError
 from intelligent_training.pipeline._stages import JOINT, StageSteps, _check_fitted, _fit_estimator
 from intelligent_training.utils._param_validation import (
@@ -205,8 +206,7 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
                 "IntelligentPipeline.fit needs X and Y as DataFrames with the panel index "
                 f"(got {type(X).__name__} and {type(Y).__name__})"
             )
-        if len(X) != len(Y) or not X.index.equals(Y.index):
-            raise DataError("X and Y must have the same index (the same panel rows, in order)")
+        check_same_rows(X, Y, owner="IntelligentPipeline.fit")
         if X.shape[1] == 0:
             raise DataError("X has no feature columns; check the data or the target patterns")
         if Y.shape[1] == 0:
