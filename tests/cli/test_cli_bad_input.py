@@ -198,3 +198,16 @@ def test_hostile_config_files(data_dir, tmp_path, capsys, name, content, expecte
         bad.write_text(content)
     msg = _fail(capsys, data_dir, tmp_path / "o", "--config", str(bad))
     assert name in msg and expected in msg and len(msg) < 300, msg[:400]
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e20])
+def test_an_overflowing_target_is_refused_before_any_work(data_dir, tmp_path, capsys, scale):
+    """A target scaled by 1e300 published before (``linear`` failing, selection falling
+    back to all features, predictions ~1e37)."""
+
+    def scaled(symbol, frame):
+        return frame.assign(fwd_ret_5m=frame["fwd_ret_5m"] * scale)
+
+    bad = copy_data(data_dir, tmp_path / "d", scaled)
+    msg = _fail(capsys, bad, tmp_path / "o")
+    assert "fwd_ret_5m" in msg and "1e+15" in msg and "rescale" in msg, msg

@@ -49,25 +49,36 @@ def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
     return data
 
 
-def _final_rows(trainer: Any) -> int | None:
-    """Rows of the trainer's final fit (``n_train`` of its ``fold == "mean"`` rows)."""
+def _ok_rows(trainer: Any, *, summary: bool) -> Any:
+    """``n_train`` of the trainer's successful summary rows (``fold == "mean"``: the final
+    fits; a failed family's final fit has 0 rows) or fold rows, or None."""
     metrics: Any = getattr(trainer, "cv_metrics_", None)
     try:
-        final = metrics.loc[metrics["fold"].astype(str) == "mean", "n_train"].dropna()
+        rows = (metrics["fold"].astype(str) == "mean") == summary
+        if "status" in metrics:
+            rows &= metrics["status"] == "ok"
+        return metrics.loc[rows, "n_train"].dropna()
     except (AttributeError, KeyError, TypeError):
         return None
-    return int(final.min()) if len(final) else None
+
+
+def _final_rows(trainer: Any) -> int | None:
+    """Rows of the trainer's final fit (``n_train`` of its successful ``"mean"`` rows)."""
+    final = _ok_rows(trainer, summary=True)
+    return int(final.min()) if final is not None and len(final) else None
 
 
 def _final_fit_warnings(pipe: Any) -> list[str]:
-    """Targets whose final models saw fewer rows than their cross-validation folds did."""
+    """Targets whose final models saw fewer rows than their cross-validation folds did
+    because ``training.max_rows_train`` capped them (a failed family is not one: the
+    pipeline reports it as the failure it is)."""
     out = []
     for key, trainer in pipe.trainers_.items():
-        metrics: Any = getattr(trainer, "cv_metrics_", None)
+        if getattr(trainer, "max_rows_train", None) is None:
+            continue
         final = _final_rows(trainer)
-        try:
-            folds = metrics.loc[metrics["fold"].astype(str) != "mean", "n_train"].dropna()
-        except (AttributeError, KeyError, TypeError):
+        folds = _ok_rows(trainer, summary=False)
+        if folds is None:
             continue
         if final is None or not len(folds) or final >= int(folds.min()):
             continue

@@ -78,6 +78,24 @@ def _unusable(y: pd.Series) -> str | None:
     return None
 
 
+def _family_failures(trainer: Any) -> list[str]:
+    """One message per family that failed as a whole (no final model) in ``trainer``,
+    naming the family and its error (its ``cv_metrics_`` summary row)."""
+    metrics = getattr(trainer, "cv_metrics_", None)
+    if not isinstance(metrics, pd.DataFrame) or "status" not in metrics:
+        return []
+    failed = metrics[(metrics["fold"].astype(str) == "mean") & (metrics["status"] == "failed")]
+    out = []
+    for family, rows in failed.groupby("family", sort=False):
+        error = next((str(e) for e in rows["error"] if isinstance(e, str) and e), "unknown error")
+        out.append(
+            f"training family {family!r} failed for {sorted(map(str, rows['target']))} "
+            f"({error}); the run has no {family} model for them: fix the family's "
+            f"parameters (training.families.{family}) or leave it out"
+        )
+    return out
+
+
 def _is_false(value: Any) -> bool:
     """``value`` is a boolean False (not NA/None: no significance test was made)."""
     return value is not None and not pd.isna(value) and not bool(value)
@@ -334,6 +352,9 @@ class StageSteps:
                 continue
             self.trainers_[key] = trainer
             self.training_groups_[key] = (list(group_targets), list(feats))
+            for message in _family_failures(trainer):
+                logger.error(message)
+                self.warnings_.append(message)
         if not self.trainers_:
             details = "; ".join(f"{t}: {m}" for t, m in self.failed_targets_.items())
             raise IntelligentTrainingError(f"training failed for every selected target ({details})")
