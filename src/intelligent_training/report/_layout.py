@@ -89,7 +89,9 @@ def write_report_evidence(pipe: Any, root: str | Path, selection_dirs: Any = Non
             part = skill[skill["stage"] == stage]
             if len(part):
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                part.reset_index(drop=True).to_parquet(root / rel, index=False)
+                from intelligent_training.data import write_parquet
+
+                write_parquet(part.reset_index(drop=True), root / rel, index=False)
     locate = selection_dirs or (lambda target: selection_dir(root, target))
     for target, selector in (getattr(pipe, "selectors_", None) or {}).items():
         folds = getattr(selector, "fold_importances_", None)
