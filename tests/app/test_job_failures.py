@@ -162,6 +162,26 @@ def test_a_final_fit_smaller_than_the_cv_folds_warns_and_is_recorded(data_dir, t
     assert any("fitted on" in w and "max_rows_train" in w for w in manifest["warnings"])
 
 
+def test_a_failing_family_is_reported_as_its_failure_not_as_max_rows_train(data_dir, tmp_path):
+    """lightgbm + xgboost {max_depth: -3} warned "fitted on 0 rows (training.max_rows_train)
+    ... raise --max-rows-train" although max_rows_train was never set."""
+    cfg = _cfg(
+        data_dir,
+        tmp_path / "o",
+        target_ranking={"enabled": False},
+        data={"targets": ["fwd_ret_5m"]},
+        training={"families": {"linear": {}, "xgboost": {"max_depth": -3}}},
+        cache={"enabled": False},
+    )
+    manifest = run_job(cfg).manifest
+    warnings = manifest["warnings"]
+    assert not any("max_rows_train" in w or "max-rows-train" in w for w in warnings), warnings
+    (failure,) = [w for w in warnings if "'xgboost' failed" in w]
+    assert "['fwd_ret_5m']" in failure and "XGBoostError" in failure and "max_depth" in failure
+    assert "training.families.xgboost" in failure
+    assert manifest["summary"][0]["n_rows_final"] > 0  # the linear model's final fit
+
+
 # ------------------------------------------------------------------ the cache
 def test_damaged_cache_names_its_path_and_force_refresh_rebuilds_it(data_dir, tmp_path, capsys):
     out = tmp_path / "o"

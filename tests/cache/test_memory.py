@@ -241,3 +241,118 @@ def test_killed_run_leaves_no_entry(tmp_path):
 
     assert memory.cache(slow)(1) == 1
     assert calls == [1]
+
+
+# ------------------------------------------------------------------ stored values
+def _replace_every_row(location, value) -> int:
+    """What a hostile edit does: every stored value becomes the pickle of ``value``."""
+    import sqlite3
+
+    import diskcache
+
+    with sqlite3.connect(location / "cache.db") as con:
+        n = con.execute(
+            "UPDATE Cache SET mode = ?, value = ?, filename = NULL",
+            (diskcache.core.MODE_PICKLE, pickle.dumps(value)),
+        ).rowcount
+    return n
+
+
+def test_a_stored_value_of_the_wrong_type_is_a_miss_with_a_warning(tmp_path):
+    from intelligent_training.cache import instance_of
+    from intelligent_training.exceptions import CacheWarning
+
+    calls = []
+
+    def pair(x):
+        calls.append(x)
+        return [x, x]
+
+    def check(value, x):
+        return instance_of(value, list)
+
+    memory = DiskCacheMemory(tmp_path / "c")
+    f = memory.cache(pair, check=check)
+    assert f(1) == [1, 1] and f(1) == [1, 1] and len(calls) == 1
+    assert _replace_every_row(tmp_path / "c", {"pipeline": 42}) == 1
+    again = DiskCacheMemory(tmp_path / "c")
+    with pytest.warns(CacheWarning, match=r"cache at .*/c holds a dict, not a list for .*pair"):
+        assert again.cache(pair, check=check)(1) == [1, 1]
+    assert len(calls) == 2 and again.misses == 1 and again.hits == 0
+    third = DiskCacheMemory(tmp_path / "c")  # the entry was replaced: a plain hit now
+    assert third.cache(pair, check=check)(1) == [1, 1] and third.hits == 1 and len(calls) == 2
+
+
+def test_memoize_refuses_a_wrong_value_from_another_memoizer(tmp_path):
+    import joblib
+
+    from intelligent_training.cache import instance_of, memoize
+    from intelligent_training.exceptions import CacheError
+
+    def pair(x):
+        return [x, x]
+
+    memory = joblib.Memory(tmp_path / "j", verbose=0)
+    f = memoize(memory, pair, check=lambda value, x: instance_of(value, list))
+    assert f(2) == [2, 2]
+    (output,) = (tmp_path / "j").rglob("output.pkl")
+    joblib.dump({"pipeline": 42}, output)
+    with pytest.raises(CacheError, match=r"returned a dict, not a list for .*pair.*clear"):
+        f(2)
+
+
+# ------------------------------------------------------------------ a full disk
+def test_a_full_cache_database_says_the_disk_is_full(tmp_path):
+    from intelligent_training.exceptions import CacheError
+
+    memory = DiskCacheMemory(tmp_path / "c", refresh=True)  # refresh must not rebuild it
+    f = memory.cache(lambda x: "v" * 5000 + str(x))
+    f(0)
+    cache = memory._open()
+    (pages,) = cache._sql("PRAGMA page_count").fetchone()
+    cache._sql(f"PRAGMA max_page_count = {pages}")  # SQLite's own "database or disk is full"
+    with pytest.raises(CacheError) as info:
+        for x in range(1, 50):
+            f(x)
+    message = str(info.value)
+    assert f"disk holding the cache at {tmp_path / 'c'} is full" in message
+    assert "damaged" not in message.replace("not damaged", "") and "delete" not in message
+    assert (tmp_path / "c" / "cache.db").exists()  # nothing was rebuilt
+
+
+def test_a_full_disk_under_a_value_file_says_the_disk_is_full(tmp_path, monkeypatch):
+    import errno
+
+    import diskcache.core
+
+    from intelligent_training.exceptions import CacheError
+
+    class Full:
+        """A file on a full disk: opening works, writing fails with ENOSPC."""
+
+        def __init__(self, path, *args, **kwargs):
+            self.path = path
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def write(self, data):
+            raise OSError(errno.ENOSPC, "No space left on device", self.path)
+
+        def close(self):
+            pass
+
+    memory = DiskCacheMemory(tmp_path / "c")
+    f = memory.cache(lambda x: list(range(50_000)))  # large: a value file of its own
+    memory._open()
+    monkeypatch.setattr(diskcache.core, "open", Full, raising=False)
+    with pytest.raises(CacheError) as info:
+        f(1)
+    message = str(info.value)
+    assert f"disk holding the cache at {tmp_path / 'c'} is full" in message
+    assert "No space left on device" in message and "damaged" not in message.replace(
+        "not damaged", ""
+    )

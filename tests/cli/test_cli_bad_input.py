@@ -171,3 +171,43 @@ def test_horizon_longer_than_the_data(data_dir, tmp_path, capsys):
     bad = copy_data(data_dir, tmp_path / "d", long_label)
     msg = _fail(capsys, bad, tmp_path / "o", "--no-auto-targets", "--targets", "fwd_ret_30d")
     assert "fwd_ret_30d" in msg
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        (
+            "bomb.yaml",
+            "target_ranking:\n  horizons:\n    a0: &a0 ["
+            + ",".join(['"xxxxxxxx"'] * 9)
+            + "]\n"
+            + "".join(
+                f"    a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]\n" for i in range(1, 10)
+            ),
+            "aliases are expanded",
+        ),
+        ("latin.yaml", "data:\n  symbols: [caf\xe9]\n".encode("latin-1"), "not UTF-8"),
+        ("deep.yaml", "data:\n  symbols: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper"),
+    ],
+)
+def test_hostile_config_files(data_dir, tmp_path, capsys, name, content, expected):
+    bad = tmp_path / name
+    if isinstance(content, bytes):
+        bad.write_bytes(content)
+    else:
+        bad.write_text(content)
+    msg = _fail(capsys, data_dir, tmp_path / "o", "--config", str(bad))
+    assert name in msg and expected in msg and len(msg) < 300, msg[:400]
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e20])
+def test_an_overflowing_target_is_refused_before_any_work(data_dir, tmp_path, capsys, scale):
+    """A target scaled by 1e300 published before (``linear`` failing, selection falling
+    back to all features, predictions ~1e37)."""
+
+    def scaled(symbol, frame):
+        return frame.assign(fwd_ret_5m=frame["fwd_ret_5m"] * scale)
+
+    bad = copy_data(data_dir, tmp_path / "d", scaled)
+    msg = _fail(capsys, bad, tmp_path / "o")
+    assert "fwd_ret_5m" in msg and "1e+15" in msg and "rescale" in msg, msg

@@ -205,3 +205,92 @@ def test_demo_profile_is_valid_and_sits_below_the_config_file(tmp_path):
     assert load_config(main, profile="demo").training.n_splits == 4
     with pytest.raises(ConfigError, match="profile"):
         load_config(profile="nope")
+
+
+# ------------------------------------------------------------ hostile files
+def _alias_bomb(levels: int) -> str:
+    """Anchors that each repeat the previous one 9 times: 9**levels strings in ~300 bytes."""
+    lines = ["target_ranking:", "  horizons:", "    a0: &a0 [" + ",".join(['"xxxxxxxx"'] * 9) + "]"]
+    for i in range(1, levels + 1):
+        lines.append(f"    a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("levels", [6, 9])
+def test_an_alias_bomb_is_refused_at_once_with_a_short_message(tmp_path, levels):
+    import time
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(_alias_bomb(levels))
+    start = time.perf_counter()
+    with pytest.raises(ConfigError) as info:
+        load_config(bomb)
+    assert time.perf_counter() - start < 5
+    message = str(info.value)
+    assert len(message) < 300, len(message)
+    assert "bomb.yaml" in message and "aliases" in message
+
+
+def test_aliases_within_the_bounds_still_load(tmp_path):
+    path = tmp_path / "anchors.yaml"
+    path.write_text(
+        "target_ranking:\n  families: &fams {lightgbm: {n_estimators: 7}, linear: {}}\n"
+        "training:\n  families: *fams\n"
+    )
+    cfg = load_config(path)
+    assert (
+        cfg.training.families
+        == cfg.target_ranking.families
+        == {
+            "lightgbm": {"n_estimators": 7},
+            "linear": {},
+        }
+    )
+
+
+def test_quoted_values_in_errors_are_short_excerpts(tmp_path):
+    bomb = tmp_path / "bomb4.yaml"
+    bomb.write_text(_alias_bomb(4))  # 59,049 values: within the bound, every one invalid
+    with pytest.raises(ConfigError) as info:
+        load_config(bomb)
+    assert len(str(info.value)) < 1500 and "more" in str(info.value)
+    for overrides in (
+        {"runtime": {"threads": "x" * 1_000_000}},
+        {"feature_selection": {"aggregation": "y" * 1_000_000}},  # a seed alias's own check
+        {"training": {"families": {"lightgbm": {"enabled": ["z" * 1000] * 1000}}}},
+    ):
+        with pytest.raises(ConfigError) as info:
+            load_config(overrides=overrides)
+        assert len(str(info.value)) < 400, str(info.value)[:500]
+
+
+def test_a_latin1_file_is_a_config_error_naming_the_file(tmp_path):
+    path = tmp_path / "latin.yaml"
+    path.write_bytes("data:\n  symbols: [caf\xe9]\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"latin\.yaml is not UTF-8 .*line 2.*save it as UTF-8"):
+        load_config(path)
+    with pytest.raises(ConfigError, match="latin.yaml"):
+        load_config(target_ranking_config=path)
+
+
+def test_deep_nesting_is_a_config_error(tmp_path):
+    path = tmp_path / "deep.yaml"
+    path.write_text("data:\n  symbols: " + "[" * 5000 + "]" * 5000 + "\n")
+    with pytest.raises(ConfigError, match=r"deep\.yaml is refused: it is nested deeper than 32"):
+        load_config(path)
+    nested: list = []
+    inner = nested
+    for _ in range(5000):
+        inner.append([])
+        inner = inner[0]
+    with pytest.raises(ConfigError, match="config mapping is refused: it is nested deeper"):
+        load_config({"data": {"symbols": nested}})
+    with pytest.raises(ConfigError, match="command-line options is refused"):
+        load_config(overrides={"training": {"families": {"lightgbm": {"a": nested}}}})
+
+
+def test_a_recursive_alias_is_a_config_error(tmp_path):
+    path = tmp_path / "loop.yaml"
+    path.write_text("data:\n  symbols: &s [a, *s]\n")
+    with pytest.raises(ConfigError, match=r"loop\.yaml is refused: a value contains itself"):
+        load_config(path)

@@ -216,3 +216,53 @@ def test_corrupt_file_named(tmp_path, suffix):
     with pytest.raises(DataError, match=rf"cannot read .*BBB\.{suffix.replace('.', '[.]')}"):
         load_panel(tmp_path)
     assert len(load_panel(tmp_path, ["AAA"])) == 20  # unread files do not matter
+
+
+# ------------------------------------------------------------------ page checksums
+def test_a_flipped_byte_in_our_parquet_is_never_read_as_other_values(tmp_path):
+    """14 of 30 corrupted files loaded with altered values before: every parquet file the
+    library writes has page checksums, verified when read."""
+    import pyarrow.parquet as pq
+
+    write_synthetic_data_dir(tmp_path / "d", n_symbols=1, n_timestamps=200, random_state=0)
+    (file,) = (tmp_path / "d").rglob("*.parquet")
+    meta = pq.ParquetFile(file).metadata
+    clean = load_panel(tmp_path / "d")
+    original = file.read_bytes()
+    chunks = []
+    for j in range(meta.num_columns):
+        column = meta.row_group(0).column(j)
+        start = column.dictionary_page_offset or column.data_page_offset
+        chunks.append((start, start + column.total_compressed_size))
+    rng = np.random.default_rng(0)
+    detected = 0
+    for trial in range(30):
+        start, end = chunks[trial % len(chunks)]
+        data = bytearray(original)
+        data[int(rng.integers(start + 40, end))] ^= 0xFF  # inside the pages, past a header
+        file.write_bytes(bytes(data))
+        try:
+            loaded = load_panel(tmp_path / "d")
+        except DataError as exc:
+            assert str(file) in str(exc)
+            detected += 1
+            continue
+        assert loaded.equals(clean), f"trial {trial}: altered values were loaded silently"
+    file.write_bytes(original)
+    assert detected >= 28, detected
+
+
+def test_a_checksum_mismatch_names_the_file_and_what_to_do(tmp_path):
+    import pyarrow.parquet as pq
+
+    from intelligent_training.data import write_parquet
+
+    frame = _table("AAA", n=50)
+    write_parquet(frame, tmp_path / "AAA.parquet", index=False, compression="none")
+    column = pq.ParquetFile(tmp_path / "AAA.parquet").metadata.row_group(0).column(1)
+    data = bytearray((tmp_path / "AAA.parquet").read_bytes())
+    start = column.dictionary_page_offset or column.data_page_offset
+    data[start + column.total_compressed_size - 8] ^= 0x01
+    (tmp_path / "AAA.parquet").write_bytes(bytes(data))
+    with pytest.raises(DataError, match=r"AAA\.parquet is corrupt: a page's checksum .*restore"):
+        load_panel(tmp_path)

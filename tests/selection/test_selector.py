@@ -418,3 +418,36 @@ def test_exact_linear_shap_on_a_panel_raises_no_feature_name_warning(X, panel_tr
         selector.fit(X, y)
     assert not [w for w in caught if "feature names" in str(w.message)]
     assert set(truth.informative_features[truth.linear_target]) & set(selector.selected_features_)
+
+
+# ------------------------------------------------------------------ X / y rows
+def _misaligned(y, how):
+    if how == "reversed":
+        return y.iloc[::-1]
+    stamps = y.index.get_level_values("timestamp") + pd.Timedelta("1min")
+    return y.set_axis(
+        pd.MultiIndex.from_arrays([stamps, y.index.get_level_values("symbol")], names=y.index.names)
+    )
+
+
+@pytest.mark.parametrize("how", ["reversed", "shifted"])
+def test_y_on_other_rows_than_X_is_refused_like_every_estimator(panel_truth, X, how):
+    """Never fit y by position: y in reversed order selected [] instead of the planted
+    features, and y with timestamps a minute off was fitted to the wrong rows."""
+    from intelligent_training import IntelligentPipeline, ModelTrainer, TargetRanker
+
+    panel, truth = panel_truth
+    y = _misaligned(panel[truth.linear_target], how)
+    row = "row 0" if how == "shifted" else "row 0: X has"
+    for fit in (
+        lambda: _selector(families={"linear": {}}, require_min_models=1).fit(X, y),
+        lambda: TargetRanker(families=["linear"]).fit(X, y.to_frame()),
+        lambda: ModelTrainer(families=["linear"]).fit(X, y),
+        lambda: IntelligentPipeline(targets=[truth.linear_target]).fit(X, y.to_frame()),
+    ):
+        with pytest.raises(DataError, match=rf"y is not on the same index as X .*{row}"):
+            fit()
+    # the same target on X's own rows is fitted as before, whatever its order was
+    realigned = y.iloc[::-1] if how == "reversed" else panel[truth.linear_target]
+    selector = _selector(families={"linear": {}}, require_min_models=1, top_m=5)
+    _check_planted(selector.fit(X, realigned), truth, truth.linear_target)

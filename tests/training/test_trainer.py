@@ -204,7 +204,7 @@ def test_bad_data_raises_data_error(xy):
     X_inf.iloc[5, 2] = np.inf
     with pytest.raises(DataError, match=f"infinity in feature column.*{X.columns[2]}"):
         trainer.fit(X_inf, Y[SIGNAL])
-    with pytest.raises(DataError, match="index of Y"):
+    with pytest.raises(DataError, match="not on the same index as X"):
         trainer.fit(X, Y[SIGNAL].iloc[::-1])
     with pytest.raises(DataError, match="every row"):
         trainer.fit(X, pd.Series(np.nan, index=X.index, name="fwd_ret_5m"))
@@ -246,3 +246,24 @@ def test_integer_labels_keep_their_dtype(xy):
     assert trainer.classes_.tolist() == [-1, 1]
     pred = trainer.predict(X)
     assert pred.dtype == np.int64 and set(pred) <= {-1, 1}
+
+
+@pytest.mark.parametrize("scale", [1e300, 1e16])
+def test_an_overflowing_target_is_a_data_error_in_every_stage(xy, scale):
+    """The one label rule (evaluation.encode_target): |y| beyond MAX_ABS_TARGET is refused
+    before any cell runs, by the trainer, the ranker and the selector alike."""
+    from intelligent_training import FeatureSelector, TargetRanker
+    from intelligent_training.evaluation._labels import MAX_ABS_TARGET
+
+    X, Y, _ = xy
+    y = Y[SIGNAL] * scale
+    assert np.abs(y).max() > MAX_ABS_TARGET
+    fits = (
+        lambda: ModelTrainer(families=["linear"], cv=2).fit(X, y),
+        lambda: TargetRanker(families=["linear"], cv=2).fit(X, y.to_frame()),
+        lambda: FeatureSelector(families=["linear"], require_min_models=1, cv=2).fit(X, y),
+    )
+    for fit in fits:
+        with pytest.raises(DataError, match=rf"target '{SIGNAL}' has values up to .*rescale"):
+            fit()
+    ModelTrainer(families=["linear"], cv=2).fit(X, Y[SIGNAL] * 1e6)  # large but fine

@@ -58,25 +58,36 @@ def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
     return data
 
 
-def _final_rows(trainer: Any) -> int | None:
-    """Rows of the trainer's final fit (``n_train`` of its ``fold == "mean"`` rows)."""
+def _ok_rows(trainer: Any, *, summary: bool) -> Any:
+    """``n_train`` of the trainer's successful summary rows (``fold == "mean"``: the final
+    fits; a failed family's final fit has 0 rows) or fold rows, or None."""
     metrics: Any = getattr(trainer, "cv_metrics_", None)
     try:
-        final = metrics.loc[metrics["fold"].astype(str) == "mean", "n_train"].dropna()
+        rows = (metrics["fold"].astype(str) == "mean") == summary
+        if "status" in metrics:
+            rows &= metrics["status"] == "ok"
+        return metrics.loc[rows, "n_train"].dropna()
     except (AttributeError, KeyError, TypeError):
         return None
-    return int(final.min()) if len(final) else None
+
+
+def _final_rows(trainer: Any) -> int | None:
+    """Rows of the trainer's final fit (``n_train`` of its successful ``"mean"`` rows)."""
+    final = _ok_rows(trainer, summary=True)
+    return int(final.min()) if final is not None and len(final) else None
 
 
 def _final_fit_warnings(pipe: Any) -> list[str]:
-    """Targets whose final models saw fewer rows than their cross-validation folds did."""
+    """Targets whose final models saw fewer rows than their cross-validation folds did
+    because ``training.max_rows_train`` capped them (a failed family is not one: the
+    pipeline reports it as the failure it is)."""
     out = []
     for key, trainer in pipe.trainers_.items():
-        metrics: Any = getattr(trainer, "cv_metrics_", None)
+        if getattr(trainer, "max_rows_train", None) is None:
+            continue
         final = _final_rows(trainer)
-        try:
-            folds = metrics.loc[metrics["fold"].astype(str) != "mean", "n_train"].dropna()
-        except (AttributeError, KeyError, TypeError):
+        folds = _ok_rows(trainer, summary=False)
+        if folds is None:
             continue
         if final is None or not len(folds) or final >= int(folds.min()):
             continue
@@ -125,6 +136,20 @@ def _judge_on(pipe: Any, Y: Any, column: str) -> None:
     from intelligent_training.report._tearsheet import signal_evidence
 
     pipe.signal_evidence_ = signal_evidence(pipe, Y, return_column=column)
+
+
+def _check_job(value: Any, pipe: Any, X: Any, Y: Any, job_key: str) -> str | None:
+    """A stored job is ``{"pipeline": <pipe's class>, "versions": dict}`` (``cache.memoize``)."""
+    from intelligent_training.cache import instance_of
+
+    problem = instance_of(value, dict)
+    if problem is None:
+        problem = instance_of(value.get("pipeline"), type(pipe))
+        if problem is None:
+            problem = instance_of(value.get("versions"), dict)
+        if problem is not None:
+            problem = f"a job whose entry is {problem}"
+    return problem
 
 
 def _nothing_selected(pipe: Any, exc: BaseException) -> bool:
@@ -254,7 +279,12 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         With a message naming the problem; when the ranking selects no target the
         rankings are published first and the message gives each target's reason.
     """
-    from intelligent_training.cache import DiskCacheMemory, fingerprint, private_files
+    from intelligent_training.cache import (
+        DiskCacheMemory,
+        fingerprint,
+        memoize,
+        private_files,
+    )
     from intelligent_training.data import load_xy
 
     check_config(cfg)
@@ -300,7 +330,7 @@ def run_job(cfg: PipelineConfig) -> JobResult:
         fit_job = _fit_job
         if location is not None:
             memory = DiskCacheMemory(location, ttl=cfg.cache.ttl, refresh=cfg.cache.force_refresh)
-            fit_job = memory.cache(_fit_job, ignore=["pipe", "X", "Y"])
+            fit_job = memoize(memory, _fit_job, ignore=["pipe", "X", "Y"], check=_check_job)
         pipe = build_pipeline(
             cfg,
             targets=list(map(str, Y.columns)),

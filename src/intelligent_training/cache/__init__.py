@@ -6,6 +6,8 @@ from intelligent_training.cache._memory import (
     DiskCacheMemory,
     as_memory,
     dependency_versions,
+    instance_of,
+    memoize,
     parse_ttl,
     private_files,
 )
@@ -16,6 +18,8 @@ __all__ = [
     "as_memory",
     "dependency_versions",
     "fingerprint",
+    "instance_of",
+    "memoize",
     "parse_ttl",
     "private_files",
 ]

@@ -5,7 +5,13 @@ the versions of the libraries that compute the results (:data:`KEYED_DEPENDENCIE
 and a hash of the arguments. Values are pickles: a cache directory must only be
 shared with people you trust. Files are created with the user's umask, but never
 world-writable. A damaged store is a :class:`~intelligent_training.exceptions.CacheError`
-naming its path; ``refresh=True`` (``--force-refresh``) rebuilds it instead.
+naming its path; ``refresh=True`` (``--force-refresh``) rebuilds it instead. A full disk
+(or quota) is a ``CacheError`` that says so and names the path, never "damaged".
+
+A stored value is only trusted if it is what the function returns: each memoised
+function may give a ``check`` (:meth:`DiskCacheMemory.cache`, :func:`memoize`), and a
+value that fails it (a row replaced by another pickle) is a miss with a
+:class:`~intelligent_training.exceptions.CacheWarning`: it is recomputed and replaced.
 """
 
 from __future__ import annotations
@@ -21,13 +27,14 @@ import re
 import shutil
 import sqlite3
 import threading
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from intelligent_training._version import __version__
-from intelligent_training.exceptions import CacheError, ConfigError
+from intelligent_training.exceptions import CacheError, CacheWarning, ConfigError, is_disk_full
 from intelligent_training.io._manifest import LIBRARIES, versions
 
 __all__ = [
@@ -36,6 +43,8 @@ __all__ = [
     "DiskCacheMemory",
     "as_memory",
     "dependency_versions",
+    "instance_of",
+    "memoize",
     "parse_ttl",
     "private_files",
 ]
@@ -88,10 +97,74 @@ def private_files() -> Iterator[None]:
                 os.umask(_UMASK_SAVED)
 
 
+#: ``check(value, *args, **kwargs)``: None when a stored value of a call with these
+#: arguments is usable, else what is wrong with it ("a dict, not a CellResult").
+Check = Callable[..., str | None]
+
+
+def instance_of(value: Any, expected: type | tuple[type, ...]) -> str | None:
+    """None when ``value`` is an instance of ``expected``, else what it is instead.
+
+    The building block of a cached function's ``check``.
+
+    Examples
+    --------
+    >>> instance_of(3, int) is None
+    True
+    >>> instance_of({"pipeline": 42}, int)
+    'a dict, not a int'
+    """
+    if isinstance(value, expected):
+        return None
+    names = expected if isinstance(expected, tuple) else (expected,)
+    return f"a {type(value).__name__}, not a {' or '.join(t.__name__ for t in names)}"
+
+
+#: Bytes written by :func:`_no_room` to tell a full disk from a damaged store.
+_PROBE_BYTES = 1 << 20
+
+
+def _no_room(location: Any, exc: BaseException) -> BaseException | None:
+    """The error that shows the cache's disk is full, or None.
+
+    SQLite reports a full disk as ``SQLITE_FULL``, but a write cut short by a quota or
+    a file size limit as a plain "disk I/O error"; after such an error a probe file of
+    :data:`_PROBE_BYTES` next to the store tells the two apart.
+    """
+    if is_disk_full(exc):
+        return exc
+    code = getattr(exc, "sqlite_errorcode", None)
+    if not isinstance(exc, sqlite3.Error) or code is None or code & 0xFF != sqlite3.SQLITE_IOERR:
+        return None
+    import tempfile
+
+    try:
+        with tempfile.TemporaryFile(dir=location) as probe:
+            probe.write(b"\0" * _PROBE_BYTES)
+            probe.flush()
+            os.fsync(probe.fileno())
+    except OSError as probe_error:
+        return probe_error if is_disk_full(probe_error) else None
+    return None
+
+
 def _damaged(location: Any, exc: BaseException) -> CacheError:
+    full = _no_room(location, exc)
+    if full is not None:
+        return _full(location, full)
     return CacheError(
         f"the cache at {location} is damaged ({type(exc).__name__}: {exc}); rerun with "
         f"--force-refresh (DiskCacheMemory(refresh=True)) to rebuild it, or delete {location}"
+    )
+
+
+def _full(location: Any, exc: BaseException) -> CacheError:
+    reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else str(exc)
+    where = getattr(exc, "filename", None) or location
+    return CacheError(
+        f"the disk holding the cache at {location} is full ({reason}, writing {where}); "
+        "free space on it, point the cache elsewhere (cache.directory, "
+        "DiskCacheMemory(location)) or pass --no-cache; the cache itself is not damaged"
     )
 
 
@@ -169,13 +242,22 @@ class CachedFunction:
     ignore : list of str, optional
         Argument names left out of the key (large arrays represented by a
         fingerprint argument instead).
+    check : callable, optional
+        ``check(value, *args, **kwargs)`` -> None when a stored value is usable for
+        this call, else what is wrong with it; an unusable value is a miss (with a
+        :class:`~intelligent_training.exceptions.CacheWarning`) and is replaced.
     """
 
     def __init__(
-        self, func: Callable[..., Any], memory: DiskCacheMemory, ignore: Iterable[str] | None
+        self,
+        func: Callable[..., Any],
+        memory: DiskCacheMemory,
+        ignore: Iterable[str] | None,
+        check: Check | None = None,
     ) -> None:
         self.func = func
         self.memory = memory
+        self.check = check
         self.ignore = list(ignore or [])
         self._signature = inspect.signature(func)
         unknown = [name for name in self.ignore if name not in self._signature.parameters]
@@ -199,7 +281,18 @@ class CachedFunction:
         key = self.key(*args, **kwargs)
         if not self.memory.refresh:
             value = self.memory._get(key)
-            if value is not _MISSING:
+            problem = None
+            if value is not _MISSING and self.check is not None:
+                problem = self.check(value, *args, **kwargs)
+            if problem is not None:
+                warnings.warn(
+                    f"the cache at {self.memory.location} holds {problem} for "
+                    f"{self.func.__qualname__}; that entry is ignored, recomputed and "
+                    "replaced",
+                    CacheWarning,
+                    stacklevel=2,
+                )
+            elif value is not _MISSING:
                 self.memory._hits += 1
                 logger.debug("cache hit %s", key)
                 return value
@@ -287,12 +380,14 @@ class DiskCacheMemory:
                         self.location, size_limit=2**40, eviction_policy="none"
                     )
             except OSError as exc:  # permissions, space, a file in the way
+                if is_disk_full(exc):
+                    raise _full(self.location, exc) from None
                 raise CacheError(
                     f"cannot open the cache at {self.location} ({exc}); check the path and "
                     "its permissions, or pass --no-cache"
                 ) from None
             except sqlite3.DatabaseError as exc:
-                if not self.refresh:
+                if not self.refresh or _no_room(self.location, exc) is not None:
                     raise _damaged(self.location, exc) from None
                 self._rebuild(exc)
         return self._cache
@@ -331,14 +426,16 @@ class DiskCacheMemory:
                     cache.set(key, value, expire=self.ttl_seconds_, retry=True)
                 return
             except sqlite3.DatabaseError as exc:
-                if not self.refresh or attempt:
-                    raise _damaged(self.location, exc) from None
+                if not self.refresh or attempt or _no_room(self.location, exc) is not None:
+                    raise _damaged(self.location, exc) from None  # a full disk says so
                 self._rebuild(exc)
                 cache = self._cache
             except OSError as exc:
+                if is_disk_full(exc):
+                    raise _full(self.location, exc) from None
                 raise CacheError(
-                    f"cannot write to the cache at {self.location} ({exc}); free space, fix "
-                    "the permissions or pass --no-cache"
+                    f"cannot write to the cache at {self.location} ({exc}); fix the "
+                    "permissions or pass --no-cache"
                 ) from None
             except Exception as exc:  # an unpicklable result is still a valid result
                 logger.warning("could not cache the result of %s: %s", name, exc)
@@ -351,6 +448,7 @@ class DiskCacheMemory:
         ignore: Iterable[str] | None = None,
         verbose: int | None = None,
         mmap_mode: str | None = None,
+        check: Check | None = None,
     ) -> Any:
         """Wrap ``func`` so that its results are memoised.
 
@@ -363,6 +461,9 @@ class DiskCacheMemory:
             Argument names that are not part of the key.
         verbose, mmap_mode
             Accepted for ``joblib.Memory`` compatibility; unused.
+        check : callable, optional
+            ``check(value, *args, **kwargs)``: None when a stored value is usable, else
+            what is wrong with it (see :class:`CachedFunction`).
 
         Returns
         -------
@@ -370,10 +471,10 @@ class DiskCacheMemory:
             ``func`` itself when ``location`` is None.
         """
         if func is None:
-            return functools.partial(self.cache, ignore=ignore)
+            return functools.partial(self.cache, ignore=ignore, check=check)
         if self.location is None:
             return func
-        return CachedFunction(func, self, ignore)
+        return CachedFunction(func, self, ignore, check)
 
     def clear(self, warn: bool = True) -> None:
         """Delete every stored result."""
@@ -411,6 +512,46 @@ class DiskCacheMemory:
 
     def __deepcopy__(self, memo: dict[int, Any]) -> DiskCacheMemory:
         return DiskCacheMemory(self.location, ttl=self.ttl, refresh=self.refresh)
+
+
+def memoize(
+    memory: Any, func: Callable[..., Any], *, ignore: Iterable[str] | None = None, check: Check
+) -> Callable[..., Any]:
+    """``memory.cache(func, ignore=ignore)`` whose stored values are checked by ``check``.
+
+    Every memoisation level of the library goes through here (cells, stage fits, the
+    whole job), so no level trusts a value of the wrong type. A
+    :class:`DiskCacheMemory` treats an unusable value as a miss (recomputed, with a
+    :class:`~intelligent_training.exceptions.CacheWarning`); another memoizer
+    (``joblib.Memory``) cannot be told to drop one entry, so there it is a
+    :class:`~intelligent_training.exceptions.CacheError` naming the function.
+
+    Parameters
+    ----------
+    memory : DiskCacheMemory or object with ``.cache``
+    func : callable
+    ignore : list of str, optional
+    check : callable
+        ``check(value, *args, **kwargs)`` -> None or what is wrong (see :func:`instance_of`).
+    """
+    if isinstance(memory, DiskCacheMemory):
+        return memory.cache(func, ignore=ignore, check=check)  # type: ignore[no-any-return]
+    cached = memory.cache(func, ignore=ignore)
+    if cached is func:
+        return func
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        value = cached(*args, **kwargs)
+        problem = check(value, *args, **kwargs)
+        if problem is not None:
+            raise CacheError(
+                f"{type(memory).__name__} {getattr(memory, 'location', '')} returned "
+                f"{problem} for {func.__qualname__}; clear that cache (memory.clear())"
+            )
+        return value
+
+    return checked
 
 
 def as_memory(memory: Any) -> Any:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from intelligent_training.exceptions import ConfigError
+from intelligent_training.exceptions import ConfigError, excerpt
 
 __all__ = ["FAMILY_ALIASES", "KEY_ALIASES", "normalize_layer"]
 
@@ -64,7 +64,8 @@ def _families(spec: Any, where: str) -> Any:
         canonical = FAMILY_ALIASES.get(name, name) if isinstance(name, str) else name
         if canonical in out:
             raise ConfigError(
-                f"family {canonical!r} appears twice in {where} (as {name!r} and under its "
+                f"family {excerpt(canonical)} appears twice in {where} (as {excerpt(name)} and "
+                "under its "
                 "other name); keep one"
             )
         if isinstance(params, dict) and "enabled" in params:
@@ -73,7 +74,7 @@ def _families(spec: Any, where: str) -> Any:
             if not isinstance(enabled, bool):
                 raise ConfigError(
                     f"invalid value for '{where}.{name}.enabled' (expected true or false; "
-                    f"got {enabled!r})"
+                    f"got {excerpt(enabled)})"
                 )
             if not enabled:
                 continue
@@ -94,7 +95,7 @@ def _section(name: str, data: Any, where: str) -> Any:
             if not isinstance(value, dict):
                 raise ConfigError(
                     f"invalid value for '{name}.aggregation' in {where} (expected a mapping "
-                    f"like {{require_min_models: 2}}; got {value!r})"
+                    f"like {{require_min_models: 2}}; got {excerpt(value)})"
                 )
             extra = sorted(set(value) - {"require_min_models"})
             if extra:
@@ -107,7 +108,7 @@ def _section(name: str, data: Any, where: str) -> Any:
             canonical, value = "require_min_models", value["require_min_models"]
         if canonical in out:
             raise ConfigError(
-                f"'{name}.{canonical}' is given twice in {where} (also as {key!r}); keep one"
+                f"'{name}.{canonical}' is given twice in {where} (also as {excerpt(key)}); keep one"
             )
         out[canonical] = (
             _families(value, f"{name}.{canonical}") if canonical == "families" else value

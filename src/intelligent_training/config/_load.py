@@ -19,9 +19,16 @@ from intelligent_training.config._models import (
     PipelineConfig,
     TargetRankingConfig,
 )
-from intelligent_training.exceptions import ConfigError
+from intelligent_training.exceptions import EXCERPT_CHARS, ConfigError, excerpt
 
-__all__ = ["PACKAGED_DEFAULTS", "dump_config", "load_config", "read_yaml"]
+__all__ = [
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_NODES",
+    "PACKAGED_DEFAULTS",
+    "dump_config",
+    "load_config",
+    "read_yaml",
+]
 
 #: Packaged default files, lowest priority first (after the code defaults).
 PACKAGED_DEFAULTS = ("pipeline.yaml", "target_ranking.yaml", "multi_model.yaml")
@@ -29,6 +36,91 @@ PACKAGED_DEFAULTS = ("pipeline.yaml", "target_ranking.yaml", "multi_model.yaml")
 _SECTIONS = set(PipelineConfig.model_fields)
 
 PathLike = str | os.PathLike[str]
+
+#: The deepest nesting a configuration file may have (a real one has about 6 levels).
+MAX_YAML_DEPTH = 32
+#: The most values (scalars, lists and mappings) a file may hold once its aliases are
+#: expanded: a few anchors that refer to each other (an "alias bomb") can describe
+#: billions of values in a few hundred bytes.
+MAX_YAML_NODES = 100_000
+
+
+_TOO_DEEP = (
+    f"it is nested deeper than {MAX_YAML_DEPTH} levels (a configuration needs about 6): "
+    "check its brackets and indentation"
+)
+
+
+class _TooLarge(Exception):
+    """A configuration beyond :data:`MAX_YAML_DEPTH` or :data:`MAX_YAML_NODES`."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` whose composer (PyYAML's only recursive part) refuses
+    nesting deeper than :data:`MAX_YAML_DEPTH` as it goes."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self._depth >= MAX_YAML_DEPTH:
+            mark = self.peek_event().start_mark
+            raise _TooLarge(f"{_TOO_DEEP} (from line {mark.line + 1})")
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_size(layer: Any, where: str) -> None:
+    """Refuse a layer nested deeper than :data:`MAX_YAML_DEPTH` or holding more than
+    :data:`MAX_YAML_NODES` values once shared parts (YAML aliases) are expanded.
+
+    Each distinct container is visited once (its size and height memoised by identity),
+    so an alias bomb costs what its file holds, not what it describes; a container
+    inside itself (a recursive alias) is a cycle.
+    """
+    sizes: dict[int, tuple[int, int]] = {}
+    open_: set[int] = set()
+
+    def visit(value: Any, level: int) -> tuple[int, int]:
+        if isinstance(value, Mapping):
+            children = [part for pair in value.items() for part in pair]
+        elif isinstance(value, list | tuple | set):
+            children = list(value)
+        else:
+            return 1, 0
+        key = id(value)
+        if key in open_:
+            raise _TooLarge("a value contains itself (a recursive alias)")
+        if level > MAX_YAML_DEPTH:
+            raise _TooLarge(_TOO_DEEP)
+        if key not in sizes:
+            open_.add(key)
+            size, height = 1, 0
+            for child in children:
+                child_size, child_height = visit(child, level + 1)
+                size, height = size + child_size, max(height, child_height + 1)
+                if size > MAX_YAML_NODES:
+                    break
+            open_.discard(key)
+            sizes[key] = (size, height)
+        size, height = sizes[key]
+        if level + height > MAX_YAML_DEPTH:
+            raise _TooLarge(f"its aliases expand to more than {MAX_YAML_DEPTH} levels")
+        if size > MAX_YAML_NODES:
+            raise _TooLarge(
+                f"it holds more than {MAX_YAML_NODES:,} values once its aliases are expanded "
+                "(anchors that refer to each other); write the values out"
+            )
+        return size, height
+
+    try:
+        visit(layer, 1)
+    except _TooLarge as exc:
+        raise ConfigError(f"{where} is refused: {exc}") from None
 
 
 def read_yaml(path: PathLike | None = None, *, text: str | None = None, source: str = "") -> dict:
@@ -52,22 +144,42 @@ def read_yaml(path: PathLike | None = None, *, text: str | None = None, source: 
     if text is None:
         if path is None:
             raise ConfigError("read_yaml needs a path or text")
-        file = Path(path)
-        if not file.is_file():
-            raise ConfigError(f"config file {where} does not exist; check the path")
-        text = file.read_text(encoding="utf-8")
+        text = _read_text(Path(path), where)
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_BoundedLoader)  # a SafeLoader (no Python objects)
+    except _TooLarge as exc:
+        raise ConfigError(f"{where} is refused: {exc}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{where} is not valid YAML: {exc}".replace("\n", " ")) from exc
+        message = " ".join(str(exc).split())
+        raise ConfigError(f"{where} is not valid YAML: {message}") from None
     if data is None:
         return {}
+    _check_size(data, where)
     if not isinstance(data, dict):
         raise ConfigError(
             f"{where} must contain a mapping of sections ({', '.join(sorted(_SECTIONS))}), "
             f"got a {type(data).__name__}"
         )
     return data
+
+
+def _read_text(file: Path, where: str) -> str:
+    """The text of a configuration file (UTF-8); every failure names the file."""
+    if not file.is_file():
+        raise ConfigError(f"config file {where} does not exist; check the path")
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        line = file.read_bytes()[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"config file {where} is not UTF-8 text (byte 0x{exc.object[exc.start]:02x} on "
+            f"line {line}); save it as UTF-8"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(
+            f"cannot read config file {where} ({exc.strerror or type(exc).__name__}); check "
+            "the path and its permissions"
+        ) from None
 
 
 def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
@@ -81,10 +193,17 @@ def _valid_keys(loc: tuple[Any, ...]) -> list[str]:
     return []
 
 
+#: At most this many problems are listed in one message (the count of the others follows).
+_MAX_LISTED_ERRORS = 5
+
+
 def _format_errors(exc: ValidationError, where: str) -> str:
     parts = []
-    for err in exc.errors():
+    errors = exc.errors()
+    for err in errors[:_MAX_LISTED_ERRORS]:
         key = ".".join(str(p) for p in err["loc"])
+        if len(key) > EXCERPT_CHARS:
+            key = key[: EXCERPT_CHARS - 4] + " ..."
         if err["type"] == "extra_forbidden":
             valid = _valid_keys(tuple(err["loc"]))
             close = difflib.get_close_matches(str(err["loc"][-1]), valid, n=1)
@@ -93,7 +212,11 @@ def _format_errors(exc: ValidationError, where: str) -> str:
                 hint = f" (valid keys: {', '.join(valid)})"
             parts.append(f"unknown key '{key}'{hint}")
         else:
-            parts.append(f"invalid value for '{key}' ({err['msg']}; got {err.get('input')!r})")
+            parts.append(
+                f"invalid value for '{key}' ({err['msg']}; got {excerpt(err.get('input'))})"
+            )
+    if len(errors) > _MAX_LISTED_ERRORS:
+        parts.append(f"and {len(errors) - _MAX_LISTED_ERRORS} more")
     return f"{'; '.join(parts)} in {where}; see docs/configuration.md for the valid keys"
 
 
@@ -232,6 +355,7 @@ def load_config(
 
     merged: dict = {}
     for layer, where in layers:
+        _check_size(layer, where)  # before anything copies or walks it
         layer = normalize_layer(layer, where)
         _validate_layer(layer, where)
         merged = _deep_merge(merged, layer)

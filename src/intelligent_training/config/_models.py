@@ -109,8 +109,8 @@ class TargetRankingConfig(_FamiliesSection):
             raise PydanticCustomError(
                 "fdr",
                 "fdr must be a number in (0, 1) such as 0.1, 'none' (select on the score "
-                "alone) or null (the default, 0.1), got {value!r}",
-                {"value": value},
+                "alone) or null (the default, 0.1)",
+                {},
             )
         return number
 

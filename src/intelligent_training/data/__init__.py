@@ -23,6 +23,7 @@ from intelligent_training.data._loading import (
     load_panel,
     load_xy,
 )
+from intelligent_training.data._parquet import read_parquet, write_parquet
 from intelligent_training.data._recent import recent_rows
 from intelligent_training.data._tasks import infer_task
 from intelligent_training.data._validation import validate_panel
@@ -39,8 +40,10 @@ __all__ = [
     "load_panel",
     "load_xy",
     "parse_horizon",
+    "read_parquet",
     "recent_rows",
     "resolve_horizons",
     "split_features_targets",
     "validate_panel",
+    "write_parquet",
 ]

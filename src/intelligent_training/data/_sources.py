@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from intelligent_training.data._parquet import read_table
 from intelligent_training.exceptions import DataError
 
 __all__ = [
@@ -154,6 +155,11 @@ def select_symbols(
 
 
 def _unreadable(path: Path, kind: str, exc: BaseException) -> DataError:
+    if "checksum" in str(exc).lower():
+        return DataError(
+            f"{path} is corrupt: a page's checksum does not match its contents ({exc}); "
+            "restore the file from its source or remove it."
+        )
     return DataError(
         f"cannot read {path} as {kind}: {exc}. The file may be corrupt or truncated; "
         "fix or remove it."
@@ -278,10 +284,8 @@ class Unit:
             return {n: self.values.pop(n) for n in present if n in self.values}
         if not present:
             return {}
-        import pyarrow.parquet as pq
-
         try:
-            table = pq.read_table(self.path, columns=present)
+            table = read_table(self.path, columns=present)
         except _READ_ERRORS as exc:
             raise _unreadable(self.path, self.kind, exc) from None
         return {n: _to_numpy(table.column(n), dtype_of(n)) for n in present}
@@ -302,7 +306,7 @@ def open_unit(
 
             schema = pq.read_schema(path)
             name = _find_time_column(schema, path, time_column)
-            table = pq.read_table(path, columns=[name])
+            table = read_table(path, columns=[name])
             unit = Unit(symbol, path, kind, schema, name, table.num_rows)
             stamps = to_datetime_ns(table.column(name), name, path) if table.num_rows else None
             return unit, stamps if stamps is not None else np.empty(0, "datetime64[ns]")

@@ -307,7 +307,8 @@ def write_synthetic_data_dir(
         The truth of the written panel.
     """
     import pyarrow as pa
-    import pyarrow.parquet as pq
+
+    from intelligent_training.data import write_parquet
 
     panel, truth = make_synthetic_panel(**make_kwargs)
     root = Path(path) / f"interval={interval}"
@@ -321,6 +322,6 @@ def write_synthetic_data_dir(
         )
         folder = root / f"symbol={symbol}"
         folder.mkdir(parents=True, exist_ok=True)
-        pq.write_table(table, folder / f"{symbol}.parquet")
+        write_parquet(table, folder / f"{symbol}.parquet")  # with page checksums
     logger.info("wrote %d synthetic symbol tables under %s", len(symbols), root)
     return truth

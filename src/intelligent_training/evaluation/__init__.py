@@ -43,6 +43,7 @@ from intelligent_training.evaluation._targets import (
     Fold,
     TargetSet,
     TargetSpec,
+    check_same_rows,
     resolve_cv,
     resolve_targets,
 )
@@ -65,6 +66,7 @@ __all__ = [
     "cell_key",
     "cell_rng",
     "cell_threads",
+    "check_same_rows",
     "core_budget",
     "encode_target",
     "fit_cell",

@@ -35,11 +35,20 @@ _ACTIVE: ContextVar[DaskRuntime | None] = ContextVar("intelligent_training_dask"
 _JOBLIB_RUNTIMES: weakref.WeakKeyDictionary[Any, DaskRuntime] = weakref.WeakKeyDictionary()
 
 
+def _check_cell(value: Any, key: str, cell: Cell, data: EvalData) -> str | None:
+    """A stored cell is a :class:`CellResult` (see :func:`~intelligent_training.cache.memoize`)."""
+    from intelligent_training.cache import instance_of
+
+    return instance_of(value, CellResult)
+
+
 def runner(memory: Any) -> Run:
     """The function a cell runs through: plain, or memoised by ``memory``."""
     if memory is None:
         return cached_cell
-    return memory.cache(cached_cell, ignore=["cell", "data"])  # type: ignore[no-any-return]
+    from intelligent_training.cache import memoize
+
+    return memoize(memory, cached_cell, ignore=["cell", "data"], check=_check_cell)
 
 
 def _joblib_dask_client() -> Any:

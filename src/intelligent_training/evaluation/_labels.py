@@ -15,7 +15,13 @@ import pandas as pd
 
 from intelligent_training.exceptions import DataError
 
-__all__ = ["EncodedTarget", "encode_target"]
+__all__ = ["MAX_ABS_TARGET", "EncodedTarget", "encode_target"]
+
+#: The largest magnitude a regression label may have. The model families hold labels in
+#: float32 (largest value 3.4e38) and square them (losses, variances, sums of squares over
+#: many rows): a label of 1e15 squares to 1e30, summed over 1e8 rows to 1e38; beyond it
+#: a family fails, or silently predicts from overflowed values.
+MAX_ABS_TARGET = 1e15
 
 
 @dataclass(frozen=True)
@@ -49,8 +55,9 @@ def encode_target(y: pd.Series, *, name: str, owner: str, task: str = "auto") ->
     Raises
     ------
     DataError
-        A non-numeric column that is not a class label column, infinite labels, or a
-        target that does not fit ``task``.
+        A non-numeric column that is not a class label column, infinite labels, a
+        regression label beyond :data:`MAX_ABS_TARGET` in magnitude, or a target that
+        does not fit ``task``.
     """
     from intelligent_training.data import infer_task
 
@@ -96,6 +103,15 @@ def encode_target(y: pd.Series, *, name: str, owner: str, task: str = "auto") ->
             f"{owner}: target {name!r} contains infinity; replace infinite labels by NaN "
             "or drop those rows."
         )
+    if known.any():
+        peak = max(abs(float(np.nanmax(values))), abs(float(np.nanmin(values))))
+        if peak > MAX_ABS_TARGET:
+            raise DataError(
+                f"{owner}: target {name!r} has values up to {peak:.3g} in magnitude, beyond "
+                f"the bound of {MAX_ABS_TARGET:.0e} (the model families hold labels in "
+                "float32 and square them); rescale it (e.g. divide it by its standard "
+                "deviation) or drop those rows."
+            )
     return EncodedTarget("regression", None, values)
 
 

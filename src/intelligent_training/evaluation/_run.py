@@ -21,6 +21,7 @@ from intelligent_training.evaluation._importance import (
     shap_importance,
 )
 from intelligent_training.evaluation._model import ModelView, fit_cell
+from intelligent_training.exceptions import CacheError
 
 __all__ = ["describe_error", "run_cell"]
 
@@ -215,7 +216,9 @@ def execute(
         result: CellResult = run(key, cell, data)
     except CellFailed as failed:
         return failed.result
-    except Exception as exc:  # the memoiser failed (disk, pickling), or the cluster did
+    except CacheError:
+        raise  # the cache is unusable (damaged, disk full): every cell's problem, not this one's
+    except Exception as exc:  # the memoiser failed (pickling), or the cluster did
         return CellResult(
             n_train=len(cell.train),
             n_test=len(cell.test),

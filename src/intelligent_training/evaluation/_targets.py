@@ -19,6 +19,9 @@ Rules, decided here once:
 - **task / classes**: :func:`~intelligent_training.data.infer_task`, unless the stage
   fixes it (``ModelTrainer(task=...)``, see :func:`encode_target`); class labels are
   encoded as codes ``0 .. k-1`` in sorted order (``classes`` keeps the caller's dtype).
+- **rows**: :func:`check_same_rows`: where ``X`` and the targets both carry a pandas
+  index, they must be the same index in the same order (never aligned by position, never
+  silently reordered); arrays must have as many rows (each stage's sklearn-style check).
 - **fold bases**: folds of different targets that share their test rows share one
   *base*, the union of their unpurged (horizon 0) training rows; fast tree families bin
   a fold's features once from its base (features only, all before the test block) and
@@ -44,10 +47,50 @@ __all__ = [
     "Fold",
     "TargetSet",
     "TargetSpec",
+    "check_same_rows",
     "encode_target",
     "resolve_cv",
     "resolve_targets",
 ]
+
+
+# ------------------------------------------------------------------------------ rows
+def check_same_rows(X: Any, Y: Any, *, owner: str) -> None:
+    """Refuse targets that are not on the rows of ``X`` (the rule of every stage).
+
+    Where both carry a pandas index (``X`` a DataFrame, ``Y`` a Series or DataFrame)
+    the indexes must be equal, in the same order: targets in another row order, or with
+    timestamps shifted by a minute, would otherwise be fitted by position to the wrong
+    rows. Arrays have no index: there the stage's own length check applies.
+
+    Raises
+    ------
+    DataError
+        Naming the first row that differs and what to pass instead.
+    """
+    x_index = X.index if isinstance(X, pd.DataFrame) else None
+    y_index = Y.index if isinstance(Y, pd.Series | pd.DataFrame) else None
+    if x_index is None or y_index is None:
+        return  # arrays: the stage's own length check (sklearn's message) applies
+    if len(x_index) != len(y_index):
+        raise DataError(
+            f"{owner}: X has {len(x_index)} rows but the target(s) {len(y_index)}; pass X and "
+            "y with the same index (the same panel rows, in order), e.g. both from "
+            "split_features_targets."
+        )
+    if x_index.equals(y_index):
+        return
+    try:
+        differ = np.flatnonzero(np.asarray(x_index != y_index))
+        row = int(differ[0]) if len(differ) else 0
+        where = f"row {row}: X has {x_index[row]!r}, y has {y_index[row]!r}"
+    except (TypeError, ValueError):  # indexes of different kinds
+        where = f"X is indexed by {list(x_index.names)}, y by {list(y_index.names)}"
+    raise DataError(
+        f"{owner}: y is not on the same index as X (first difference at {where}); "
+        "targets are never aligned by position: pass y with X's index, in the same order "
+        "(e.g. both from split_features_targets, or y.reindex(X.index))."
+    )
 
 
 # ------------------------------------------------------------------------------ cv

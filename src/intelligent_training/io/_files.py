@@ -28,7 +28,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from intelligent_training.exceptions import ArtefactError, ConfigError, IntelligentTrainingError
+from intelligent_training.exceptions import (
+    NO_SPACE_ERRNOS,
+    ArtefactError,
+    ConfigError,
+    IntelligentTrainingError,
+    is_disk_full,
+)
 
 __all__ = [
     "atomic_write",
@@ -66,9 +72,6 @@ _RESERVED = {
     *(f"lpt{i}" for i in range(10)),
 }
 _CHUNK = 1 << 20
-_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
-#: How libraries that drop ``errno`` (pyarrow) word the same failures.
-_NO_SPACE_TEXT = ("no space left", "disk quota", "file too large")
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
@@ -89,13 +92,10 @@ def no_space(
         What else the user can do besides freeing space (``"choose another
         --output-dir"``).
     """
-    if not isinstance(exc, OSError):
-        return None
-    text = str(exc).lower()
-    if exc.errno not in _NO_SPACE and not any(t in text for t in _NO_SPACE_TEXT):
+    if not isinstance(exc, OSError) or not is_disk_full(exc):
         return None
     path = exc.filename or where
-    reason = os.strerror(exc.errno) if exc.errno in _NO_SPACE else str(exc)
+    reason = os.strerror(exc.errno) if exc.errno in NO_SPACE_ERRNOS else str(exc)
     return IntelligentTrainingError(
         f"no space left writing {path} ({reason}): the disk is full (or a quota or file size "
         f"limit was reached); free space on that disk or {hint}; nothing was published"

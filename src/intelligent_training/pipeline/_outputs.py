@@ -241,7 +241,9 @@ def _write_training(pipe: Any, root: Path, stems: dict[str, str]) -> dict[str, A
             oof = oof.copy()
             oof.columns = [str(c) for c in oof.columns]
             rel = f"training_results/predictions/{stem}.parquet"
-            oof.to_parquet(root / rel)
+            from intelligent_training.data import write_parquet
+
+            write_parquet(oof, root / rel)  # with page checksums
             paths["predictions"][key] = rel
     if metrics:
         pd.concat(metrics).to_csv(base / "metrics" / "cv_metrics.csv")

@@ -15,11 +15,12 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
-from intelligent_training.cache import as_memory, fingerprint
+from intelligent_training.cache import as_memory, fingerprint, memoize
 from intelligent_training.data._memory import release_memory
+from intelligent_training.evaluation import check_same_rows
 from intelligent_training.exceptions import DataError, DriftWarning
 from intelligent_training.pipeline._profile import DRIFT_THRESHOLD, FeatureProfile
-from intelligent_training.pipeline._stages import JOINT, StageSteps, _fit_estimator
+from intelligent_training.pipeline._stages import JOINT, StageSteps, _check_fitted, _fit_estimator
 from intelligent_training.utils._param_validation import (
     POSITIVE_INT,
     MappingOf,
@@ -234,8 +235,7 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
                 "IntelligentPipeline.fit needs X and Y as DataFrames with the panel index "
                 f"(got {type(X).__name__} and {type(Y).__name__})"
             )
-        if len(X) != len(Y) or not X.index.equals(Y.index):
-            raise DataError("X and Y must have the same index (the same panel rows, in order)")
+        check_same_rows(X, Y, owner="IntelligentPipeline.fit")
         if X.shape[1] == 0:
             raise DataError("X has no feature columns; check the data or the target patterns")
         if Y.shape[1] == 0:
@@ -281,7 +281,9 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         self._check_stages()
         X, Y = self._split_inputs(X, Y)
         memory = as_memory(self.memory)
-        cached_fit = memory.cache(_fit_estimator, ignore=["estimator", "X", "y"])
+        cached_fit = memoize(
+            memory, _fit_estimator, ignore=["estimator", "X", "y"], check=_check_fitted
+        )
         self.feature_names_in_ = np.asarray(X.columns, dtype=object)
         self.n_features_in_ = X.shape[1]
         self.warnings_: list[str] = []

@@ -20,7 +20,12 @@ from sklearn.base import clone
 
 from intelligent_training._progress import progress
 from intelligent_training.cache import fingerprint
-from intelligent_training.exceptions import ConfigError, DataError, IntelligentTrainingError
+from intelligent_training.exceptions import (
+    CacheError,
+    ConfigError,
+    DataError,
+    IntelligentTrainingError,
+)
 
 __all__ = ["JOINT", "StageSteps"]
 
@@ -48,6 +53,15 @@ def _fit_estimator(
     return estimator.fit(X, y)
 
 
+def _check_fitted(
+    value: Any, estimator: Any, X: Any, y: Any, step: str, params_key: Any, data_key: str
+) -> str | None:
+    """A stored stage fit is an estimator of the stage's class (see ``cache.memoize``)."""
+    from intelligent_training.cache import instance_of
+
+    return instance_of(value, type(estimator))
+
+
 def _unusable(y: pd.Series) -> str | None:
     """Why a target cannot be trained on (all NaN, constant), or None."""
     values = y.to_numpy()  # no copy of the index (the panel's: as large as a column)
@@ -62,6 +76,24 @@ def _unusable(y: pd.Series) -> str | None:
     if constant:
         return f"constant (every value is {first})"
     return None
+
+
+def _family_failures(trainer: Any) -> list[str]:
+    """One message per family that failed as a whole (no final model) in ``trainer``,
+    naming the family and its error (its ``cv_metrics_`` summary row)."""
+    metrics = getattr(trainer, "cv_metrics_", None)
+    if not isinstance(metrics, pd.DataFrame) or "status" not in metrics:
+        return []
+    failed = metrics[(metrics["fold"].astype(str) == "mean") & (metrics["status"] == "failed")]
+    out = []
+    for family, rows in failed.groupby("family", sort=False):
+        error = next((str(e) for e in rows["error"] if isinstance(e, str) and e), "unknown error")
+        out.append(
+            f"training family {family!r} failed for {sorted(map(str, rows['target']))} "
+            f"({error}); the run has no {family} model for them: fix the family's "
+            f"parameters (training.families.{family}) or leave it out"
+        )
+    return out
 
 
 def _is_false(value: Any) -> bool:
@@ -268,8 +300,8 @@ class StageSteps:
                 chosen = [str(f) for f in ranked]
                 if not chosen:
                     raise IntelligentTrainingError("the selector kept no feature")
-            except ConfigError:
-                raise  # a setting that is wrong for every target: not a per-target failure
+            except (ConfigError, CacheError):
+                raise  # wrong for every target (a setting, the cache): not a per-target failure
             except Exception as exc:  # policy: fall back to all features, say so
                 message = (
                     f"feature selection failed for target {target!r} "
@@ -309,8 +341,8 @@ class StageSteps:
                 X_train = X if list(X.columns) == list(feats) else X[feats]
                 trainer = cached_fit(trainer, X_train, y, "train", _params_key(template), data_key)
                 del X_train
-            except ConfigError:
-                raise  # a setting that is wrong for every target: not a per-target failure
+            except (ConfigError, CacheError):
+                raise  # wrong for every target (a setting, the cache): not a per-target failure
             except Exception as exc:  # policy: a failed target is logged and skipped
                 message = f"training failed for {group_targets} ({type(exc).__name__}: {exc})"
                 logger.error(message)
@@ -320,6 +352,9 @@ class StageSteps:
                 continue
             self.trainers_[key] = trainer
             self.training_groups_[key] = (list(group_targets), list(feats))
+            for message in _family_failures(trainer):
+                logger.error(message)
+                self.warnings_.append(message)
         if not self.trainers_:
             details = "; ".join(f"{t}: {m}" for t, m in self.failed_targets_.items())
             raise IntelligentTrainingError(f"training failed for every selected target ({details})")

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from intelligent_training.evaluation import EvalData
+from intelligent_training.evaluation import EvalData, check_same_rows
 from intelligent_training.exceptions import DataError
 
 __all__ = ["features", "validate_inputs"]
@@ -27,11 +27,7 @@ def validate_inputs(X: Any, Y: Any) -> tuple[pd.DataFrame, pd.DataFrame]:
         )
     if Y.shape[1] == 0:
         raise DataError("TargetRanker.fit: Y has no target columns; pass at least one target.")
-    if len(X) != len(Y) or not X.index.equals(Y.index):
-        raise DataError(
-            f"TargetRanker.fit: X ({len(X)} rows) and Y ({len(Y)} rows) must share the same "
-            "index; build both from one panel with split_features_targets."
-        )
+    check_same_rows(X, Y, owner="TargetRanker.fit")
     if X.shape[1] == 0:
         raise DataError("TargetRanker.fit: X has no feature columns.")
     for frame, what in ((X, "feature"), (Y, "target")):

@@ -104,13 +104,17 @@ def write_report_evidence(pipe: Any, root: str | Path, selection_dirs: Any = Non
             part = skill[skill["stage"] == stage]
             if len(part):
                 (root / rel).parent.mkdir(parents=True, exist_ok=True)
-                part.reset_index(drop=True).to_parquet(root / rel, index=False)
+                from intelligent_training.data import write_parquet
+
+                write_parquet(part.reset_index(drop=True), root / rel, index=False)
     evidence = getattr(pipe, "signal_evidence_", None)
     if isinstance(evidence, dict) and evidence.get("targets"):
+        from intelligent_training.data import write_parquet
+
         (root / SIGNAL_META).parent.mkdir(parents=True, exist_ok=True)
-        evidence["rows"].to_parquet(root / SIGNAL_ROWS)
+        write_parquet(evidence["rows"], root / SIGNAL_ROWS)
         if evidence.get("trials") is not None:
-            evidence["trials"].to_parquet(root / SIGNAL_TRIALS, index=False)
+            write_parquet(evidence["trials"], root / SIGNAL_TRIALS, index=False)
         meta = {"targets": evidence["targets"], "n_trials": evidence["n_trials"]}
         (root / SIGNAL_META).write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     locate = selection_dirs or (lambda target: selection_dir(root, target))

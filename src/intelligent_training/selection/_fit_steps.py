@@ -27,6 +27,7 @@ from intelligent_training.evaluation import (
     Measure,
     TargetSet,
     cell_threads,
+    check_same_rows,
     resolve_cv,
     resolve_memory,
     resolve_seed,
@@ -85,6 +86,7 @@ def validate_inputs(
     )
     y_arr = column_or_1d(y, warn=True)
     check_consistent_length(X_arr, y_arr)
+    check_same_rows(X, y, owner=OWNER)
     n_known = int((~pd.isna(y_arr)).sum())
     if n_known < 2:
         raise DataError(

@@ -17,6 +17,7 @@ from sklearn.utils.validation import check_is_fitted
 from intelligent_training.evaluation import (
     EvalData,
     TargetSet,
+    check_same_rows,
     resolve_cv,
     resolve_memory,
     resolve_seed,
@@ -308,12 +309,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         self._estimator_kind = "regressor"
         X_fit = validate_features(self, X, reset=True)
         frame, is_frame, named = validate_targets(Y, X_fit.shape[0])
-        if isinstance(Y, pd.Series | pd.DataFrame) and isinstance(X, pd.DataFrame):
-            if not Y.index.equals(X.index):
-                raise DataError(
-                    "ModelTrainer: the index of Y does not match the index of X; pass rows in "
-                    "the same order (e.g. both from split_features_targets)."
-                )
+        check_same_rows(X, Y, owner=_OWNER)
         check_target_values(frame)
         data = EvalData.from_features(X_fit, {})
         targets = self._resolve_targets(X_fit, frame, named, data)
