@@ -159,7 +159,7 @@ def test_n_jobs_does_not_change_results(panel):
         "families": FAST,
         "importance": ("native", "shap", "permutation"),
         "n_repeats": 2,
-        "shap_sample_size": 100,
+        "explain_rows": 100,
         "random_state": 0,
     }
     one = FeatureSelector(n_jobs=1, **kwargs).fit(X, y)

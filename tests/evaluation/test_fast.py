@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from intelligent_training.evaluation._fast import xgboost_train
+from intelligent_training.families._xgboost_capi import xgboost_train
 
 xgb = pytest.importorskip("xgboost")
 
@@ -66,8 +66,10 @@ def test_lightgbm_test_scores_are_the_boosters_predictions(task):
     )
     base, train, test = np.arange(700), np.arange(20, 690), np.arange(700, 900)
     bins = FoldBins("lightgbm", base, bin_params("lightgbm", native))
-    booster, scores = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
-    plain = bins.train(X, train, y[train], native, rounds)
+    k = 3 if task == "multiclass" else 2
+    model = bins.fit(X, train, y[train], native, rounds, test, task=task, n_classes=k)
+    booster, scores = model.booster, model.test_scores
+    plain = bins.fit(X, train, y[train], native, rounds, task=task, n_classes=k).booster
     assert scores is not None
     expected = np.asarray(booster.predict(X[test]), dtype=np.float64).reshape(len(test), -1)
     np.testing.assert_array_equal(scores, expected)
@@ -93,18 +95,23 @@ def _lightgbm_fold(task="regression", n=900):
     return X, y, bins, native, rounds
 
 
+def _scored(bins, X, rows, y, native, rounds, test_rows=None, task="regression"):
+    model = bins.fit(X, rows, y, native, rounds, test_rows, task=task, n_classes=2)
+    return model.booster, model.test_scores
+
+
 @pytest.mark.parametrize("task", ["regression", "binary"])
 def test_large_test_blocks_are_predicted_by_block_with_the_same_scores(task, monkeypatch):
     """Above the size limit the test rows are not binned as a validation set: they are
     predicted a block at a time (and the training bins are let go first); same scores."""
-    from intelligent_training.evaluation import _fast, _lgb_rows
+    from intelligent_training.families import _lightgbm_native
 
     X, y, bins, native, rounds = _lightgbm_fold(task)
     train, test = np.arange(20, 690), np.arange(700, 900)
-    _, small = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
-    monkeypatch.setattr(_fast, "_LARGE_TEST_BYTES", 10)  # every test block is "large"
-    monkeypatch.setattr(_lgb_rows, "BLOCK_BYTES", 4 * 5 * 64)  # 64 rows a block
-    booster, large = bins.train_scored(X, train, y[train], native, rounds, test_rows=test)
+    _, small = _scored(bins, X, train, y[train], native, rounds, test, task)
+    monkeypatch.setattr(_lightgbm_native, "_LARGE_TEST_BYTES", 10)  # every block "large"
+    monkeypatch.setattr(_lightgbm_native, "BLOCK_BYTES", 4 * 5 * 64)  # 64 rows a block
+    booster, large = _scored(bins, X, train, y[train], native, rounds, test, task)
     assert large.shape == (len(test), 1)
     np.testing.assert_array_equal(large, small)
     expected = np.asarray(booster.predict(X[test]), dtype=np.float64).reshape(-1, 1)
@@ -121,15 +128,15 @@ def test_a_trained_cell_does_not_keep_its_folds_base_bins_alive():
     bins.expect_cell()
     base = weakref.ref(bins.base(X))
     train = np.arange(20, 690)
-    booster = bins.train(X, train, y[train], native, rounds)
+    booster = bins.fit(X, train, y[train], native, rounds, task="regression", n_classes=0).booster
     gc.collect()
     assert base() is None
     assert booster.num_trees() == rounds
 
 
 def test_lightgbm_histogram_layout_is_column_wise_unless_chosen():
-    from intelligent_training.evaluation._native_params import lightgbm_native_params
     from intelligent_training.families import make_estimator
+    from intelligent_training.families._lightgbm_native import lightgbm_native_params
 
     native, _ = lightgbm_native_params({}, "regression", 1, random_state=0, n_threads=1)
     assert native["force_col_wise"] is True and "force_row_wise" not in native
@@ -169,7 +176,7 @@ def test_large_cells_run_side_by_side_only_while_they_fit_the_budget():
     import threading
     import time
 
-    from intelligent_training.evaluation._fast import _SERIAL_BYTES, _CellBudget
+    from intelligent_training.families._lightgbm_native import _SERIAL_BYTES, _CellBudget
 
     big = _SERIAL_BYTES + 1
     lock, inside, most = threading.Lock(), [0], [0]

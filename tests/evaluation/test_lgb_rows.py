@@ -7,7 +7,11 @@ import pytest
 
 lgb = pytest.importorskip("lightgbm")
 
-from intelligent_training.evaluation._lgb_rows import binned_dataset, row_views, valid_rows  # noqa: E402
+from intelligent_training.families._lightgbm_native import (  # noqa: E402
+    binned_dataset,
+    row_views,
+    valid_rows,
+)
 
 
 class _Rows:
@@ -131,12 +135,16 @@ def test_fold_bins_free_the_base_after_the_last_expected_cell():
     counted.expect_cell()
     counted.expect_cell()
     for k, (rows, y) in enumerate(zip(fits, labels)):
-        a = kept.train(X, rows, y, native, 8).model_to_string()
-        b = counted.train(X, rows, y, native, 8).model_to_string()
+        a = _booster(kept, X, rows, y, native).model_to_string()
+        b = _booster(counted, X, rows, y, native).model_to_string()
         assert a == b
         assert (counted._base is None) == (k == 1)  # freed after the second cell
         assert kept._base is not None
     # a cell after the last one rebuilds the same bins
-    assert counted.train(X, fits[0], labels[0], native, 8).model_to_string() == (
-        kept.train(X, fits[0], labels[0], native, 8).model_to_string()
+    assert _booster(counted, X, fits[0], labels[0], native).model_to_string() == (
+        _booster(kept, X, fits[0], labels[0], native).model_to_string()
     )
+
+
+def _booster(bins, X, rows, y, native):
+    return bins.fit(X, rows, y, native, 8, task="regression", n_classes=0).booster

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from intelligent_training.evaluation._fast import FoldBins, NativeModel, bin_params, native_params
+from intelligent_training.evaluation._fast import FoldBins, bin_params, native_params
 from intelligent_training.evaluation._importance import permutation_importance
 from intelligent_training.evaluation._model import ModelView
 from intelligent_training.evaluation._tree_walk import TreePermuter
@@ -32,8 +32,8 @@ def _model(task, extra=None, seed=0, family="lightgbm"):
     native, rounds = native_params(family, params, task, k, random_state=0, n_threads=1)
     train = np.arange(1000)
     bins = FoldBins(family, train, bin_params(family, native))
-    booster = bins.train(X, train, y[train], native, rounds)
-    return NativeModel(family, booster, task, k, X.shape[1], 1), X[1000:], y[1000:]
+    model = bins.fit(X, train, y[train], native, rounds, task=task, n_classes=k)
+    return model, X[1000:], y[1000:]
 
 
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost"])

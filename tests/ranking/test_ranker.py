@@ -219,13 +219,13 @@ def test_memory_gives_identical_results_and_new_target_costs_only_itself(
     X, Y, truth = small
     Y3 = Y[["fwd_ret_5m", "y_up_15m", "fwd_ret_30m"]]
     calls: list[int] = []
-    original = FoldBins.train_scored  # every fast-path fit goes through it
+    original = FoldBins.fit  # every fast-path fit goes through it
 
     def counting(self, *args, **kwargs):
         calls.append(1)
         return original(self, *args, **kwargs)
 
-    monkeypatch.setattr(FoldBins, "train_scored", counting)
+    monkeypatch.setattr(FoldBins, "fit", counting)
     plain = TargetRanker(families=LGB_ONLY, random_state=0).fit(X, Y3[["fwd_ret_5m", "y_up_15m"]])
     memory = joblib.Memory(tmp_path, verbose=0)
     cached = TargetRanker(families=LGB_ONLY, random_state=0, memory=memory)

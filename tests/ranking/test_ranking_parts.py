@@ -8,14 +8,9 @@ import pytest
 from scipy.stats import spearmanr
 from sklearn.metrics import roc_auc_score
 
-from intelligent_training.evaluation._fast import (
-    FoldBins,
-    NativeModel,
-    bin_params,
-    lightgbm_native_params,
-    native_params,
-)
+from intelligent_training.evaluation._fast import FoldBins, bin_params, native_params
 from intelligent_training.families import family_params, make_estimator
+from intelligent_training.families._lightgbm_native import lightgbm_native_params
 from intelligent_training.metrics import auc_to_correlation
 from intelligent_training.ranking._eligibility import check_eligibility
 from intelligent_training.ranking._leakage import single_feature_strength
@@ -118,8 +113,7 @@ def _fast_fit(family, task, X, y, rows, k, params, base=None):
     params = family_params(family, task, params, n_rows=len(rows))
     native, rounds = native_params(family, params, task, k, random_state=0, n_threads=1)
     bins = FoldBins(family, rows if base is None else base, bin_params(family, native))
-    booster = bins.train(X, rows, y[rows], native, rounds)
-    return NativeModel(family, booster, task, k, X.shape[1], 1)
+    return bins.fit(X, rows, y[rows], native, rounds, task=task, n_classes=k)
 
 
 @pytest.mark.parametrize("family", ["lightgbm", "xgboost"])
@@ -175,10 +169,14 @@ def test_fold_bins_pickle_rebuilds_on_arrival():
     native, rounds = lightgbm_native_params(params, "regression", 0, random_state=0, n_threads=1)
     rows = np.arange(400)
     bins = FoldBins("lightgbm", rows, bin_params("lightgbm", native))
-    before = bins.train(X, rows, y[rows], native, rounds).predict(X[400:])
+    before = bins.fit(X, rows, y[rows], native, rounds, task="regression", n_classes=0).scores(
+        X[400:]
+    )
     clone_ = pickle.loads(pickle.dumps(bins))  # built base handle is not shipped
     assert clone_._base is None
-    after = clone_.train(X, rows, y[rows], native, rounds).predict(X[400:])
+    after = clone_.fit(X, rows, y[rows], native, rounds, task="regression", n_classes=0).scores(
+        X[400:]
+    )
     np.testing.assert_array_equal(before, after)
 
 

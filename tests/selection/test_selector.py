@@ -64,7 +64,7 @@ def test_linear_target_planted_features_with_all_methods(panel_truth, X):
     selector = _selector(
         families={"linear": {}, "lightgbm": {"n_estimators": 60}},
         importance=("native", "shap", "permutation"),
-        shap_sample_size=150,
+        explain_rows=150,
         top_m=n_planted,
     ).fit(X, panel[target])
     _check_planted(selector, truth, target)
@@ -90,8 +90,8 @@ def test_nonlinear_target_planted_features(panel_truth, X):
     panel, truth = panel_truth
     target = truth.nonlinear_target
     n_planted = len(truth.informative_features[target])
-    # Permutation importance on a 300-row sample of each 600-row test fold.
-    selector = _selector(top_m=n_planted, permutation_sample_size=300).fit(X, panel[target])
+    # SHAP and permutation importance on a 300-row sample of each 600-row test fold.
+    selector = _selector(top_m=n_planted, explain_rows=300).fit(X, panel[target])
     _check_planted(selector, truth, target)
     assert selector.families_ == ["linear", "lightgbm", "random_forest"]
     assert selector.family_errors_ == {}
@@ -231,8 +231,8 @@ def test_family_without_the_task_is_reported(panel_truth, X):
         ("require_min_models", 1.5),
         ("correlation_threshold", 1.5),
         ("n_repeats", 0),
-        ("shap_sample_size", -1),
-        ("permutation_sample_size", 0),
+        ("explain_rows", -1),
+        ("explain_rows", 0),
         ("aggregate_symbols", "yes"),
         ("cv", "five"),
         ("cv", 1),

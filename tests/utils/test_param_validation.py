@@ -92,7 +92,7 @@ INVALID: list[tuple[str, str, Any, str]] = [
     ("FeatureSelector", "importance", (), "non-empty"),
     ("FeatureSelector", "correlation_threshold", 0.0, r"\(0.0, 1.0\]"),
     ("FeatureSelector", "aggregate_symbols", "yes", "bool"),
-    ("FeatureSelector", "permutation_sample_size", 0, r"\[1, inf\) or None"),
+    ("FeatureSelector", "explain_rows", 0, r"\[1, inf\) or None"),
     ("ModelTrainer", "task", "binary", "'auto'"),
     ("ModelTrainer", "strategy", "joint", "'cascade'"),
     ("ModelTrainer", "threads", 0, r"\[1, inf\)"),

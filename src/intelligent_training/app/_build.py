@@ -105,6 +105,7 @@ def build_pipeline(
         require_min_models=fs.require_min_models,
         cv=_stage_cv(fs.n_splits, tr.embargo, SELECT_SPLITS, splitter=False),
         aggregate_symbols=fs.aggregate_symbols,
+        explain_rows=fs.explain_rows,
         random_state=rt.random_state,
         n_jobs=rt.n_jobs,
         horizons=horizons,

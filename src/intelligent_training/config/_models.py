@@ -129,6 +129,9 @@ class FeatureSelectionConfig(_FamiliesSection):
     require_min_models: int | None = Field(default=None, ge=1)
     n_splits: int | None = Field(default=None, ge=2)
     aggregate_symbols: bool | None = None
+    #: Row budget of SHAP and permutation importance per (family, fold): a
+    #: stratified-in-time sample of each test fold (``FeatureSelector(explain_rows=)``).
+    explain_rows: int | None = Field(default=None, ge=1)
     #: Select on at most this many most recent rows per symbol (whole timestamps).
     max_samples_per_symbol: int | None = Field(default=None, ge=1)
 

@@ -9,7 +9,7 @@ folds, encode classes, seed, pick threads or run a parallel loop on their own:
    encoded labels, horizon, purged folds);
 2. a :class:`CellPlanner` turns them into :class:`Cell` objects (target x family x
    fold | final, with rows, seed, threads, label horizon, a :class:`Measure` and, for
-   LightGBM / XGBoost, shared bin-once fold bins);
+   a family with a native trainer, shared bin-once fold bins);
 3. :func:`run_cells` runs them on one :class:`EvalData` (threads, or a Dask cluster
    inside :func:`use_dask`; cached per cell, failures captured) and yields
    ``(cell, CellResult)`` as they finish (:func:`record_cells` logs them).
@@ -35,7 +35,7 @@ from intelligent_training.evaluation._executor import (
     resolve_memory,
     run_cells,
 )
-from intelligent_training.evaluation._fast import FAST_FAMILIES, FoldBins, NativeModel
+from intelligent_training.evaluation._fast import FoldBins
 from intelligent_training.evaluation._labels import encode_target
 from intelligent_training.evaluation._model import ModelView, aligned_scores, fit_cell
 from intelligent_training.evaluation._plan import CellPlanner
@@ -49,7 +49,6 @@ from intelligent_training.evaluation._targets import (
 )
 
 __all__ = [
-    "FAST_FAMILIES",
     "Cell",
     "CellLog",
     "CellPlanner",
@@ -59,7 +58,6 @@ __all__ = [
     "FoldBins",
     "Measure",
     "ModelView",
-    "NativeModel",
     "TargetSet",
     "TargetSpec",
     "aligned_scores",

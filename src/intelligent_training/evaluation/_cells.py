@@ -6,10 +6,12 @@ to compute on the test rows. Cells of all stages run through one executor
 (:func:`~intelligent_training.evaluation.run_cells`) on one :class:`EvalData`.
 
 **Seeding rule** (one for every stage): every model of every cell is seeded with the
-stage's ``random_state``; the cell's own randomness (permutation shuffles, SHAP row
-samples) comes from :func:`cell_rng`, a seed derived from ``random_state`` and the
-cell's identity (target, family, fold). Neither depends on the order in which cells
-run, on ``n_jobs``, on the backend or on cache hits.
+stage's ``random_state``; the cell's own randomness (permutation shuffles, explainer
+draws) comes from :func:`cell_rng`, a seed derived from ``random_state`` and the
+cell's identity (target, family, fold). The rows explained (the ``explain_rows``
+sample) depend on the seed, target and fold only: every family explains the same rows.
+Neither depends on the order in which cells run, on ``n_jobs``, on the backend or on
+cache hits.
 """
 
 from __future__ import annotations
@@ -47,8 +49,13 @@ class Measure:
         The mean test loss (squared error or log-loss).
     native, shap, permutation : bool
         Importances (see :mod:`intelligent_training.evaluation._importance`).
-    n_repeats, shap_sample_size, permutation_sample_size
-        Settings of the importance methods.
+    n_repeats : int
+        Shuffles per feature (permutation importance).
+    explain_rows : int or None
+        Row budget of SHAP and permutation per cell: a stratified-in-time sample of
+        the test rows, the same for every family of a (target, fold)
+        (:func:`~intelligent_training.evaluation._importance.explain_sample`); ``None``
+        explains every test row.
     by_group : bool
         Importances per symbol group (``EvalData.groups``) instead of pooled.
     keep_model : bool
@@ -61,8 +68,7 @@ class Measure:
     shap: bool = False
     permutation: bool = False
     n_repeats: int = 3
-    shap_sample_size: int = 1000
-    permutation_sample_size: int | None = 5000
+    explain_rows: int | None = 2000
     by_group: bool = False
     keep_model: bool = False
 
@@ -106,7 +112,7 @@ class Cell:
     cpu_only : bool
         Keep torch families on the CPU.
     bins : FoldBins or None
-        Shared bins of the fast path (LightGBM / XGBoost), set by the planner.
+        Shared bins of the fast path (a family's native trainer), set by the planner.
     """
 
     stage: str
@@ -183,7 +189,7 @@ class EvalData:
     groups: np.ndarray | None = None
     n_groups: int = 1
     _fingerprint: str | None = field(default=None, repr=False)
-    _sequence_keys: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)
+    _memo: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_features(
@@ -242,14 +248,12 @@ class EvalData:
             return np.zeros(len(rows), dtype=np.intp)
         return self.groups[rows]
 
-    def sequence_keys(self) -> tuple[np.ndarray, np.ndarray]:
-        """(symbol code, time key) of every row, for per-symbol windows (computed once)."""
-        if self._sequence_keys is None:
-            from intelligent_training.families.torch._windows import sequence_keys
-
-            frame = pd.DataFrame(index=self.index) if self.index is not None else None
-            self._sequence_keys = sequence_keys(frame, self.n_rows)
-        return self._sequence_keys
+    def memo(self, key: str, build: Any) -> Any:
+        """``build()``, computed once per data and ``key`` (what a family's hook derives
+        from the rows, e.g. per-symbol window keys)."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
     def take(self, rows: np.ndarray) -> EvalData:
         """The data restricted to ``rows`` (sorted), e.g. for one remote task."""

@@ -9,18 +9,27 @@ has no sampled test rows are NaN.
 * **native** -- the model's own importance (LightGBM total gain, XGBoost gain,
   impurity decrease of forests, ``|coef|`` of standardised linear models); the same
   for every group.
+**Row budget.** SHAP and permutation read at most ``explain_rows`` test rows of a cell:
+:func:`explain_sample`, one row drawn in each of ``explain_rows`` equal, consecutive
+strata of the test rows (which are in time order), so every part of the test span is
+represented; the draw depends on the seed, target and fold only, so every family (and
+every shadow column, which sits in the same rows) is explained on the same rows.
+
 * **permutation** -- increase of the test loss (squared error; log-loss for
   classifiers) when one feature's test values are shuffled, averaged over
   ``n_repeats`` shuffles. Shuffles stay inside a group. The permuted copies are
   stacked into blocks and scored in one call per block, and the per-row losses are
   summed per group with one matrix product.
-* **shap** -- mean ``|SHAP value|`` on at most ``shap_sample_size`` test rows, exact
-  where the model allows it: the boosters' own TreeSHAP (LightGBM
-  ``pred_contrib``, XGBoost ``pred_contribs``), the closed form
-  ``coef * (z - mean(z))`` of a linear model on its own (standardised, margin) scale,
-  ``shap.TreeExplainer`` for other tree ensembles; otherwise shap's model-agnostic
-  permutation explainer over a small background sample of the test fold. ``shap`` is
-  imported only when needed, never at package import.
+* **shap** -- mean ``|SHAP value|`` on the sampled test rows (the background is the
+  same sample), computed
+  the way the family's registry entry says (``FamilySpec.explainers["shap"]``): a native
+  model's own exact contributions (the boosters' TreeSHAP, LightGBM ``pred_contrib``,
+  XGBoost ``pred_contribs``); ``"exact"``/``"tree_shap"``: exact TreeSHAP through
+  ``shap.TreeExplainer`` for a registry estimator; a ``"module:function"`` hook of the
+  family (the linear closed form, the torch families' expected gradients);
+  ``"agnostic"``: shap's model-agnostic permutation explainer over a small background
+  sample of the test fold. ``shap`` is imported only when needed, never at package
+  import.
 """
 
 from __future__ import annotations
@@ -32,6 +41,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "explain_sample",
     "fold_loss",
     "mean_abs_per_group",
     "native_importance",
@@ -47,6 +57,26 @@ _EPS = 1e-12
 _BLOCK_CELLS = 4_000_000
 # Background rows of the model-agnostic SHAP explainer.
 _SHAP_BACKGROUND = 50
+
+
+def explain_sample(n_rows: int, budget: int | None, rng: np.random.RandomState) -> np.ndarray:
+    """Positions of at most ``budget`` of ``n_rows`` time-ordered rows, stratified in time.
+
+    The rows are cut into ``budget`` equal consecutive strata and one row is drawn in
+    each (every row when ``budget`` is None or not below ``n_rows``). Sorted.
+
+    Examples
+    --------
+    >>> rows = explain_sample(10_000, 100, np.random.RandomState(0))
+    >>> len(rows), bool((np.diff(rows) > 0).all()), int(rows[0]) < 100, int(rows[-1]) >= 9_900
+    (100, True, True, True)
+    """
+    if budget is None or n_rows <= budget:
+        return np.arange(n_rows)
+    edges = np.linspace(0.0, float(n_rows), int(budget) + 1)
+    starts = np.ceil(edges[:-1]).astype(np.int64)
+    stops = np.maximum(np.ceil(edges[1:]).astype(np.int64), starts + 1)
+    return starts + (rng.random_sample(len(starts)) * (stops - starts)).astype(np.int64)
 
 
 def _view(model: Any, task: str) -> Any:
@@ -237,10 +267,10 @@ def shap_importance(
     X: np.ndarray,
     *,
     task: str,
-    tree: bool,
+    explainer: str = "agnostic",
     groups: np.ndarray,
     n_groups: int,
-    sample_size: int,
+    sample_size: int | None = None,
     rng: np.random.RandomState,
 ) -> np.ndarray:
     """Mean absolute SHAP value per group on a bounded sample of the test rows.
@@ -252,12 +282,13 @@ def shap_importance(
         Test rows of the fold (also the background of the linear closed form and of
         the model-agnostic explainer).
     task : {"regression", "binary", "multiclass"}
-    tree : bool
-        Try ``shap.TreeExplainer`` (tree families without exact native SHAP).
+    explainer : str, default="agnostic"
+        The family's SHAP explainer (see :data:`~intelligent_training.families._specs.EXPLAINERS`).
     groups : ndarray of shape (n_rows,)
     n_groups : int
-    sample_size : int
-        Test rows explained at most (a random subset).
+    sample_size : int or None, default=None
+        Test rows explained at most (a random subset; the engine passes the
+        ``explain_rows`` sample already drawn, and None).
     rng : RandomState
 
     Returns
@@ -268,16 +299,20 @@ def shap_importance(
     view = _view(model, task)
     n_rows, n_features = X.shape
     rows = np.arange(n_rows)
-    if n_rows > sample_size:
+    if sample_size is not None and n_rows > sample_size:
         rows = np.sort(rng.choice(n_rows, size=sample_size, replace=False))
     X_explain = X[rows]
 
-    exact = view.contributions(X_explain, background=X)
+    from intelligent_training.families._specs import load_hook
+
+    hook = load_hook(explainer) if ":" in explainer else None
+    exact = view.contributions(X_explain, background=X, explain=hook, rng=rng)
     if exact is not None:
         return mean_abs_per_group(exact, groups[rows], n_groups, n_features)
 
     import shap
 
+    tree = explainer in ("exact", "tree_shap")
     explainer = _tree_explainer(shap, view.estimator) if tree else None
     if explainer is not None:
         with warnings.catch_warnings():

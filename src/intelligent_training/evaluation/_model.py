@@ -2,8 +2,8 @@
 
 A cell is fitted on one of two paths:
 
-- the **fast path** (LightGBM / XGBoost, when the planner attached shared fold bins):
-  a native booster trained on the fold's bins (:mod:`._fast`);
+- the **fast path** (a family with a native trainer, when the planner attached shared
+  fold bins): the family's native model trained on the fold's bins (:mod:`._fast`);
 - the **registry path**: :func:`~intelligent_training.families.make_estimator`, fitted
   on the training rows: a DataFrame with the panel index and the column names when the
   stage was given a DataFrame (torch early-stopping slices, sequence windows and
@@ -14,11 +14,16 @@ Either way the result is a :class:`ModelView` whose ``scores(X)`` gives the *sco
 matrix* of test rows: ``(n, 1)`` predictions (regression) or P(class 1) (binary), or
 ``(n, n_classes)`` class probabilities aligned to the target's class codes.
 
-**Sequence context.** A sequence family (``cnn1d``, ``lstm``, ``transformer``) predicts a
-test row from the window of its last ``lookback`` rows of the same symbol. The view
-gives it the preceding ``lookback - 1`` rows of each symbol as context (their
-features only; ``predict`` never sees a label), so test windows are full, and keeps
-the predictions of the test rows only.
+What the engine needs to know of a family it asks the family's registry entry
+(``FamilySpec``'s capability hooks), never its name or kind:
+
+- ``tolerates_nan``: else the cell's ``fill_columns`` are mean-imputed (training means);
+- ``context``: an input-context hook. A family that predicts a row from earlier rows
+  (sequence windows of the last ``lookback`` rows of the same symbol) names the rows
+  outside the test rows whose features it must see (their features only; ``predict``
+  never sees a label), so test windows are full; the view scores the union and keeps
+  the test rows' predictions;
+- ``joint_output``: the model scores one column per target.
 """
 
 from __future__ import annotations
@@ -30,15 +35,10 @@ import numpy as np
 import pandas as pd
 
 from intelligent_training.evaluation._cells import Cell, EvalData
-from intelligent_training.evaluation._fast import NativeModel, native_params
+from intelligent_training.evaluation._fast import native_params
+from intelligent_training.families._specs import NativeModel
 
-__all__ = ["ModelView", "aligned_scores", "as_view", "fit_cell", "linear_contributions"]
-
-#: Family kinds that never read the panel index (the others do: torch early-stopping
-#: slices, sequence windows, stacking folds).
-ARRAY_KINDS = frozenset({"tree", "linear", "probabilistic"})
-#: Family kinds whose estimators accept NaN features (trees natively, torch imputes).
-NAN_TOLERANT_KINDS = frozenset({"tree", "torch", "sequence", "multi_task"})
+__all__ = ["ModelView", "aligned_scores", "as_view", "fit_cell"]
 
 
 def aligned_scores(
@@ -66,47 +66,6 @@ def aligned_scores(
     out = np.zeros((proba.shape[0], width), dtype=np.float64)
     out[:, positions] = proba[:, : len(seen)]
     return out[:, 1:2] if task == "binary" else out
-
-
-def _linear_parts(estimator: Any) -> tuple[Callable[[Any], np.ndarray], np.ndarray] | None:
-    """(transform to the linear model's inputs, coef ``(k, p)``) of a linear model."""
-    from sklearn.pipeline import Pipeline
-
-    pipe = getattr(estimator, "pipeline_", estimator)
-    if isinstance(pipe, Pipeline):
-        final, steps = pipe[-1], pipe[:-1]
-        if hasattr(pipe, "feature_names_in_"):
-            transform = steps.transform
-        else:  # fitted on an array: give it one (a frame would warn about its names)
-            transform = lambda X: steps.transform(np.asarray(X))  # noqa: E731
-    else:
-        final, transform = pipe, (lambda X: X)
-    if not type(final).__module__.startswith("sklearn.linear_model"):
-        return None
-    coef = getattr(final, "coef_", None)
-    if coef is None:
-        return None
-    return transform, np.atleast_2d(np.asarray(coef, dtype=np.float64))
-
-
-def linear_contributions(
-    estimator: Any, X: np.ndarray, background: np.ndarray
-) -> np.ndarray | None:
-    """Exact SHAP values of a linear model, ``(n, n_features, n_outputs)``, or None.
-
-    For a linear model ``f(z) = coef . z + b`` on its (imputed, standardised) inputs
-    ``z`` and independent features, the SHAP value of feature ``j`` against a
-    background is ``coef_j * (z_j - mean(z_j))`` (the model's own, margin scale).
-    """
-    parts = _linear_parts(estimator)
-    if parts is None:
-        return None
-    transform, coef = parts
-    Z = np.asarray(transform(X), dtype=np.float64)
-    centre = np.asarray(transform(background), dtype=np.float64).mean(axis=0)
-    if Z.shape[1] != coef.shape[1]:
-        return None
-    return (Z - centre)[:, :, None] * coef.T[None, :, :]  # type: ignore[no-any-return]
 
 
 class ModelView:
@@ -176,7 +135,8 @@ class ModelView:
         return known if known is not None else self.scores(X_test)
 
     def permuter(self, X: np.ndarray, scores: np.ndarray) -> Any:
-        """A fast scorer of shuffled copies of ``X`` (LightGBM / XGBoost boosters), or None.
+        """A fast scorer of shuffled copies of ``X`` (native models that give their
+        trees), or None.
 
         ``scores`` are the model's scores of ``X`` (checked against the walk).
         """
@@ -186,15 +146,24 @@ class ModelView:
 
         return TreePermuter.build(self.estimator, X, scores)
 
-    def contributions(self, X: np.ndarray, *, background: np.ndarray) -> np.ndarray | None:
-        """Exact SHAP values ``(n, p, outputs)`` where the model allows it, else None."""
+    def contributions(
+        self,
+        X: np.ndarray,
+        *,
+        background: np.ndarray,
+        explain: Callable[..., Any] | None = None,
+        rng: np.random.RandomState | None = None,
+    ) -> np.ndarray | None:
+        """SHAP values ``(n, p, outputs)``: a native model's own exact ones, else those
+        of the family's explainer hook ``explain(estimator, X, background, rng)`` on the
+        model's inputs (None when neither applies)."""
         if isinstance(self.estimator, NativeModel):
             return self.estimator.contributions(X)
-        if not self.stackable:
+        if explain is None or not self.stackable:
             return None
         if self.to_input is not None:
             X, background = self.to_input(X), self.to_input(background)
-        return linear_contributions(self.estimator, X, background)
+        return explain(self.estimator, X, background, rng)  # type: ignore[no-any-return]
 
 
 def as_view(model: Any, task: str) -> ModelView:
@@ -246,10 +215,10 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
     fill_values : dict
         Column -> training mean used for ``cell.fill_columns`` (empty when unused).
     """
+    from intelligent_training.families import family_params, get_family, make_estimator
+
     spec = data.targets[cell.target]
     if cell.bins is not None:
-        from intelligent_training.families import family_params
-
         # "auto" leaf sizes are resolved for the cell's training rows, as the estimator does
         native, rounds = native_params(
             cell.family,
@@ -263,27 +232,23 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
         # the test scores are kept only where run_cell reads them (not for importances
         # alone: no copy of the test rows then)
         scored = measure.scores or measure.loss
-        booster, test_scores = cell.bins.train_scored(
+        model = cell.bins.fit(
             data.X,
             cell.train,
             spec.labels[cell.train],
             native,
             rounds,
             test_rows=cell.test if scored else None,
+            task=spec.task,
+            n_classes=spec.n_classes,
         )
-        model = NativeModel(
-            cell.family, booster, spec.task, spec.n_classes, data.X.shape[1], cell.threads
-        )
-        model.test_scores = test_scores
         return ModelView(model, spec.task), {}
 
-    from intelligent_training.families import get_family, make_estimator
-
-    kind = get_family(cell.family).kind
+    family = get_family(cell.family)
     frame = data.index is not None
     X_train = data.X[cell.train]
     fill: dict[int, float] = {}
-    if cell.fill_columns and kind not in NAN_TOLERANT_KINDS:
+    if cell.fill_columns and not family.tolerates_nan:
         fill = _fill_values(X_train, cell.fill_columns)
         X_train = _fill(X_train, cell.fill_columns, fill)
     task, params = spec.task, dict(cell.params)
@@ -308,11 +273,9 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
     rows = cell.test
     select = None
     context = np.empty(0, dtype=np.intp)
-    if kind == "sequence" and len(rows):
-        from intelligent_training.families.torch._windows import context_rows
-
-        lookback = int(getattr(estimator, "lookback", 1))
-        context = context_rows(data.sequence_keys(), rows, lookback)
+    context_hook = family.context_hook()
+    if context_hook is not None and len(rows):
+        context = np.asarray(context_hook(data, rows, estimator), dtype=np.intp)
     if context.size:
         union = np.union1d(context, rows)
         select = np.searchsorted(union, rows)
@@ -331,8 +294,8 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
             values = _fill(values, cell.fill_columns, fill)
             if len(values) == len(rows):
                 return data.frame(rows, values)
-            # Stacked permuted copies, explainer samples: no panel index (only sequence
-            # models read it when predicting, and they are never stacked).
+            # Stacked permuted copies, explainer samples: no panel index (only families
+            # with an input context read it when predicting, and they are never stacked).
             return pd.DataFrame(values, columns=data.columns)
 
     else:
@@ -346,7 +309,7 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
         classes=spec.classes,
         to_input=to_input,
         select=select,
-        joint=bool(cell.joint) or kind == "multi_task",
-        stackable=kind != "sequence",
+        joint=bool(cell.joint) or family.joint_output,
+        stackable=context_hook is None,
     )
     return view, fill

@@ -1,8 +1,9 @@
 """Plan cells: (target x family x fold | final) with their rows, seed, threads and bins.
 
 :class:`CellPlanner` is what every stage uses to turn resolved targets into cells. It
-attaches the fast path where it applies: a LightGBM / XGBoost cross-validation cell
-(not a final fit, not a joint multi-task cell, no ``class_weight``) shares one
+attaches the fast path where it applies: a cross-validation cell of a family with a
+native trainer (``FamilySpec.native_trainer``; not a final fit, not a joint multi-task
+cell, none of the parameters the trainer does not reproduce) shares one
 :class:`~intelligent_training.evaluation._fast.FoldBins` with every other cell of the
 same family, fold group and binning parameters, whatever its stage or target.
 """
@@ -16,16 +17,14 @@ import numpy as np
 
 from intelligent_training.evaluation._cells import Cell, EvalData, Measure
 from intelligent_training.evaluation._fast import (
-    FAST_FAMILIES,
     FoldBins,
     bin_params,
     native_params,
+    native_trainer,
 )
 from intelligent_training.evaluation._targets import Fold, TargetSet, TargetSpec
 
 __all__ = ["CellPlanner"]
-
-_NOT_NATIVE = ("class_weight",)  # wrapper features the native path does not reproduce
 
 
 class CellPlanner:
@@ -72,7 +71,7 @@ class CellPlanner:
     def _fast_bins(
         self, spec: TargetSpec, family: str, params: Mapping[str, Any], fold: Fold
     ) -> FoldBins | None:
-        if not self.fast or family not in FAST_FAMILIES or any(k in params for k in _NOT_NATIVE):
+        if not self.fast or native_trainer(family, params) is None:
             return None
         base = self.targets.bases.get(fold.group)
         if base is None:

@@ -15,6 +15,7 @@ import numpy as np
 
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData, cell_rng
 from intelligent_training.evaluation._importance import (
+    explain_sample,
     native_importance,
     per_row_loss,
     permutation_importance,
@@ -55,6 +56,13 @@ def _importances(
         groups, n_groups = np.zeros(len(cell.test), dtype=np.intp), 1
     rng = cell_rng(cell.seed, cell.target, cell.family, cell.fold)
     n_features = data.X.shape[1]
+    # The explained rows: the same for every family of this (target, fold). A model that
+    # reads the panel index (an input context, e.g. sequence windows) sees every row.
+    rows = np.arange(len(cell.test))
+    if view.stackable:
+        draw = cell_rng(cell.seed, cell.target, "explain_rows", cell.fold)
+        rows = explain_sample(len(cell.test), measure.explain_rows, draw)
+    every = len(rows) == len(cell.test)
     out: dict[str, np.ndarray] = {}
     for method in measure.methods:
         if method == "native":
@@ -63,35 +71,30 @@ def _importances(
                 logger.info("Family %r has no native importance; skipped.", cell.family)
                 continue
             out[method] = np.repeat(values, n_groups, axis=0)
-        elif method == "permutation":
-            assert X_test is not None  # copied by run_cell for the methods that read rows
-            rows = np.arange(len(cell.test))
-            limit = measure.permutation_sample_size
-            # Models that read the panel index (sequence windows) see every test row.
-            sampled = limit is not None and len(rows) > limit and view.stackable
-            if sampled:
-                rows = np.sort(rng.choice(len(rows), size=limit, replace=False))
+            continue
+        assert X_test is not None  # copied by run_cell for the methods that read rows
+        X_rows = X_test if every else X_test[rows]
+        if method == "permutation":
+            base = None if scores is None else (scores if every else scores[rows])
             out[method] = permutation_importance(
                 view,
-                X_test[rows],
+                X_rows,
                 y_test[rows],
                 task=task,
                 groups=groups[rows],
                 n_groups=n_groups,
                 n_repeats=measure.n_repeats,
                 rng=rng,
-                base_scores=None if sampled or scores is None else scores,
+                base_scores=base,
             )
         elif method == "shap":
-            assert X_test is not None
             out[method] = shap_importance(
                 view,
-                X_test,
+                X_rows,
                 task=task,
-                tree=get_family(cell.family).kind == "tree",
-                groups=groups,
+                explainer=get_family(cell.family).explainer("shap") or "agnostic",
+                groups=groups[rows],
                 n_groups=n_groups,
-                sample_size=measure.shap_sample_size,
                 rng=rng,
             )
     if not out:
@@ -101,21 +104,26 @@ def _importances(
     return out
 
 
-_TORCH_LOCK = threading.Lock()
+_RESOURCE_LOCKS: dict[str, threading.Lock] = {}
+_LOCKS_LOCK = threading.Lock()
 
 
 def _exclusive(cell: Cell) -> Any:
-    """A lock for torch cells: torch's seeded generators and its thread count are
-    process-wide, so two torch cells in threads of one process would draw from each
-    other's random streams. One torch cell at a time per process keeps every result
-    independent of ``n_jobs`` and of a Dask worker's threads."""
+    """The lock of the process-wide resource the cell's family must hold alone
+    (``FamilySpec.exclusive``; e.g. torch's seeded generators and thread count: two
+    torch cells in threads of one process would draw from each other's random streams),
+    else a no-op. One such cell at a time per process keeps every result independent of
+    ``n_jobs`` and of a Dask worker's threads."""
     from intelligent_training.families import get_family
 
     try:
-        uses_torch = get_family(cell.family).requires == "torch"
+        resource = get_family(cell.family).exclusive
     except Exception:  # an unknown family fails in fit_cell, with its message
-        uses_torch = False
-    return _TORCH_LOCK if uses_torch else contextlib.nullcontext()
+        resource = None
+    if resource is None:
+        return contextlib.nullcontext()
+    with _LOCKS_LOCK:
+        return _RESOURCE_LOCKS.setdefault(resource, threading.Lock())
 
 
 def run_cell(cell: Cell, data: EvalData) -> CellResult:

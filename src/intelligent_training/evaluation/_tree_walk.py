@@ -9,8 +9,9 @@ re-walks only the pairs whose path holds ``j`` and adds the leaf differences to 
 base margins. The scores are the booster's own (same trees, same thresholds, same
 missing-value rules, same link), only computed with a fraction of the tree visits.
 
-The trees come from the boosters' own dumps (LightGBM ``dump_model``, XGBoost's JSON
-model) and the walk is compiled with numba (a dependency of shap). Every conversion is
+The trees come from the family's native model (``NativeModel.forest()``: flat arrays
+built from the booster's own dump, see ``families/_tree_walk.py``) and the walk is
+compiled with numba (a dependency of shap). Every conversion is
 checked against the booster's own scores of the test rows (the constant the booster
 adds to every margin is read off them through the inverse link); a model this module
 does not reproduce (categorical or zero-as-missing splits, linear trees, other links,
@@ -19,144 +20,16 @@ numba missing) gives ``None`` and the caller scores the copies with the booster.
 
 from __future__ import annotations
 
-import json
 import logging
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-__all__ = ["Forest", "TreePermuter", "forest_of"]
+__all__ = ["TreePermuter"]
 
 logger = logging.getLogger(__name__)
 
 _MAX_MASK_FEATURES = 64  # path masks are one uint64 per (row, tree)
-
-
-@dataclass(frozen=True)
-class Forest:
-    """Flat arrays of a tree ensemble: a node goes left when ``x <= thr`` (or NaN and
-    ``nan_left``); leaves have ``feat == -1`` and ``value``."""
-
-    feat: np.ndarray  # int32 (n_nodes,)
-    thr: np.ndarray  # float64
-    left: np.ndarray  # int32
-    right: np.ndarray  # int32
-    nan_left: np.ndarray  # uint8
-    value: np.ndarray  # float64
-    roots: np.ndarray  # int32 (n_trees,)
-    tree_class: np.ndarray  # int32 (n_trees,)
-    n_outputs: int
-
-
-class _Unsupported(Exception):
-    pass
-
-
-def _build(
-    trees: list[list[tuple[int, float, int, int, int, float]]], classes: list[int], k: int
-) -> Forest:
-    feat: list[int] = []
-    thr: list[float] = []
-    left: list[int] = []
-    right: list[int] = []
-    nan_left: list[int] = []
-    value: list[float] = []
-    roots: list[int] = []
-    for nodes in trees:
-        offset = len(feat)
-        roots.append(offset)
-        for f, t, lo, hi, nl, v in nodes:
-            feat.append(f)
-            thr.append(t)
-            left.append(lo + offset if f >= 0 else -1)
-            right.append(hi + offset if f >= 0 else -1)
-            nan_left.append(nl)
-            value.append(v)
-    return Forest(
-        feat=np.asarray(feat, dtype=np.int32),
-        thr=np.asarray(thr, dtype=np.float64),
-        left=np.asarray(left, dtype=np.int32),
-        right=np.asarray(right, dtype=np.int32),
-        nan_left=np.asarray(nan_left, dtype=np.uint8),
-        value=np.asarray(value, dtype=np.float64),
-        roots=np.asarray(roots, dtype=np.int32),
-        tree_class=np.asarray(classes, dtype=np.int32),
-        n_outputs=k,
-    )
-
-
-def _lightgbm_forest(booster: Any) -> Forest:
-    dump = booster.dump_model()
-    k = int(dump.get("num_tree_per_iteration", 1))
-    trees, classes = [], []
-    for i, info in enumerate(dump["tree_info"]):
-        nodes: list[tuple[int, float, int, int, int, float]] = []
-
-        def add(node: dict[str, Any], nodes: list[Any] = nodes) -> int:
-            at = len(nodes)
-            nodes.append(None)
-            if "split_feature" not in node:
-                nodes[at] = (-1, 0.0, -1, -1, 0, float(node["leaf_value"]))
-                return at
-            if node.get("decision_type") != "<=" or node.get("missing_type") == "Zero":
-                raise _Unsupported(f"LightGBM split {node.get('decision_type')!r}")
-            threshold = float(node["threshold"])
-            if node.get("missing_type") == "NaN":
-                nan_goes_left = int(bool(node["default_left"]))
-            else:  # "None": LightGBM reads NaN as 0.0
-                nan_goes_left = int(0.0 <= threshold)
-            lo = add(node["left_child"])
-            hi = add(node["right_child"])
-            nodes[at] = (int(node["split_feature"]), threshold, lo, hi, nan_goes_left, 0.0)
-            return at
-
-        add(info["tree_structure"])
-        trees.append(nodes)
-        classes.append(i % k)
-    return _build(trees, classes, k)
-
-
-def _xgboost_forest(booster: Any) -> Forest:
-    model = json.loads(booster.save_raw("json"))
-    gbm = model["learner"]["gradient_booster"]
-    if gbm.get("name") != "gbtree":
-        raise _Unsupported(f"XGBoost booster {gbm.get('name')!r}")
-    body = gbm["model"]
-    n_class = int(model["learner"]["learner_model_param"].get("num_class", "0") or 0)
-    trees, classes = [], []
-    for tree, klass in zip(body["trees"], body["tree_info"]):
-        if any(int(s) != 0 for s in tree["split_type"]):
-            raise _Unsupported("XGBoost categorical split")
-        nodes = []
-        for f, cond, lo, hi, dl in zip(
-            tree["split_indices"],
-            tree["split_conditions"],
-            tree["left_children"],
-            tree["right_children"],
-            tree["default_left"],
-        ):
-            if lo == -1:  # a leaf: its value is in split_conditions
-                nodes.append((-1, 0.0, -1, -1, 0, float(cond)))
-            else:
-                # XGBoost goes left when x < cond (in float32): for a float32 x that is
-                # x <= the largest float32 below cond.
-                below = float(np.nextafter(np.float32(cond), np.float32(-np.inf)))
-                nodes.append((int(f), below, int(lo), int(hi), int(dl), 0.0))
-        trees.append(nodes)
-        classes.append(int(klass))
-    return _build(trees, classes, max(n_class, 1))
-
-
-def forest_of(model: Any) -> Forest | None:
-    """The :class:`Forest` of a :class:`~intelligent_training.evaluation.NativeModel`."""
-    try:
-        if model.family == "lightgbm":
-            return _lightgbm_forest(model.booster)
-        return _xgboost_forest(model.booster)
-    except (_Unsupported, KeyError, ValueError, TypeError) as exc:
-        logger.debug("tree walk unavailable for this %s model: %s", model.family, exc)
-        return None
 
 
 def _kernels() -> tuple[Any, Any] | None:
@@ -272,7 +145,7 @@ class TreePermuter:
 
     def __init__(
         self,
-        forest: Forest,
+        forest: Any,
         X: np.ndarray,
         base: np.ndarray,
         leaf: np.ndarray,
@@ -293,7 +166,7 @@ class TreePermuter:
         if X.shape[1] > _MAX_MASK_FEATURES:
             return None
         kernels = _get_kernels()
-        forest = forest_of(model) if kernels is not None else None
+        forest = model.forest() if kernels is not None else None
         if forest is None or kernels is None:
             return None
         X = np.ascontiguousarray(X, dtype=np.float32)
@@ -317,7 +190,7 @@ class TreePermuter:
         scores = _link(margin, model.task)
         scale = 1e-6 * (1.0 + np.abs(native_scores).max())
         if not np.allclose(scores, native_scores, rtol=1e-5, atol=scale):
-            logger.debug("tree walk does not reproduce the %s scores; not used", model.family)
+            logger.debug("tree walk does not reproduce the %s scores; not used", type(model))
             return None  # e.g. another link (a custom objective): score with the booster
         return cls(forest, X, margin, leaf, mask, model.task)
 

@@ -29,8 +29,10 @@ from intelligent_training.families._registry import (
     family_params,
     get_family,
     make_estimator,
+    register_family,
     resolve_families,
     split_runtime_params,
+    unregister_family,
 )
 from intelligent_training.families._validation import validate_family_params
 
@@ -44,7 +46,9 @@ __all__ = [
     "family_params",
     "get_family",
     "make_estimator",
+    "register_family",
     "resolve_families",
     "split_runtime_params",
+    "unregister_family",
     "validate_family_params",
 ]

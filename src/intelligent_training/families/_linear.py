@@ -7,6 +7,7 @@ is ``|coef|`` on the standardised scale, so it is comparable across features.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from numbers import Integral, Real
 from typing import Any
 
@@ -196,3 +197,47 @@ def build_linear(
     if task == "regression":
         return StandardizedRidge(**params)
     return StandardizedLogisticRegression(random_state=random_state, **params)
+
+
+def _linear_parts(estimator: Any) -> tuple[Callable[[Any], np.ndarray], np.ndarray] | None:
+    """(transform to the linear model's inputs, coef ``(k, p)``) of a linear model."""
+    from sklearn.pipeline import Pipeline
+
+    pipe = getattr(estimator, "pipeline_", estimator)
+    if isinstance(pipe, Pipeline):
+        final, steps = pipe[-1], pipe[:-1]
+        if hasattr(pipe, "feature_names_in_"):
+            transform = steps.transform
+        else:  # fitted on an array: give it one (a frame would warn about its names)
+            transform = lambda X: steps.transform(np.asarray(X))  # noqa: E731
+    else:
+        final, transform = pipe, (lambda X: X)
+    if not type(final).__module__.startswith("sklearn.linear_model"):
+        return None
+    coef = getattr(final, "coef_", None)
+    if coef is None:
+        return None
+    return transform, np.atleast_2d(np.asarray(coef, dtype=np.float64))
+
+
+def linear_contributions(
+    estimator: Any, X: Any, background: Any, rng: Any = None
+) -> np.ndarray | None:
+    """Exact SHAP values of a linear model, ``(n, n_features, n_outputs)``, or None.
+
+    The linear family's SHAP explainer (its ``FamilySpec.explainers["shap"]``); ``rng``
+    is unused (the values are exact).
+
+    For a linear model ``f(z) = coef . z + b`` on its (imputed, standardised) inputs
+    ``z`` and independent features, the SHAP value of feature ``j`` against a
+    background is ``coef_j * (z_j - mean(z_j))`` (the model's own, margin scale).
+    """
+    parts = _linear_parts(estimator)
+    if parts is None:
+        return None
+    transform, coef = parts
+    Z = np.asarray(transform(X), dtype=np.float64)
+    centre = np.asarray(transform(background), dtype=np.float64).mean(axis=0)
+    if Z.shape[1] != coef.shape[1]:
+        return None
+    return (Z - centre)[:, :, None] * coef.T[None, :, :]  # type: ignore[no-any-return]

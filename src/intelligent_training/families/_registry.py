@@ -27,7 +27,11 @@ from typing import Any
 from intelligent_training.exceptions import FamilyError, MissingDependencyError
 from intelligent_training.families._defaults import default_family_names, default_params
 from intelligent_training.families._specs import KINDS, REGISTRY, TASKS, FamilySpec
-from intelligent_training.families._validation import RUNTIME_PARAMS, validate_family_params
+from intelligent_training.families._validation import (
+    RUNTIME_PARAMS,
+    _estimator_param_names,
+    validate_family_params,
+)
 
 __all__ = [
     "KINDS",
@@ -37,8 +41,10 @@ __all__ = [
     "family_params",
     "get_family",
     "make_estimator",
+    "register_family",
     "resolve_families",
     "split_runtime_params",
+    "unregister_family",
 ]
 
 _KNOWN_TASKS = (*TASKS, "multi")
@@ -66,6 +72,64 @@ def available_families(*, installed_only: bool = False) -> list[str]:
     return sorted(
         name for name, spec in _REGISTRY.items() if not installed_only or spec.is_available()
     )
+
+
+def register_family(spec: FamilySpec, *, replace: bool = False) -> FamilySpec:
+    """Add a model family to the registry (every stage can then use it by name).
+
+    The spec declares what the engine needs to know of the family (its capability
+    hooks, see :class:`FamilySpec`); no engine module changes. Its default parameters
+    are those of its estimators (the packaged YAML files know only the built-in
+    families).
+
+    Parameters
+    ----------
+    spec : FamilySpec
+        With ``builder`` and ``estimators`` as dotted paths.
+    replace : bool, default=False
+        Replace a family of the same name (else that is an error).
+
+    Returns
+    -------
+    FamilySpec
+        ``spec``.
+
+    Raises
+    ------
+    FamilyError
+        A family of that name exists (and not ``replace``), or the spec is malformed.
+    """
+    if not isinstance(spec, FamilySpec):
+        raise FamilyError(f"register_family takes a FamilySpec, got {type(spec).__name__}.")
+    if spec.name in _REGISTRY and not replace:
+        raise FamilyError(
+            f"A model family named {spec.name!r} is already registered; pass replace=True "
+            "or choose another name."
+        )
+    if not spec.builder or ":" not in spec.builder:
+        raise FamilyError(
+            f"Family {spec.name!r}: builder must be a dotted path 'module:function', "
+            f"got {spec.builder!r}."
+        )
+    unknown = sorted(set(spec.tasks) - set(_KNOWN_TASKS))
+    if unknown:
+        raise FamilyError(f"Family {spec.name!r}: unknown tasks {unknown}; use {list(TASKS)}.")
+    _REGISTRY[spec.name] = spec
+    _estimator_param_names.cache_clear()
+    return spec
+
+
+def unregister_family(name: str) -> None:
+    """Remove a family added by :func:`register_family`.
+
+    Raises
+    ------
+    FamilyError
+        ``name`` is not registered.
+    """
+    get_family(name)
+    del _REGISTRY[name]
+    _estimator_param_names.cache_clear()
 
 
 def _unknown_family(name: object) -> FamilyError:

@@ -174,19 +174,14 @@ def plan_cells(
                 f"does not support {task} targets (supports {', '.join(spec.tasks)})"
             )
             continue
-        family_methods = tuple(
-            m
-            for m in methods
-            if not (m == "native" and not spec.native_importance)
-            and not (m == "shap" and spec.kind == "sequence")
-        )
+        family_methods = tuple(m for m in methods if spec.explainer(m) is not None)
         if not family_methods:
             family_errors[family] = (
-                f"none of the importance methods {list(methods)} applies to a "
-                f"{spec.kind} family (add 'permutation')"
+                f"none of the importance methods {list(methods)} applies to this family "
+                f"(it is explained by {', '.join(spec.methods)})"
             )
             continue
-        size = selector.permutation_sample_size
+        budget = selector.explain_rows
         measures[family] = Measure(
             scores=selector.relevance == "shadow",  # the fold skill: who votes
             loss=True,
@@ -194,8 +189,7 @@ def plan_cells(
             shap="shap" in family_methods,
             permutation="permutation" in family_methods,
             n_repeats=int(selector.n_repeats),
-            shap_sample_size=int(selector.shap_sample_size),
-            permutation_sample_size=None if size is None else int(size),
+            explain_rows=None if budget is None else int(budget),
             by_group=bool(selector.aggregate_symbols),
         )
     n_folds = len(resolved[target].folds)

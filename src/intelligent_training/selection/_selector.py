@@ -111,15 +111,17 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
     correlation_threshold : float in (0, 1] or None, default=0.9
         Features whose absolute Spearman correlation (on at most 5000 sampled rows)
         is at least this are clustered together; ``None`` disables clustering.
-    shap_sample_size : int, default=1000
-        Test rows explained by SHAP per fold at most.
+    explain_rows : int or None, default=2000
+        Row budget of SHAP and permutation importance per (family, fold): a
+        stratified-in-time sample of the fold's test rows (one row drawn in each of
+        ``explain_rows`` equal consecutive strata), the same rows for every family and
+        for the shadow features; ``None`` explains every test row. Permutation costs
+        ``2 * n_features * n_repeats`` predictions of this many rows (the shadows
+        double the columns); raise it when the signals are weak and the estimate noisy.
+        Families whose model reads the panel index (sequence windows) are permuted on
+        every test row.
     n_repeats : int, default=3
         Shuffles per feature for permutation importance.
-    permutation_sample_size : int or None, default=5000
-        Test rows (a random subset) on which permutation importance is measured per
-        fold; ``None`` uses every test row. Its cost is
-        ``n_features * n_repeats`` predictions of this many rows; raise it when the
-        signals are weak and the estimate noisy.
     random_state : int, RandomState or None, default=None
         Seeds the families, the shuffles and the row samples (the engine's seeding
         rule: same results whatever ``n_jobs`` or the cache).
@@ -231,9 +233,8 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         require_min_models=[POSITIVE_INT],
         aggregate_symbols=["boolean"],
         correlation_threshold=[StrictInterval(Real, 0, 1, closed="right"), None],
-        shap_sample_size=[POSITIVE_INT],
+        explain_rows=[POSITIVE_INT, None],
         n_repeats=[POSITIVE_INT],
-        permutation_sample_size=[POSITIVE_INT, None],
         relevance=[StrOptions(set(RELEVANCE_TESTS)), None],
     )
 
@@ -246,9 +247,8 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         cv: Any = None,
         aggregate_symbols: bool = False,
         correlation_threshold: float | None = 0.9,
-        shap_sample_size: int = 1000,
+        explain_rows: int | None = 2000,
         n_repeats: int = 3,
-        permutation_sample_size: int | None = 5000,
         random_state: Any = None,
         n_jobs: int | None = None,
         verbose: bool | int | None = None,
@@ -264,9 +264,8 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         self.cv = cv
         self.aggregate_symbols = aggregate_symbols
         self.correlation_threshold = correlation_threshold
-        self.shap_sample_size = shap_sample_size
+        self.explain_rows = explain_rows
         self.n_repeats = n_repeats
-        self.permutation_sample_size = permutation_sample_size
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.verbose = verbose

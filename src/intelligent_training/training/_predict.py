@@ -56,7 +56,7 @@ class TrainerPredictions:
     fill_values_: dict[tuple[str, str], dict[str, float]]
     strategy: str
     _classes: dict[str, np.ndarray | None]
-    _family_kinds: dict[str, str]
+    _joint_families: set[str]
     _fitted_on_frame: bool
     _input_is_frame: bool
     _feature_columns: list[Any] | None
@@ -95,7 +95,7 @@ class TrainerPredictions:
                     continue
                 fill = self.fill_values_.get((t, family))
                 X_f = fill_extra(X_t, columns, fill) if fill else X_t
-                joint = self._family_kinds[family] == "multi_task"
+                joint = family in self._joint_families
                 per[(t, family)] = unit_scores(model, X_f, task, classes, n_joint=int(joint))[0]
             ensemble[target] = ensemble_scores([per[k] for k in per if k[0] == target])
             if self.strategy == "cascade":

@@ -86,7 +86,7 @@ class Context:
 
     data: EvalData
     targets: TargetSet  # in the given (ranked) order, with their folds
-    families: dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]  # kind, tasks, params
+    families: dict[str, tuple[bool, tuple[str, ...], dict[str, Any]]]  # joint?, tasks, params
     seed: int | None
     threads: int | None
     n_jobs: int | None
@@ -204,7 +204,7 @@ def _unit_cells(
     target: str,
     fill_columns: tuple[int, ...] = (),
 ) -> list[Cell] | UnitResult:
-    kind, tasks, params = ctx.families[family]
+    _, tasks, params = ctx.families[family]
     spec = ctx.targets[target]
     if spec.task not in tasks:
         return _skipped(

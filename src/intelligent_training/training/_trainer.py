@@ -277,7 +277,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         out = {}
         for name, params in resolved.items():
             spec = get_family(name)
-            out[name] = (spec.kind, tuple(spec.tasks), dict(params))
+            out[name] = (spec.joint_output, tuple(spec.tasks), dict(params))
         self.families_ = list(out)
         return out
 
@@ -394,7 +394,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         self.multi_task_targets_ = trained.multi_task_targets
         self.cv_metrics_ = trained.cv_metrics
         self.oof_predictions_ = trained.oof_predictions
-        self._family_kinds = {name: spec[0] for name, spec in families.items()}
+        self._joint_families = {name for name, spec in families.items() if spec[0]}
 
     # ------------------------------------------------------------------ persistence
     def save(self, path: str | os.PathLike[str]) -> str:

@@ -127,6 +127,24 @@ def context_rows(
     return reached[~np.isin(reached, rows)]  # type: ignore[no-any-return]
 
 
+def context_of(data: Any, rows: np.ndarray, estimator: Any) -> np.ndarray:
+    """The sequence families' input-context hook (``FamilySpec.context``).
+
+    The rows outside ``rows`` whose features ``estimator`` (a fitted sequence model with
+    a ``lookback``) must see to give every row of ``rows`` a full window:
+    :func:`context_rows` over the per-symbol keys of ``data`` (anything with ``index``,
+    ``n_rows`` and ``memo(key, build)``; the keys are computed once per data).
+    """
+    index = data.index
+
+    def keys() -> tuple[np.ndarray, np.ndarray]:
+        frame = pd.DataFrame(index=index) if index is not None else None
+        return sequence_keys(frame, data.n_rows)
+
+    lookback = int(getattr(estimator, "lookback", 1))
+    return context_rows(data.memo("sequence_keys", keys), rows, lookback)
+
+
 def lookback_indices(X: object, lookback: int, n_rows: int | None = None) -> np.ndarray:
     """Row positions of every row's lookback window.
 
