@@ -1,6 +1,6 @@
 """scikit-learn's estimator checks over every public estimator of the library.
 
-:func:`intelligent_training.utils.all_estimators` discovers the estimators (the four
+:func:`intelligent_training.discovery.all_estimators` discovers the estimators (the four
 stages and every registered family's classes); each one runs
 :func:`sklearn.utils.estimator_checks.parametrize_with_checks` in a fast configuration
 (tiny models, few folds). The family estimators are built by ``make_estimator`` with
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from intelligent_training.discovery import all_estimators
 from intelligent_training.families import available_families, get_family, make_estimator
-from intelligent_training.utils import all_estimators
 
 # ---------------------------------------------------------------- fast configurations
 _TORCH_FAST = {"max_epochs": 10, "learning_rate": 0.01, "device": "cpu"}

@@ -93,8 +93,8 @@ def test_nan_target_rows_are_dropped_per_target(xy):
     Y.iloc[7, 1] = np.nan
     trainer = ModelTrainer(threads=1, families=["linear"], cv=2).fit(X, Y)
     s = summary(trainer)
-    assert s.loc[SIGNAL, "n_train"] == Y[SIGNAL].notna().sum()
-    assert s.loc["fwd_ret_60m", "n_train"] == Y["fwd_ret_60m"].notna().sum()
+    assert s.loc[SIGNAL, "n_final"] == Y[SIGNAL].notna().sum()
+    assert s.loc["fwd_ret_60m", "n_final"] == Y["fwd_ret_60m"].notna().sum()
     oof = trainer.oof_predictions_[("fwd_ret_60m", "linear")]
     assert oof[Y["fwd_ret_60m"].isna()].isna().all()
 
@@ -151,7 +151,7 @@ def test_max_rows_train_fits_final_models_on_the_latest_timestamps(xy):
     y = Y[SIGNAL]
     full = ModelTrainer(threads=1, families=["linear"], cv=2).fit(X, y)
     capped = ModelTrainer(threads=1, families=["linear"], cv=2, max_rows_train=301).fit(X, y)
-    assert summary(capped).loc[SIGNAL, "n_train"] == 300  # whole timestamps of 3 symbols
+    assert summary(capped).loc[SIGNAL, "n_final"] == 300  # whole timestamps of 3 symbols
     # Cross-validation is unchanged; only the final models differ.
     pd.testing.assert_frame_equal(full.oof_predictions_, capped.oof_predictions_)
     recent = X.index.get_level_values("timestamp") >= X.index.get_level_values("timestamp")[-300]
@@ -267,3 +267,15 @@ def test_an_overflowing_target_is_a_data_error_in_every_stage(xy, scale):
         with pytest.raises(DataError, match=rf"target '{SIGNAL}' has values up to .*rescale"):
             fit()
     ModelTrainer(families=["linear"], cv=2).fit(X, Y[SIGNAL] * 1e6)  # large but fine
+
+
+def test_summary_row_sizes_are_the_folds_means_and_the_final_fit_is_its_own_column(xy):
+    X, Y, _ = xy
+    trainer = ModelTrainer(threads=1, families=["linear"], cv=3).fit(X, Y[SIGNAL])
+    metrics = trainer.cv_metrics_
+    folds = metrics[metrics["fold"].astype(str) != "mean"]
+    mean = metrics[metrics["fold"].astype(str) == "mean"].iloc[0]
+    assert mean["n_train"] == folds["n_train"].mean()
+    assert mean["n_test"] == folds["n_test"].mean()
+    assert mean["n_final"] == Y[SIGNAL].notna().sum()
+    assert folds["n_final"].isna().all()

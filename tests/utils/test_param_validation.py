@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 from sklearn.utils._param_validation import InvalidParameterError
 
+from intelligent_training.discovery import all_estimators
 from intelligent_training.exceptions import ConfigError, ParameterError
 from intelligent_training.model_selection import PurgedTimeSeriesSplit
-from intelligent_training.utils import STAGE_CONSTRAINTS, all_estimators, stage_constraints
+from intelligent_training.utils import STAGE_CONSTRAINTS, stage_constraints
 
 STAGES = dict(all_estimators("stage"))
 

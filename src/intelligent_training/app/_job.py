@@ -59,20 +59,21 @@ def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
 
 
 def _ok_rows(trainer: Any, *, summary: bool) -> Any:
-    """``n_train`` of the trainer's successful summary rows (``fold == "mean"``: the final
-    fits; a failed family's final fit has 0 rows) or fold rows, or None."""
+    """Training rows of the trainer's successful fits: the final fits (``n_final`` of the
+    ``fold == "mean"`` rows; a failed family's final fit has 0 rows) or the folds'
+    (``n_train`` of the fold rows), or None."""
     metrics: Any = getattr(trainer, "cv_metrics_", None)
     try:
         rows = (metrics["fold"].astype(str) == "mean") == summary
         if "status" in metrics:
             rows &= metrics["status"] == "ok"
-        return metrics.loc[rows, "n_train"].dropna()
+        return metrics.loc[rows, "n_final" if summary else "n_train"].dropna()
     except (AttributeError, KeyError, TypeError):
         return None
 
 
 def _final_rows(trainer: Any) -> int | None:
-    """Rows of the trainer's final fit (``n_train`` of its successful ``"mean"`` rows)."""
+    """Rows of the trainer's final fit (``n_final`` of its successful ``"mean"`` rows)."""
     final = _ok_rows(trainer, summary=True)
     return int(final.min()) if final is not None and len(final) else None
 

@@ -37,6 +37,7 @@ CV_COLUMNS = (
     "task",
     "n_train",
     "n_test",
+    "n_final",
     *METRIC_COLUMNS,
     "fit_seconds",
 )
@@ -149,8 +150,11 @@ def _metrics_frame(
                 if result.model is not None
                 else ("skipped" if result.skipped else "failed"),
                 "error": result.error,
-                "n_train": result.n_final,
-                "n_test": int(sum(r["n_test"] for r in folds)),
+                # the summary row's sizes are the folds' means, like its metrics;
+                # n_final: the rows of the final fit (only on this row)
+                "n_train": _mean_size(ok, "n_train"),
+                "n_test": _mean_size(ok, "n_test"),
+                "n_final": result.n_final,
             }
             for key in (*METRIC_COLUMNS, "fit_seconds"):
                 values = [r[key] for r in ok if key in r]
@@ -163,6 +167,12 @@ def _metrics_frame(
     frame = frame[list(CV_COLUMNS)]
     frame["fold"] = frame["fold"].astype(object)
     return frame.reset_index(drop=True)
+
+
+def _mean_size(records: list[dict[str, Any]], key: str) -> float:
+    """The mean of the folds' ``key`` (NaN without a successful fold)."""
+    values = [r[key] for r in records if key in r]
+    return float(np.mean(values)) if values else np.nan
 
 
 def _any_finite(values: list[Any]) -> bool:

@@ -139,8 +139,9 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         ``(target, "multi_task")`` entries are one shared model.
     cv_metrics_ : DataFrame
         One row per target x family x fold (``fold`` 0, 1, ...) plus a summary row per
-        target x family (``fold="mean"``: the mean over successful folds; ``n_train``
-        there is the number of rows of the final fit), with ``status`` (``ok``,
+        target x family (``fold="mean"``: the mean over successful folds, ``n_train`` and
+        ``n_test`` included; ``n_final``, on that row only, is the number of rows of the
+        final fit), with ``status`` (``ok``,
         ``failed``, ``skipped``), ``error``, the metrics that fit the task (regression:
         ``r2``, ``ic_*``, ``dir_acc``; classification: ``auc``, ``logloss``,
         ``accuracy``) and ``skill`` (comparable across tasks).

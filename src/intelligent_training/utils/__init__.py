@@ -1,16 +1,11 @@
-"""Developer utilities: estimator discovery and declarative parameter checks.
+"""Declarative parameter checks shared by the estimators.
 
-Examples
---------
->>> from intelligent_training.utils import all_estimators
->>> names = [name for name, _ in all_estimators()]
->>> "TargetRanker" in names and "FeatureSelector" in names
-True
+Estimator discovery (``all_estimators``, which imports every stage and family) lives in
+:mod:`intelligent_training.discovery`, above everything it finds.
 """
 
 from __future__ import annotations
 
-from intelligent_training.utils._discovery import all_estimators
 from intelligent_training.utils._param_validation import (
     NON_NEGATIVE_INT,
     POSITIVE_INT,
@@ -36,6 +31,5 @@ __all__ = [
     "StrictInterval",
     "Subset",
     "ValidatedParamsMixin",
-    "all_estimators",
     "stage_constraints",
 ]

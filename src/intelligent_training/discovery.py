@@ -1,4 +1,15 @@
-"""Discovery of the library's public estimators (like ``sklearn.utils.all_estimators``)."""
+"""Discovery of the library's public estimators (like ``sklearn.utils.all_estimators``).
+
+It imports every stage and every installed family, so it sits above all of them (the top
+layer of ``docs/architecture.md``); nothing in the library imports it.
+
+Examples
+--------
+>>> from intelligent_training.discovery import all_estimators
+>>> names = [name for name, _ in all_estimators()]
+>>> "TargetRanker" in names and "FeatureSelector" in names
+True
+"""
 
 from __future__ import annotations
 
@@ -67,7 +78,7 @@ def all_estimators(type_filter: str | Iterable[str] | None = None) -> list[tuple
 
     Examples
     --------
-    >>> from intelligent_training.utils import all_estimators
+    >>> from intelligent_training.discovery import all_estimators
     >>> dict(all_estimators("stage")).keys() >= {"TargetRanker", "ModelTrainer"}
     True
     >>> "StandardizedRidge" in dict(all_estimators("regressor"))
