@@ -311,8 +311,11 @@ class FoldBins:
         native: Mapping[str, Any],
         num_boost_round: int,
         test_rows: np.ndarray | None = None,
+        weight: np.ndarray | None = None,
     ) -> tuple[Any, np.ndarray | None]:
         """:meth:`train`, and the score matrix of ``test_rows`` where it comes cheaper.
+
+        ``weight``: sample weights of ``rows`` (None: unweighted).
 
         LightGBM keeps the scores of a validation set up to date round by round, on the
         set's bins (each new tree adds its leaf values), as it does for its training
@@ -330,18 +333,20 @@ class FoldBins:
         positions = self.positions(rows)
         if self.family == "lightgbm":
             with _LARGE_CELLS.admit(self._footprint(X), budget=_feature_bytes(X)):
-                return self._train_lightgbm(X, positions, y, native, num_boost_round, test_rows)
+                return self._train_lightgbm(
+                    X, positions, y, native, num_boost_round, test_rows, weight
+                )
         # Base rows outside ``rows`` (purged for this horizon, or unlabelled) get weight
         # 0, so the fold's binned matrix is reused as is: no re-binning.
         n_base = len(self.base_rows)
         label = np.zeros(n_base, dtype=np.float32)
         label[positions] = y
-        weight = np.zeros(n_base, dtype=np.float32)
-        weight[positions] = 1.0
+        row_weight = np.zeros(n_base, dtype=np.float32)
+        row_weight[positions] = 1.0 if weight is None else weight
         dtrain = self._acquire(X)
         try:
             dtrain.set_label(label)
-            dtrain.set_weight(weight)
+            dtrain.set_weight(row_weight)
             return xgboost_train(dict(native), dtrain, num_boost_round), None
         finally:
             self._release(dtrain)
@@ -360,6 +365,7 @@ class FoldBins:
         native: Mapping[str, Any],
         num_boost_round: int,
         test_rows: np.ndarray | None,
+        weight: np.ndarray | None = None,
     ) -> tuple[Any, np.ndarray | None]:
         import lightgbm as lgb
 
@@ -379,6 +385,8 @@ class FoldBins:
         sub.reference = None
         self._took_rows()
         sub.set_label(y)
+        if weight is not None:
+            sub.set_weight(np.asarray(weight, dtype=np.float32))
         n_test = 0 if test_rows is None else len(test_rows)
         large_test = n_test * X.shape[1] > _LARGE_TEST_BYTES
         if not n_test or large_test:

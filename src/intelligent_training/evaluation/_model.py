@@ -236,6 +236,28 @@ def _joint_labels(data: EvalData, targets: tuple[str, ...], rows: np.ndarray) ->
     return pd.DataFrame(columns, index=index)
 
 
+def _takes_sample_weight(estimator: Any) -> bool:
+    """Whether ``estimator.fit`` accepts ``sample_weight`` (a family without it is fit
+    unweighted). A ``fit(X, y, **kwargs)`` that passes its keywords on is followed to the
+    next ``fit`` of the class hierarchy. TODO(lead): switch to the family's "accepts
+    sample weights" capability of ``FamilySpec`` (engineer hooks) once it exists."""
+    import inspect
+
+    for cls in type(estimator).__mro__:
+        fit = cls.__dict__.get("fit")
+        if fit is None:
+            continue
+        try:
+            parameters = inspect.signature(fit).parameters
+        except (TypeError, ValueError):
+            return False
+        if "sample_weight" in parameters:
+            return True
+        if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+            return False
+    return False
+
+
 def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
     """Fit the cell's model on its training rows.
 
@@ -270,6 +292,7 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
             native,
             rounds,
             test_rows=cell.test if scored else None,
+            weight=spec.fit_weights(cell.train),
         )
         model = NativeModel(
             cell.family, booster, spec.task, spec.n_classes, data.X.shape[1], cell.threads
@@ -303,7 +326,11 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
         cpu_only=cell.cpu_only,
         label_horizon=cell.label_horizon,
     )
-    estimator.fit(data.frame(cell.train, X_train) if frame else X_train, y)
+    fit_params = {}
+    weights = None if cell.joint else spec.fit_weights(cell.train)
+    if weights is not None and _takes_sample_weight(estimator):
+        fit_params["sample_weight"] = weights
+    estimator.fit(data.frame(cell.train, X_train) if frame else X_train, y, **fit_params)
 
     rows = cell.test
     select = None
