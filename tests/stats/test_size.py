@@ -60,3 +60,19 @@ def test_the_textbook_newey_west_test_fails_the_same_check():
 def test_size_of_skill_series_of_persistent_forecasts(kind, bars):
     rates = _rejection_rates(kind, bars, (200, 1000, 5000), reps=20_000, seed=100 + bars)
     _check(rates, f"{kind} h={bars}")
+
+
+@pytest.mark.parametrize("bars", [1, 12])
+def test_fold_spread_agrees_with_the_standard_error(bars):
+    """Under no skill, the fold means scatter as the test's standard error says.
+
+    The variance of one fold's mean skill is ``n * SE**2 / n_fold`` with ``SE = mean / t``;
+    over many series the observed fold-to-fold variance matches it on average.
+    """
+    rng = np.random.default_rng(7 + bars)
+    x = null_skill_series("ma", rng, 4000, 1500, bars)  # 3 folds of 500 timestamps
+    test = hac_mean_test(x.T, bars)
+    se2 = (test.mean / test.t_stat) ** 2
+    folds = x.reshape(len(x), 3, 500).mean(axis=2)
+    ratio = folds.var(axis=1, ddof=1) / (se2 * 1500 / 500)
+    assert abs(np.mean(ratio) - 1.0) < 0.1
