@@ -102,6 +102,24 @@ def test_fdr_and_early_stopping_reach_the_ranker(flags, fdr, early_stopping):
     assert ranker.early_stopping is early_stopping
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        ([], None),
+        (["--sample-weight", "uniqueness"], "uniqueness"),
+        (["--sample-weight", "none"], None),
+    ],
+)
+def test_sample_weight_reaches_every_stage(flags, expected):
+    from intelligent_training.app import build_pipeline
+    from intelligent_training.config import load_config
+
+    args = build_parser().parse_args(["--data-dir", "d", *flags])
+    pipeline = build_pipeline(load_config(overrides=overrides_from_args(args)))
+    stages = (pipeline.ranker, pipeline.selector, pipeline.trainer)
+    assert [stage.sample_weight for stage in stages] == [expected] * 3
+
+
 def test_python_dash_m_runs_the_cli():
     proc = subprocess.run(
         [sys.executable, "-m", "intelligent_training", "--version"],

@@ -41,3 +41,37 @@ def null_panel(
     y = overlapping_noise(rng, n_timestamps, n_symbols, bars) + signal * forecast
     ts = np.repeat(np.arange(n_timestamps), n_symbols)
     return y.ravel(), forecast.ravel(), ts
+
+
+def null_skill_series(
+    kind: str, rng: np.random.Generator, reps: int, n: int, bars: int, n_symbols: int = 6
+) -> np.ndarray:
+    """``reps`` per-timestamp skill series without skill, shape (reps, n).
+
+    ``"ma"``: the overlap alone, ``bars``-bar sums of Gaussian noise (an MA(bars - 1));
+    ``"rank_ic"``: Spearman correlation across ``n_symbols`` between persistent AR(1)
+    forecasts (phi = 0.97) and ``bars``-bar forward sums of noise; ``"auc"``: the same
+    forecasts against the sign of the sums, AUC - 1/2 (NaN where every symbol has one class).
+    """
+    if kind == "ma":
+        e = rng.standard_normal((reps, n + bars - 1))
+        c = np.concatenate([np.zeros((reps, 1)), np.cumsum(e, axis=1)], axis=1)
+        return c[:, bars:] - c[:, :-bars]
+    phi = 0.97
+    shocks = rng.standard_normal((reps, n, n_symbols)) * np.sqrt(1 - phi * phi)
+    start = rng.standard_normal((reps, 1, n_symbols))
+    forecast, _ = lfilter([1.0], [1.0, -phi], shocks, axis=1, zi=phi * start)
+    e = rng.standard_normal((reps, n + bars - 1, n_symbols))
+    c = np.concatenate([np.zeros((reps, 1, n_symbols)), np.cumsum(e, axis=1)], axis=1)
+    label = c[:, bars:] - c[:, :-bars]
+    rf = np.argsort(np.argsort(forecast, axis=-1), axis=-1) + 1.0
+    if kind == "rank_ic":
+        rl = np.argsort(np.argsort(label, axis=-1), axis=-1) + 1.0
+        s = n_symbols
+        return 1.0 - 6.0 * ((rf - rl) ** 2).sum(axis=-1) / (s * (s * s - 1))
+    positive = label > 0
+    n_pos = positive.sum(axis=-1).astype(np.float64)
+    n_neg = n_symbols - n_pos
+    with np.errstate(invalid="ignore", divide="ignore"):
+        auc = ((rf * positive).sum(axis=-1) - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg)
+    return np.where((n_pos > 0) & (n_neg > 0), auc - 0.5, np.nan)

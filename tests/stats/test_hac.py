@@ -6,6 +6,7 @@ import doctest
 
 import numpy as np
 import pytest
+from scipy.stats import kstest
 from scipy.stats import t as student_t
 
 from intelligent_training import metrics
@@ -17,6 +18,7 @@ from intelligent_training.stats import (
     _racing,
     _shadow,
     _skill,
+    ewc_dof,
     hac_mean_test,
     newey_west_lag,
     newey_west_tstat,
@@ -72,37 +74,54 @@ def test_two_dimensional_input_is_column_by_column() -> None:
         assert test2.n[j] == one.n
 
 
+def _slow_ewc(x: np.ndarray, nu: int) -> tuple[float, float, int]:
+    """Mean, EWC variance of the mean and count, one cosine at a time (NaN = missing)."""
+    n = len(x)
+    ok = np.isfinite(x)
+    n_valid = int(ok.sum())
+    mean = sum(v for v in x[ok]) / n_valid
+    d = [v - mean if np.isfinite(v) else 0.0 for v in x]
+    omega = 0.0
+    for j in range(1, nu + 1):
+        lam = sum(np.sqrt(2 / n) * np.cos(np.pi * j * (t + 0.5) / n) * d[t] for t in range(n))
+        omega += lam * lam / nu
+    return mean, omega * n / n_valid**2, n_valid
+
+
 def test_hac_mean_test_matches_its_definition() -> None:
     rng = np.random.default_rng(2)
     e = rng.standard_normal(406)
     x = np.convolve(e, np.ones(7), mode="valid") / 7 + 0.05  # 6 overlapping neighbours
     x[[10, 11, 300]] = np.nan
     h = 7
-    lag = newey_west_lag(len(x), 2 * h)
-    weights = [
-        1.0 if k <= h - 1 else (lag + 1 - k) / (lag + 1 - (h - 1)) for k in range(1, lag + 1)
-    ]
-    mean, lrv, n = _slow_lrv(x, weights)
-    lrv /= 1 - (1 + 2 * sum(weights)) / n
-    t = mean / np.sqrt(lrv / n)
+    nu = ewc_dof(len(x), h)
+    assert nu == min(int(0.4 * 400 ** (2 / 3)), 400 // (3 * 7)) == 19
+    mean, var, n = _slow_ewc(x, nu)
+    t = mean / np.sqrt(var)
     result = hac_mean_test(x, horizon_bars=h)
-    assert result.lag == lag == 14 and result.n == n == 397
+    assert result.n == n == 397 and result.df == nu and result.lag == 22  # ceil(400 / 19)
     assert result.t_stat == pytest.approx(t, rel=1e-10)
-    assert result.df == pytest.approx(n / (lag + 1))
-    assert result.p_value == pytest.approx(student_t.sf(t, n / (lag + 1)), rel=1e-10)
-    # The overlap-aware variance is larger than Newey-West's with lag h: a smaller t.
+    assert result.p_value == pytest.approx(student_t.sf(t, nu), rel=1e-10)
+    # Newey-West with lag h shrinks the overlap's autocovariances: a larger t.
     assert abs(result.t_stat) < abs(newey_west_tstat(x, h))
+    assert hac_mean_test(x, horizon_bars=h, nu=5).df == 5
 
 
-def test_negative_flat_top_estimate_falls_back_to_bartlett() -> None:
-    # A strictly alternating series: the flat-top sum of autocovariances is negative.
+def test_ewc_t_is_exactly_student_t_for_gaussian_white_noise() -> None:
+    """The reference distribution is exact where its assumption holds (small n, nu)."""
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((60, 20_000))  # n = 60: nu = 6
+    test = hac_mean_test(x)
+    assert test.df[0] == 6
+    assert kstest(test.t_stat, student_t(6).cdf).pvalue > 0.01
+    assert kstest(test.p_value, "uniform").pvalue > 0.01
+
+
+def test_long_run_variance_is_never_negative() -> None:
+    # A strictly alternating series: kernel estimates with negative weights could go below 0.
     x = np.tile([1.0, -1.0], 50) + 0.01
-    result = hac_mean_test(x, horizon_bars=2, lag=2)
-    bartlett = [1 - k / 3 for k in (1, 2)]
-    mean, lrv, n = _slow_lrv(x, bartlett)
-    lrv /= 1 - (1 + 2 * (1 + 0.5)) / n  # demeaning correction with the flat-top weights
-    assert np.isfinite(result.t_stat)
-    assert result.t_stat == pytest.approx(mean / np.sqrt(lrv / n), rel=1e-10)
+    result = hac_mean_test(x, horizon_bars=2)
+    assert np.isfinite(result.t_stat) and result.t_stat > 0
 
 
 def test_degenerate_series_give_nan_not_errors() -> None:
@@ -123,7 +142,15 @@ def test_lag_rule() -> None:
     assert newey_west_lag(100) == 4
     assert newey_west_lag(100, 12) == 12
     assert newey_west_lag(10_000, 3) == 11  # the rule of thumb grows with n
-    assert hac_mean_test(np.random.default_rng(0).standard_normal(600), 12).lag == 24
+
+
+def test_degrees_of_freedom_rule() -> None:
+    assert ewc_dof(1000) == ewc_dof(1000, 1) == 39  # floor(0.4 n^(2/3)): no overlap
+    assert ewc_dof(1875, 12) == 52  # the overlap caps it: n / (3 h)
+    assert ewc_dof(200, 48) == 1 and ewc_dof(1) == 1  # never below 1
+    assert [ewc_dof(5000, h) for h in (1, 3, 12, 48)] == [116, 116, 116, 34]
+    test = hac_mean_test(np.random.default_rng(0).standard_normal(600), 12)
+    assert test.df == 16 and test.lag == 38
 
 
 def test_p_value_is_one_sided() -> None:

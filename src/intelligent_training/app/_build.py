@@ -82,6 +82,8 @@ def build_pipeline(
     # One horizon per target for every stage: the ranking section's overrides and default.
     horizons = dict(tr.horizons) or None
     default_horizon = tr.default_horizon
+    # One weighting for every stage (None and "none": unweighted, the stages' default).
+    sample_weight = None if tr.sample_weight in (None, "none") else tr.sample_weight
     ranker = _make(
         TargetRanker,
         families=tr.families,
@@ -93,6 +95,7 @@ def build_pipeline(
         random_state=rt.random_state,
         horizons=horizons,
         default_horizon=default_horizon,
+        sample_weight=sample_weight,
         verbose=verbose,
     )
     if tr.fdr is not None:  # "none": no significance test (None is the ranker's default)
@@ -110,6 +113,7 @@ def build_pipeline(
         n_jobs=rt.n_jobs,
         horizons=horizons,
         default_horizon=default_horizon,
+        sample_weight=sample_weight,
         verbose=verbose,
     )
     trainer = _make(
@@ -124,6 +128,7 @@ def build_pipeline(
         max_rows_train=tn.max_rows_train,
         horizons=horizons,
         default_horizon=default_horizon,
+        sample_weight=sample_weight,
         verbose=verbose,
     )
     return IntelligentPipeline(

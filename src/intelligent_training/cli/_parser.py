@@ -105,6 +105,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-early-stopping: evaluate every fold of every target)",
     )
     steps.add_argument(
+        "--sample-weight",
+        choices=["uniqueness", "none"],
+        help="weights of the rows in every stage's fits: uniqueness (average uniqueness of "
+        "each row's overlapping label over its symbol) or none (default: unweighted)",
+    )
+    steps.add_argument(
         "--auto-features",
         action=argparse.BooleanOptionalAction,
         default=None,
@@ -176,6 +182,7 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "top_n_targets": ("target_ranking", "top_n"),
         "fdr": ("target_ranking", "fdr"),
         "early_stopping": ("target_ranking", "early_stopping"),
+        "sample_weight": ("target_ranking", "sample_weight"),
         "auto_features": ("feature_selection", "enabled"),
         "top_m_features": ("feature_selection", "top_m"),
         "families": ("training", "families"),

@@ -89,6 +89,10 @@ class TargetRankingConfig(_FamiliesSection):
     fdr: float | Literal["none"] | None = None
     #: Stop hopeless targets between fold waves (``None``: TargetRanker's default, True).
     early_stopping: bool | None = None
+    #: Sample weights of every stage's fits, like ``horizons`` one setting for all stages:
+    #: ``"uniqueness"`` (average uniqueness of each row's label span over its symbol) or
+    #: ``None`` / ``"none"`` (unweighted).
+    sample_weight: Literal["uniqueness", "none"] | None = None
 
     @field_validator("fdr", mode="before")
     @classmethod

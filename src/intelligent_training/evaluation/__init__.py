@@ -40,6 +40,7 @@ from intelligent_training.evaluation._labels import encode_target
 from intelligent_training.evaluation._model import ModelView, aligned_scores, fit_cell
 from intelligent_training.evaluation._plan import CellPlanner
 from intelligent_training.evaluation._targets import (
+    SAMPLE_WEIGHTS,
     Fold,
     TargetSet,
     TargetSpec,
@@ -49,6 +50,7 @@ from intelligent_training.evaluation._targets import (
 )
 
 __all__ = [
+    "SAMPLE_WEIGHTS",
     "Cell",
     "CellLog",
     "CellPlanner",

@@ -274,7 +274,8 @@ class EvalData:
 def _take_spec(spec: Any, rows: np.ndarray) -> Any:
     from dataclasses import replace
 
-    return replace(spec, labels=spec.labels[rows], folds=())
+    weights = None if spec.weights is None else spec.weights[rows]
+    return replace(spec, labels=spec.labels[rows], folds=(), weights=weights)
 
 
 def resolve_seed(random_state: Any, owner: str) -> int | None:

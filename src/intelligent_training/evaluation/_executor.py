@@ -154,6 +154,7 @@ def cell_key(cell: Cell, data: EvalData) -> str:
 
     spec = data.targets[cell.target]
     labels = [fingerprint(data.targets[t].labels) for t in (cell.joint or (cell.target,))]
+    weights = None if spec.weights is None else fingerprint(spec.weights)
     bins = None
     if cell.bins is not None:
         bins = (cell.bins.family, fingerprint(cell.bins.base_rows), sorted(cell.bins.params))
@@ -173,6 +174,7 @@ def cell_key(cell: Cell, data: EvalData) -> str:
         bins,
         cell.cpu_only,
         data.n_groups if cell.measure.by_group else 1,
+        *(() if weights is None else (weights,)),  # unweighted cells keep their old keys
     )
 
 

@@ -164,8 +164,10 @@ class FoldBins:
         *,
         task: str,
         n_classes: int,
+        weight: np.ndarray | None = None,
     ) -> Any:
-        """Train on ``rows`` (positions into ``X``, a subset of the base rows).
+        """Train on ``rows`` (positions into ``X``, a subset of the base rows), with the
+        sample weights ``weight`` of those rows (None: unweighted).
 
         Returns
         -------
@@ -183,4 +185,5 @@ class FoldBins:
             test_rows,
             task=task,
             n_classes=n_classes,
+            weight=weight,
         )

@@ -241,6 +241,7 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
             test_rows=cell.test if scored else None,
             task=spec.task,
             n_classes=spec.n_classes,
+            weight=spec.fit_weights(cell.train),
         )
         return ModelView(model, spec.task), {}
 
@@ -268,7 +269,11 @@ def fit_cell(cell: Cell, data: EvalData) -> tuple[ModelView, dict[int, float]]:
         cpu_only=cell.cpu_only,
         label_horizon=cell.label_horizon,
     )
-    estimator.fit(data.frame(cell.train, X_train) if frame else X_train, y)
+    fit_params = {}
+    weights = None if cell.joint else spec.fit_weights(cell.train)
+    if weights is not None and family.accepts_sample_weight:
+        fit_params["sample_weight"] = weights
+    estimator.fit(data.frame(cell.train, X_train) if frame else X_train, y, **fit_params)
 
     rows = cell.test
     select = None

@@ -44,6 +44,7 @@ from intelligent_training.evaluation._labels import encode_target
 from intelligent_training.exceptions import ConfigError, DataError
 
 __all__ = [
+    "SAMPLE_WEIGHTS",
     "Fold",
     "TargetSet",
     "TargetSpec",
@@ -52,6 +53,10 @@ __all__ = [
     "resolve_cv",
     "resolve_targets",
 ]
+
+
+#: The ``sample_weight`` options of every stage (None: unweighted fits).
+SAMPLE_WEIGHTS = ("uniqueness",)
 
 
 # ------------------------------------------------------------------------------ rows
@@ -166,6 +171,12 @@ class TargetSpec:
         The purged folds (empty until requested).
     splitter : object or None
         The splitter that built the folds (cloned with the horizon).
+    weights : ndarray of float64 or None
+        Sample weight of every row in a model fit (NaN = unlabelled), or None for
+        unweighted fits: with ``sample_weight="uniqueness"`` the average uniqueness of
+        the row's label span over its symbol
+        (:func:`~intelligent_training.stats.average_uniqueness`), scaled to mean 1;
+        None too where every row is equally unique (one-bar labels).
     """
 
     name: str
@@ -176,6 +187,7 @@ class TargetSpec:
     horizon_bars: int
     folds: tuple[Fold, ...] = ()
     splitter: Any = None
+    weights: np.ndarray | None = None
 
     @property
     def n_classes(self) -> int:
@@ -191,6 +203,10 @@ class TargetSpec:
     def labelled(self) -> np.ndarray:
         """Mask of the rows with a known label."""
         return np.isfinite(self.labels)
+
+    def fit_weights(self, rows: np.ndarray) -> np.ndarray | None:
+        """Sample weights of ``rows`` as a model is fit on them, or None (unweighted)."""
+        return None if self.weights is None else self.weights[rows]
 
     def fit_labels(self, rows: np.ndarray) -> np.ndarray:
         """Labels of ``rows`` as a model is fit on them (class labels, not codes)."""
@@ -409,6 +425,31 @@ def resolve_horizons_in_bars(
     return out
 
 
+def _row_grid(index: Any, timestamps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(bar number on the grid of distinct timestamps, symbol code) of every row.
+
+    The symbol is the ``symbol`` level of a panel index; rows without one are one series.
+    """
+    time_codes, _ = pd.factorize(np.asarray(timestamps), sort=True)
+    if isinstance(index, pd.MultiIndex) and "symbol" in index.names:
+        symbol_codes, _ = pd.factorize(index.get_level_values("symbol"))
+    else:
+        symbol_codes = np.zeros(len(time_codes), dtype=np.int64)
+    return time_codes, symbol_codes
+
+
+def label_weights(
+    grid: tuple[np.ndarray, np.ndarray], labelled: np.ndarray, horizon_bars: int
+) -> np.ndarray:
+    """The one place sample weights come from: the average uniqueness of each row's
+    ``horizon_bars`` label span over its symbol, mean 1 over the labelled rows
+    (:func:`~intelligent_training.stats.average_uniqueness`)."""
+    from intelligent_training.stats import average_uniqueness
+
+    time_codes, symbol_codes = grid
+    return average_uniqueness(time_codes, symbol_codes, labelled, horizon_bars)
+
+
 def resolve_targets(
     Y: pd.DataFrame,
     X: Any,
@@ -421,6 +462,8 @@ def resolve_targets(
     with_folds: bool | Iterable[str] = True,
     owner: str,
     task: str = "auto",
+    sample_weight: str | None = None,
+    index: pd.Index | None = None,
 ) -> TargetSet:
     """Resolve every column of ``Y`` into a :class:`TargetSpec` (the target contract).
 
@@ -444,6 +487,12 @@ def resolve_targets(
         The stage's name, for error messages.
     task : {"auto", "regression", "classification"}, default="auto"
         How every target's task is decided (see :func:`encode_target`).
+    sample_weight : {None, "uniqueness"}, default=None
+        ``"uniqueness"``: every spec gets the rows' label uniqueness as its ``weights``
+        (see :func:`label_weights`); validated by the stage.
+    index : pandas.Index, optional
+        The rows' panel index, where ``X`` has none (its ``symbol`` level counts the
+        label overlap per symbol).
 
     Returns
     -------
@@ -460,9 +509,18 @@ def resolve_targets(
         X=X,
     )
     specs = {}
+    grid = None
+    if sample_weight is not None:
+        grid = _row_grid(getattr(X, "index", None) if index is None else index, timestamps)
     for name, column in zip(names, Y.columns):
         encoded = encode_target(Y[column], name=name, owner=owner, task=task)
         horizon, bars = resolved[name]
+        weights = None
+        if grid is not None:
+            weights = label_weights(grid, np.isfinite(encoded.labels), bars)
+            known = weights[np.isfinite(weights)]
+            if not len(known) or known.min() == known.max():
+                weights = None  # all rows equally unique (one-bar labels): fit unweighted
         specs[name] = TargetSpec(
             name=name,
             task=encoded.task,
@@ -470,6 +528,7 @@ def resolve_targets(
             labels=encoded.labels,
             horizon=horizon,
             horizon_bars=bars,
+            weights=weights,
         )
     target_set = TargetSet(specs=specs, bases={}, timestamps=timestamps, cv=cv, _X=X)
     if with_folds is False:

@@ -429,6 +429,7 @@ class LightGBMTrainer(NativeTrainer):
         *,
         task: str,
         n_classes: int,
+        weight: np.ndarray | None = None,
     ) -> LightGBMModel:
         """Train on a subset of the fold's base Dataset; keep the test rows' scores.
 
@@ -436,11 +437,14 @@ class LightGBMTrainer(NativeTrainer):
         set's bins (each new tree adds its leaf values), as it does for its training
         rows: for the fold's test rows that gives the values ``booster.predict`` would,
         at a fraction of its cost, without changing a single tree (no metric, no early
-        stopping: the rounds are run here, as ``lgb.train`` runs them).
+        stopping: the rounds are run here, as ``lgb.train`` runs them). ``weight``: the
+        sample weights of ``positions`` (None: unweighted).
         """
         footprint = _footprint(len(bins.base_rows), X.shape[1], bins.params)
         with _LARGE_CELLS.admit(footprint, budget=_feature_bytes(X)):
-            booster, scores = self._train(bins, X, positions, y, native, num_boost_round, test_rows)
+            booster, scores = self._train(
+                bins, X, positions, y, native, num_boost_round, test_rows, weight
+            )
         threads = int(native.get("num_threads", 1))
         model = LightGBMModel(booster, task, n_classes, X.shape[1], threads)
         model.test_scores = scores
@@ -455,6 +459,7 @@ class LightGBMTrainer(NativeTrainer):
         native: Mapping[str, Any],
         num_boost_round: int,
         test_rows: np.ndarray | None,
+        weight: np.ndarray | None = None,
     ) -> tuple[Any, np.ndarray | None]:
         import lightgbm as lgb
 
@@ -464,6 +469,8 @@ class LightGBMTrainer(NativeTrainer):
         del base
         bins.took_rows()
         sub.set_label(y)
+        if weight is not None:
+            sub.set_weight(np.asarray(weight, dtype=np.float32))
         n_test = 0 if test_rows is None else len(test_rows)
         large_test = n_test * X.shape[1] > _LARGE_TEST_BYTES
         if not n_test or large_test:

@@ -155,8 +155,10 @@ class NativeTrainer:
         *,
         task: str,
         n_classes: int,
+        weight: Any = None,
     ) -> NativeModel:
-        """Train on the base positions ``positions`` with labels ``y``.
+        """Train on the base positions ``positions`` with labels ``y`` (and sample weights
+        ``weight``, None for unweighted, where the family's ``accepts_sample_weight``).
 
         ``bins`` is the engine's fold holder: ``bins.base(X)`` the built base,
         ``bins.acquire(X)`` / ``bins.release(b)`` a base no other thread uses,

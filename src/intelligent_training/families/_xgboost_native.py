@@ -190,18 +190,20 @@ class XGBoostTrainer(NativeTrainer):
         *,
         task: str,
         n_classes: int,
+        weight: np.ndarray | None = None,
     ) -> XGBoostModel:
         """Train with the base rows outside ``positions`` at weight 0 (no re-binning);
-        the test scores are left to ``predict`` (already cheap for XGBoost)."""
+        the test scores are left to ``predict`` (already cheap for XGBoost). ``weight``:
+        the sample weights of ``positions`` (None: 1 each)."""
         n_base = len(bins.base_rows)
         label = np.zeros(n_base, dtype=np.float32)
         label[positions] = y
-        weight = np.zeros(n_base, dtype=np.float32)
-        weight[positions] = 1.0
+        row_weight = np.zeros(n_base, dtype=np.float32)
+        row_weight[positions] = 1.0 if weight is None else weight
         dtrain = bins.acquire(X)
         try:
             dtrain.set_label(label)
-            dtrain.set_weight(weight)
+            dtrain.set_weight(row_weight)
             booster = xgboost_train(dict(native), dtrain, num_boost_round)
         finally:
             bins.release(dtrain)

@@ -112,6 +112,7 @@ def resolve_candidates(
         cv=resolve_cv(ranker.cv, default_n_splits=DEFAULT_N_SPLITS, owner=OWNER),
         horizons={t: horizons[t][0] for t in eligible},
         owner=OWNER,
+        sample_weight=ranker.sample_weight,
     )
     data.targets.update(resolved.specs)
     return CandidateTargets(names=names, rows=rows, eligible=eligible, resolved=resolved)

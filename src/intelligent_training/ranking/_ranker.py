@@ -75,8 +75,9 @@ class TargetRanker(ValidatedParamsMixin, BaseEstimator):
     out-of-fold predictions (rank IC across symbols, AUC - 1/2 for classification, a
     pooled rank correlation for a single series:
     :func:`~intelligent_training.stats.skill_by_timestamp`) is tested for a mean above 0
-    with a calibrated HAC t-test whose lag covers at least the label horizon in bars
-    (:func:`~intelligent_training.stats.hac_mean_test`; overlapping labels do not inflate
+    with a calibrated HAC t-test (equal-weighted cosine variance, Student-t reference,
+    degrees of freedom set by the label horizon in bars:
+    :func:`~intelligent_training.stats.hac_mean_test`; overlapping labels do not inflate
     it): ``<family>_t_stat``, ``<family>_p_value`` (one-sided). The families' p-values are
     combined with the Cauchy rule (valid however strongly the families agree; identical
     p-values give back that p-value) into the target's ``p_value``, and ``t_stat`` is the
@@ -162,6 +163,11 @@ class TargetRanker(ValidatedParamsMixin, BaseEstimator):
         A score at least this high is flagged as implausible.
     leakage_feature_corr : float, default=0.95
         A single feature at least this strong is flagged.
+    sample_weight : {None, "uniqueness"}, default=None
+        ``"uniqueness"``: every model is fit with each row weighted by the average
+        uniqueness of its label span over its symbol (López de Prado, ch. 4; overlapping
+        labels count as the independent information they carry), for every family
+        that takes sample weights; ``None``: unweighted. See ``docs/ranking.md``.
 
     Attributes
     ----------
@@ -225,6 +231,7 @@ class TargetRanker(ValidatedParamsMixin, BaseEstimator):
         "default_horizon",
         "memory",
         "verbose",
+        "sample_weight",
         top_n=[POSITIVE_INT, None],
         min_score=[StrictInterval(Real, None, None, closed="neither"), None],
         min_rows=[StrictInterval(Integral, 2, None, closed="left")],
@@ -254,6 +261,7 @@ class TargetRanker(ValidatedParamsMixin, BaseEstimator):
         min_class_rows: int = 10,
         leakage_score: float = 0.9,
         leakage_feature_corr: float = 0.95,
+        sample_weight: str | None = None,
     ) -> None:
         self.families = families
         self.cv = cv
@@ -271,6 +279,7 @@ class TargetRanker(ValidatedParamsMixin, BaseEstimator):
         self.min_class_rows = min_class_rows
         self.leakage_score = leakage_score
         self.leakage_feature_corr = leakage_feature_corr
+        self.sample_weight = sample_weight
 
     def _resolve_families(self) -> dict[str, dict[str, Any]]:
         from intelligent_training.families import get_family, resolve_families

@@ -2,9 +2,10 @@
 
 Per target and family, the per-timestamp skill of the out-of-fold predictions
 (:class:`~intelligent_training.ranking._evidence.TargetEvidence`) is tested with the
-calibrated one-sided HAC test :func:`~intelligent_training.stats.hac_mean_test` (lag at
-least the label horizon in bars, full weight on the lags overlapping labels make
-dependent). The families of a target are fit on the same rows to the same label, so their
+calibrated one-sided HAC test :func:`~intelligent_training.stats.hac_mean_test` (the
+equal-weighted cosine long-run variance with a Student-t reference, its degrees of
+freedom capped by the label horizon in bars: see :mod:`intelligent_training.stats._hac`).
+The families of a target are fit on the same rows to the same label, so their
 p-values agree by construction: they are combined with the **Cauchy combination**
 (:func:`~intelligent_training.stats.combine_pvalues`), which stays valid whatever their
 dependence (identical p-values give back that p-value). Across all candidate targets,

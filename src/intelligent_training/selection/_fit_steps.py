@@ -143,6 +143,8 @@ def resolve_target(
         default_horizon=selector.default_horizon,
         unnamed=[target] if unnamed else (),
         owner=OWNER,
+        sample_weight=selector.sample_weight,
+        index=X.index if isinstance(X, pd.DataFrame) else None,
     )
     spec = resolved[target]
     if not any(len(f.train) and len(f.test) for f in spec.folds):

@@ -142,6 +142,11 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
     relevance : {"shadow"} or None, default="shadow"
         The relevance test (above): ``"shadow"`` doubles the columns every cell fits
         on; ``None`` keeps the top-set vote alone.
+    sample_weight : {None, "uniqueness"}, default=None
+        ``"uniqueness"``: every model is fit with each row weighted by the average
+        uniqueness of its label span over its symbol (López de Prado, ch. 4; overlapping
+        labels count as the independent information they carry), for every family
+        that takes sample weights; ``None``: unweighted. See ``docs/ranking.md``.
 
     Attributes
     ----------
@@ -228,6 +233,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         "default_horizon",
         "memory",
         "verbose",
+        "sample_weight",
         importance=[Subset(IMPORTANCE_METHODS)],
         top_m=[POSITIVE_INT],
         require_min_models=[POSITIVE_INT],
@@ -256,6 +262,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         default_horizon: Any = None,
         memory: Any = None,
         relevance: str | None = "shadow",
+        sample_weight: str | None = None,
     ) -> None:
         self.families = families
         self.importance = importance
@@ -273,6 +280,7 @@ class FeatureSelector(ValidatedParamsMixin, SelectorMixin, BaseEstimator):
         self.default_horizon = default_horizon
         self.memory = memory
         self.relevance = relevance
+        self.sample_weight = sample_weight
 
     # ------------------------------------------------------------------ validation
 

@@ -4,8 +4,8 @@ Pure, vectorised functions (numpy/scipy) used by the ranker and the selector:
 
 * per-timestamp skill of out-of-fold predictions (:func:`skill_by_timestamp`,
   :func:`auc_by_timestamp`, :func:`pooled_skill_by_timestamp`) and its one-sided
-  Newey-West test (:func:`skill_test`, :func:`hac_mean_test`, :func:`newey_west_tstat`,
-  :func:`newey_west_lag`);
+  one-sided HAC test (:func:`skill_test`, :func:`hac_mean_test`, :func:`ewc_dof`), and
+  the textbook Newey-West statistic (:func:`newey_west_tstat`, :func:`newey_west_lag`);
 * one p-value per target from its families' p-values, valid under dependence
   (:func:`combine_pvalues`);
 * Benjamini-Yekutieli q-values across candidates (:func:`fdr_qvalues`,
@@ -14,13 +14,15 @@ Pure, vectorised functions (numpy/scipy) used by the ranker and the selector:
   :func:`skill_fold_std`, :func:`tstat_bounds`, :func:`pvalue_bounds`,
   :func:`racing_stops`);
 * autocorrelation-preserving shadow features and the shadow tally
-  (:func:`shadow_features`, :func:`shadow_shifts`, :func:`shadow_wins`).
+  (:func:`shadow_features`, :func:`shadow_shifts`, :func:`shadow_wins`);
+* sample weights for overlapping labels (:func:`average_uniqueness`).
 """
 
 from intelligent_training.stats._combine import combine_pvalues
 from intelligent_training.stats._fdr import fdr_qvalues, significance_thresholds, significant
 from intelligent_training.stats._hac import (
     MeanTest,
+    ewc_dof,
     hac_mean_test,
     newey_west_lag,
     newey_west_tstat,
@@ -47,6 +49,7 @@ from intelligent_training.stats._skill import (
     skill_method,
     skill_test,
 )
+from intelligent_training.stats._uniqueness import average_uniqueness
 
 __all__ = [
     "MIN_ROWS_CROSS_SECTION",
@@ -54,7 +57,9 @@ __all__ = [
     "ShadowShifts",
     "SkillTest",
     "auc_by_timestamp",
+    "average_uniqueness",
     "combine_pvalues",
+    "ewc_dof",
     "fdr_qvalues",
     "fold_mean_bounds",
     "hac_mean_test",

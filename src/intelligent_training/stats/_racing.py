@@ -60,7 +60,7 @@ from scipy.stats import norm
 from scipy.stats import t as student_t
 
 from intelligent_training.exceptions import ConfigError, DataError
-from intelligent_training.stats._hac import _as_series, _skill_variance, newey_west_lag
+from intelligent_training.stats._hac import _as_series, _skill_variance, ewc_dof
 
 __all__ = [
     "fold_mean_bounds",
@@ -186,7 +186,7 @@ def skill_fold_std(skill: Any, n_per_fold: float, *, horizon_bars: int = 0) -> A
         0.0 where it cannot be estimated (fewer than two values).
     """
     x, one = _as_series(skill, "skill")
-    _, lrv, n, _, _ = _skill_variance(x, horizon_bars, None)
+    _, lrv, n, _ = _skill_variance(x, horizon_bars, None)
     with np.errstate(invalid="ignore"):
         std = np.where(n >= 2, np.sqrt(np.maximum(lrv, 0.0) / float(n_per_fold)), 0.0)
     return float(std[0]) if one else std
@@ -222,15 +222,14 @@ def tstat_bounds(
     >>> noise = 0.3 * rng.standard_normal(600)        # 3 of 5 folds of 200 timestamps
     >>> lower, upper = tstat_bounds(noise, 1000)
     >>> round(hac_mean_test(noise).t_stat, 2), round(lower, 2), round(upper, 2)
-    (-0.57, -2.64, 1.16)
+    (-0.54, -2.6, 1.2)
     """
     conf = _check_confidence(confidence)
     x, one = _as_series(skill, "skill")
     n_seen = len(x)
     if int(n_total) < n_seen:
         raise DataError(f"tstat_bounds: n_total={n_total} < {n_seen} timestamps seen.")
-    lag = newey_west_lag(int(n_total), 2 * int(horizon_bars))  # the final test's lag
-    mean, lrv, n_k, _, _ = _skill_variance(x, horizon_bars, lag)
+    mean, lrv, n_k, _ = _skill_variance(x, horizon_bars, None)
     z = float(norm.ppf(conf))
     with np.errstate(invalid="ignore", divide="ignore"):
         share = n_k / n_seen if n_seen else np.zeros_like(mean)
@@ -268,12 +267,12 @@ def pvalue_bounds(
     t_lower, t_upper = tstat_bounds(
         skill, n_total, horizon_bars=horizon_bars, confidence=confidence
     )
-    x, one = _as_series(skill, "skill")
-    share = np.isfinite(x).sum(axis=0) / max(len(x), 1)
-    lag = newey_west_lag(int(n_total), 2 * int(horizon_bars))
-    df = np.maximum(share * int(n_total) / (lag + 1.0), 1.0)
+    _, one = _as_series(skill, "skill")
+    df = float(ewc_dof(int(n_total), horizon_bars))  # the final test's degrees of freedom
     p_lower, p_upper = student_t.sf(t_upper, df), student_t.sf(t_lower, df)
-    return (float(p_lower[0]), float(p_upper[0])) if one else (p_lower, p_upper)
+    if one:
+        return float(p_lower), float(p_upper)
+    return p_lower, p_upper
 
 
 def racing_stops(

@@ -363,10 +363,10 @@ def skill_test(
     method: str = "auto",
     classes: Sequence[Any] | None = None,
 ) -> SkillTest:
-    """Is there skill? One-sided Newey-West test of the per-timestamp skill series.
+    """Is there skill? One-sided HAC test of the per-timestamp skill series.
 
-    :func:`skill_by_timestamp`, then :func:`hac_mean_test` with a lag of at least
-    ``horizon_bars``.
+    :func:`skill_by_timestamp`, then :func:`hac_mean_test` (EWC variance, Student t with
+    :func:`ewc_dof` degrees of freedom for ``horizon_bars``).
 
     Parameters
     ----------
@@ -379,7 +379,8 @@ def skill_test(
     -------
     SkillTest
         ``mean`` (mean skill), ``t_stat``, ``p_value`` (one-sided, H1: skill > 0), ``n``
-        (timestamps with a defined skill), ``lag``, ``df`` and ``method``.
+        (timestamps with a defined skill), ``lag`` (dependence span), ``df`` and
+        ``method``.
 
     Examples
     --------

@@ -122,6 +122,11 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         tool must know the type. (One parameter rather than thin classifier/regressor
         classes: one class to configure, clone and persist, and ``"auto"`` covers
         DataFrames of mixed targets, which no fixed type can.)
+    sample_weight : {None, "uniqueness"}, default=None
+        ``"uniqueness"``: every model is fit with each row weighted by the average
+        uniqueness of its label span over its symbol (López de Prado, ch. 4; overlapping
+        labels count as the independent information they carry), for every family
+        that takes sample weights; ``None``: unweighted. See ``docs/ranking.md``.
 
     Attributes
     ----------
@@ -211,6 +216,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         "default_horizon",
         "memory",
         "verbose",
+        "sample_weight",
         strategy=[StrOptions(set(STRATEGIES))],
         cpu_only=["boolean"],
         threads=[POSITIVE_INT, None],
@@ -233,6 +239,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         default_horizon: Any = None,
         memory: Any = None,
         task: str = "auto",
+        sample_weight: str | None = None,
     ) -> None:
         self.families = families
         self.strategy = strategy
@@ -247,6 +254,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         self.default_horizon = default_horizon
         self.memory = memory
         self.task = task
+        self.sample_weight = sample_weight
 
     # ------------------------------------------------------------------ sklearn tags
     def __sklearn_tags__(self) -> Any:
@@ -371,6 +379,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
             unnamed=[n for n, is_named in zip(frame.columns, named) if not is_named],
             owner=_OWNER,
             task=self.task,
+            sample_weight=self.sample_weight,
         )
         data.targets.update(targets.specs)
         self.targets_ = list(targets.specs)

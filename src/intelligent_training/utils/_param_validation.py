@@ -37,6 +37,7 @@ from sklearn.utils._param_validation import (
     Interval,
     InvalidParameterError,
     Options,
+    StrOptions,
     make_constraint,
     validate_parameter_constraints,
 )
@@ -327,6 +328,7 @@ STAGE_CONSTRAINTS: dict[str, list[Any]] = {
         None,
     ],
     "default_horizon": [HorizonLike(), None],
+    "sample_weight": [StrOptions({"uniqueness"}), None],
 }
 
 
