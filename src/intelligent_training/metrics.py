@@ -26,7 +26,7 @@ import pandas as pd
 from intelligent_training.exceptions import DataError
 from intelligent_training.stats._hac import newey_west_lag as _default_lag
 from intelligent_training.stats._hac import newey_west_tstat
-from intelligent_training.stats._skill import grouped_rank
+from intelligent_training.stats._skill import rank_ic_by_timestamp
 
 logger = logging.getLogger(__name__)
 
@@ -50,64 +50,6 @@ def _as_1d_float(values: Any, name: str) -> np.ndarray:
     if arr.ndim != 1:
         raise DataError(f"{name} must be one-dimensional, got shape {arr.shape}; pass one column.")
     return arr
-
-
-def rank_ic_by_timestamp(y_true: Any, y_pred: Any, timestamps: Any) -> pd.Series:
-    """Spearman rank correlation between forecast and outcome within each timestamp.
-
-    Rows whose ``y_true`` or ``y_pred`` is NaN are ignored. Ranks are computed
-    within each timestamp (average ranks for ties) by one grouped rank, and the
-    Pearson correlation of the ranks is reduced per timestamp with
-    ``np.bincount``: there is no Python loop over timestamps.
-
-    Parameters
-    ----------
-    y_true, y_pred : array-like of shape (n_samples,)
-        Outcomes and forecasts.
-    timestamps : array-like of shape (n_samples,)
-        The timestamp of every row (any hashable dtype).
-
-    Returns
-    -------
-    pandas.Series
-        Indexed by the sorted unique timestamps, the rank IC of each timestamp;
-        NaN where fewer than two valid rows or a constant forecast/outcome.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> ts = np.array([0, 0, 0, 1, 1, 1])
-    >>> rank_ic_by_timestamp([1, 2, 3, 3, 2, 1], [10, 20, 30, 1, 2, 3], ts).tolist()
-    [1.0, -1.0]
-    """
-    yt = _as_1d_float(y_true, "y_true")
-    yp = _as_1d_float(y_pred, "y_pred")
-    ts = np.asarray(timestamps)
-    if not (len(yt) == len(yp) == len(ts)):
-        raise DataError(
-            f"rank_ic_by_timestamp: y_true ({len(yt)}), y_pred ({len(yp)}) and timestamps "
-            f"({len(ts)}) must have the same length."
-        )
-    codes, uniques = pd.factorize(ts, sort=True)
-    n_groups = len(uniques)
-    valid = np.isfinite(yt) & np.isfinite(yp) & (codes >= 0)
-    codes_v = codes[valid]
-    rt = grouped_rank(codes_v, yt[valid])
-    rp = grouped_rank(codes_v, yp[valid])
-
-    count = np.bincount(codes_v, minlength=n_groups).astype(np.float64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean_t = np.bincount(codes_v, weights=rt, minlength=n_groups) / count
-        mean_p = np.bincount(codes_v, weights=rp, minlength=n_groups) / count
-        dt = rt - mean_t[codes_v]
-        dp = rp - mean_p[codes_v]
-        cov = np.bincount(codes_v, weights=dt * dp, minlength=n_groups)
-        var_t = np.bincount(codes_v, weights=dt * dt, minlength=n_groups)
-        var_p = np.bincount(codes_v, weights=dp * dp, minlength=n_groups)
-        denom = np.sqrt(var_t * var_p)
-        ic = np.where((count >= 2) & (denom > _EPS), cov / denom, np.nan)
-    index = uniques if isinstance(uniques, pd.Index) else pd.Index(uniques)
-    return pd.Series(ic, index=index.rename("timestamp"), name="rank_ic")
 
 
 def _spearman(a: np.ndarray, b: np.ndarray) -> float:
