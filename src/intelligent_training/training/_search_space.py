@@ -42,6 +42,7 @@ __all__ = [
     "packaged_search_spaces",
     "parse_seconds",
     "resolve_tuning",
+    "share_budget",
     "suggest",
 ]
 
@@ -346,3 +347,24 @@ def resolve_tuning(value: Any, owner: str = "ModelTrainer") -> TuningSettings | 
             for e in exc.errors()
         ]
         raise ConfigError(f"{owner}: invalid tuning settings: {'; '.join(parts)}.") from None
+
+
+def share_budget(tuning: Any, spent: float, part: int, n_parts: int) -> Any:
+    """The ``tuning`` of search ``part`` (0-based) of ``n_parts`` run one after another.
+
+    The timeout left after ``spent`` seconds, divided by the parts left; without a
+    timeout, ``tuning`` as it is. The pipeline fits one trainer per target: so its
+    whole search stays within one budget.
+
+    Examples
+    --------
+    >>> share_budget({"timeout": 60}, 0.0, 0, 3)["timeout"]
+    20.0
+    >>> share_budget({"timeout": 60}, 50.0, 1, 3)["timeout"]
+    5.0
+    """
+    settings = resolve_tuning(tuning)
+    if settings is None or settings.timeout is None:
+        return tuning
+    left = max(settings.timeout - spent, 1e-3) / max(1, n_parts - part)
+    return {**settings.model_dump(), "timeout": left}
