@@ -84,6 +84,9 @@ class DeflatedSkill:
         Trials run (complete and pruned).
     sigma : float
         Dispersion of the trials' mean skills used for ``expected_max``.
+    raw_p_value : float
+        One-sided p-value of ``raw`` alone, as if the best trial had been the only one
+        (what a search that does not deflate reports).
     """
 
     raw: float
@@ -93,6 +96,7 @@ class DeflatedSkill:
     p_value: float
     n_trials: int
     sigma: float
+    raw_p_value: float = float("nan")
 
 
 def deflated_skill(
@@ -146,7 +150,9 @@ def deflated_skill(
         p = float(student_t.sf(t, test.df))
     else:
         t, p = float("nan"), float("nan")
-    return DeflatedSkill(raw, expected, deflated, float(t), p, int(n_trials), sigma)
+    return DeflatedSkill(
+        raw, expected, deflated, float(t), p, int(n_trials), sigma, float(test.p_value)
+    )
 
 
 @dataclass(frozen=True)

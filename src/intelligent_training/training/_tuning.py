@@ -477,6 +477,7 @@ class ModelSearch:
                 "best_value": float(best.value),
                 "best_params": unit.best_params,
                 "oof_skill": deflated.raw,
+                "raw_pvalue": deflated.raw_p_value,
                 "oof_skill_expected_max": deflated.expected_max,
                 "oof_skill_deflated": deflated.deflated,
                 "deflated_tstat": deflated.t_stat,
