@@ -392,3 +392,53 @@ def test_results_are_json_friendly(weak_and_tuned):
     _, tuned, _ = weak_and_tuned
     json.dumps(tuned.best_params_[(PREDICTABLE, "lightgbm")])
     json.dumps([dict(p) for p in tuned.tuning_trials_["params"]])
+
+
+# ---------------------------------------------------------------- config and CLI
+def test_config_training_tuning_is_checked_and_built(tmp_path):
+    from intelligent_training.app._build import build_pipeline
+    from intelligent_training.config import load_config
+
+    cfg = load_config(
+        {"training": {"tuning": {"n_trials": 7, "timeout": "2min", "pruner": "none"}}},
+        overrides={"runtime": {"output_dir": str(tmp_path / "out")}},
+    )
+    trainer = build_pipeline(cfg).trainer
+    assert trainer.tuning == {"n_trials": 7, "timeout": "2min", "pruner": "none"}
+    assert trainer.tuning_storage == str((tmp_path / "out" / "tuning" / "study.db").resolve())
+    assert build_pipeline(load_config()).trainer.tuning is None
+    with pytest.raises(ConfigError, match="n_trails"):
+        load_config({"training": {"tuning": {"n_trails": 7}}})
+    with pytest.raises(ConfigError, match="num_leave"):
+        load_config(
+            {
+                "training": {
+                    "tuning": {
+                        "search_spaces": {
+                            "lightgbm": {"num_leave": {"type": "int", "low": 2, "high": 4}}
+                        }
+                    }
+                }
+            }
+        )
+
+
+def test_cli_flags_map_onto_training_tuning():
+    from intelligent_training.cli._parser import build_parser, overrides_from_args
+    from intelligent_training.config import load_config
+
+    args = build_parser().parse_args(
+        ["--tune-trials", "12", "--time-budget", "90s", "--mlflow-uri", "file:///tmp/m"]
+    )
+    overrides = overrides_from_args(args)
+    assert overrides["training"]["tuning"] == {"enabled": True, "n_trials": 12, "timeout": 90.0}
+    assert overrides["runtime"]["mlflow_uri"] == "file:///tmp/m"
+    cfg = load_config(
+        {"training": {"tuning": {"n_trials": 3, "pruner": "none", "enabled": False}}},
+        overrides=overrides,
+    )
+    assert cfg.training.tuning.settings() == {"n_trials": 12, "timeout": 90.0, "pruner": "none"}
+    budget_only = overrides_from_args(build_parser().parse_args(["--time-budget", "10min"]))
+    assert budget_only["training"]["tuning"] == {"enabled": True, "timeout": 600.0}
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--time-budget", "soon"])
