@@ -81,7 +81,10 @@ def main() -> int:
     )
     untuned = _search(X, Y, args, None)["trainer"].cv_metrics_
     untuned = untuned[untuned["fold"] == "mean"].set_index("target")["skill"]
-    runs = {p: _search(X, Y, args, p) for p in args.pruners.split(",")}
+    runs = {}
+    for pruner in args.pruners.split(","):
+        runs[pruner] = _search(X, Y, args, pruner)
+        print(f"  searched with pruner={pruner}: {runs[pruner]['cells']} cells", flush=True)
 
     for pruner, run in runs.items():
         results = run["trainer"].tuning_results_.set_index("target")
