@@ -11,7 +11,10 @@ skill, and the deflated figures; then the ratios against ``pruner="none"``.
 
 Run::
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tuning.py [--trials 30]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_tuning.py [--trials 30] [--n-jobs 1]
+
+(On a machine whose cores are shared with other work, ``--n-jobs 1``: two-thread
+LightGBM cells collapse when the cores are contended.)
 
 Options: ``--trials``, ``--folds``, ``--symbols``, ``--timestamps``, ``--features``,
 ``--targets``, ``--pruners``, ``--n-jobs``, ``--seed``.
@@ -119,7 +122,8 @@ def main() -> int:
             b = run["trainer"].tuning_results_.set_index("target").loc[target, "best_value"]
             gaps.append((target, b - a, base["se"][target]))
         within = all(abs(gap) <= 2 * se or gap >= 0 for _, gap, se in gaps)
-        ok &= saved >= 0.4 and within
+        if pruner == "median":  # the default pruner carries the claim
+            ok &= saved >= 0.4 and within
         print(
             f"  {pruner}: cells ratio {run['cells'] / base['cells']:.2f} ({saved:.0%} fewer), "
             f"wall ratio {run['wall'] / base['wall']:.2f}, CPU ratio {run['cpu'] / base['cpu']:.2f}; "
@@ -127,7 +131,10 @@ def main() -> int:
             + ", ".join(f"{t} {g:+.4f} ({2 * s:.4f})" for t, g, s in gaps)
             + f"; {'within noise' if within else 'WORSE than noise'}"
         )
-    print(f"\nclaim (>= 40% fewer cells, best within noise): {'met' if ok else 'NOT met'}")
+    print(
+        "\nclaim (default median pruner: >= 40% fewer cells, best within noise): "
+        + ("met" if ok else "NOT met")
+    )
     return 0
 
 

@@ -150,6 +150,7 @@ class TuningConfig(_Section):
     families: list[str] | None = None
     pruner: Literal["median", "successive_halving", "none"] | None = None
     n_startup_trials: int | None = Field(default=None, ge=0)
+    pruner_startup_trials: int | None = Field(default=None, ge=0)
 
     def settings(self) -> dict[str, Any] | None:
         """The trainer's ``tuning`` argument (``None`` when disabled)."""

@@ -287,8 +287,10 @@ class TuningSettings(BaseModel):
         skill is below the median of earlier trials at that fold (``median``), or not
         in the top ``1 / reduction_factor`` of its rung (``successive_halving``).
     n_startup_trials : int, default 5
-        Trials sampled at random before TPE models the results, and before the pruner
-        prunes.
+        Trials sampled at random before TPE models the results.
+    pruner_startup_trials : int, default 2
+        Complete trials before the median pruner prunes (its reference at each fold is
+        their median).
     seed : int or None
         Seed of the sampler (``None``: the trainer's ``random_state``).
     """
@@ -301,6 +303,7 @@ class TuningSettings(BaseModel):
     families: list[str] | None = None
     pruner: Literal["median", "successive_halving", "none"] = "median"
     n_startup_trials: int = Field(default=5, ge=0)
+    pruner_startup_trials: int = Field(default=2, ge=0)
     seed: int | None = None
 
     @field_validator("timeout", mode="before")

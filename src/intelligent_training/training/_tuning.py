@@ -242,12 +242,13 @@ class ModelSearch:
             self.seed,
             self.settings.pruner,
             self.settings.n_startup_trials,
+            self.settings.pruner_startup_trials,
             self.ctx.cpu_only,
         )
         return f"{target}/{family}/{key[:16]}"
 
     def _pruner(self, optuna: Any) -> Any:
-        n_startup = self.settings.n_startup_trials
+        n_startup = self.settings.pruner_startup_trials
         if self.settings.pruner == "median":
             return optuna.pruners.MedianPruner(n_startup_trials=n_startup, n_warmup_steps=0)
         if self.settings.pruner == "successive_halving":
