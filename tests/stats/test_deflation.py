@@ -90,3 +90,8 @@ def test_pbo_ignores_missing_timestamps():
     matrix[:, 2] += 1.0
     matrix[::7, :] = np.nan
     assert backtest_overfitting(matrix).pbo == 0.0
+
+
+def test_pbo_of_identical_trials_is_one_half():
+    series = np.random.default_rng(7).standard_normal((200, 1))
+    assert backtest_overfitting(np.repeat(series, 4, axis=1)).pbo == 0.5

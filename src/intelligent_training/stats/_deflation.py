@@ -232,4 +232,6 @@ def backtest_overfitting(skill: Any, n_blocks: int = 16) -> BacktestOverfitting:
     rank = below + (ties + 1) / 2.0  # average rank, 1 = worst
     omega = rank / (n_trials + 1.0)
     logits = np.log(omega / (1.0 - omega))
-    return BacktestOverfitting(float(np.mean(logits <= 0)), logits, blocks, len(splits))
+    # a tie at the median (logit 0, e.g. trials that do not differ) counts one half
+    pbo = float(np.mean(logits < 0) + 0.5 * np.mean(np.abs(logits) < 1e-12))
+    return BacktestOverfitting(pbo, logits, blocks, len(splits))
