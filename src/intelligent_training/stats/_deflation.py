@@ -113,8 +113,9 @@ def deflated_skill(
     best_series : array-like of shape (n_timestamps,)
         The best trial's per-timestamp out-of-fold skill (NaN = undefined).
     trial_means : array-like
-        Mean skill of every complete trial (their dispersion is the null's). With
-        fewer than two, the best trial's own standard error is used.
+        Mean skill of the trials (their dispersion is the null's; a pruned trial's over
+        the folds it ran). With fewer than two, the best trial's own standard error is
+        used.
     n_trials : int
         Trials run, complete and pruned: the ``N`` of the expected maximum.
     horizon_bars : int, default=0

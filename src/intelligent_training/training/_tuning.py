@@ -8,8 +8,8 @@ family's purged folds, run one at a time through the cell engine
 cell: the cell key holds the parameters). The folds are the rungs: after each fold the
 running mean of the folds' skill is reported and the pruner may stop the trial. The
 trial's value is the mean fold skill (what ``cv_metrics_`` shows for the family);
-complete trials keep their per-timestamp skill series, from which the best trial is
-deflated for the number of trials run (:mod:`intelligent_training.stats._deflation`).
+complete trials keep their per-timestamp skill series (pruned ones its mean over the
+folds they ran), from which the best trial is deflated for the number of trials run (:mod:`intelligent_training.stats._deflation`).
 
 **Resuming.** The study lives in Optuna's RDB storage (SQLite) under a name that holds
 a fingerprint of the data, the labels, the folds, the family's fixed parameters, the
@@ -59,7 +59,7 @@ _SCORES = Measure(scores=True)  # the training strategies' measure: same cells, 
 _ATTR_SERIES = "skill_series"
 _ATTR_FOLDS = "fold_skill"
 _ATTR_PARAMS = "params_json"
-_ATTR_STOP = "stopped"
+_ATTR_PARTIAL = "partial_skill"  # a pruned trial's mean per-timestamp skill
 #: Columns the search adds to the trainer's ``cv_metrics_`` (``fold == "mean"`` rows).
 TUNING_COLUMNS = (
     "n_trials",
@@ -390,6 +390,8 @@ class ModelSearch:
             trial.set_user_attr(_ATTR_FOLDS, skills)
             trial.report(float(np.mean(skills)), step)
             if step + 1 < len(cells) and trial.should_prune():
+                # its folds so far: the null's dispersion counts the pruned trials too
+                trial.set_user_attr(_ATTR_PARTIAL, _series_mean(series))
                 study.tell(trial, state=TrialState.PRUNED)
                 return
         joined = pd.concat(series).groupby(level=0).mean()  # paths of a combinatorial cv
@@ -469,6 +471,14 @@ class ModelSearch:
         ).T  # (timestamps, complete trials)
         position = complete.index(best)
         means = np.nanmean(matrix, axis=0) if matrix.size else np.array([])
+        # pruned trials' means over the folds they ran: pruning keeps the good trials
+        # complete, so the complete ones alone would understate the null's dispersion
+        partial = [
+            t.user_attrs[_ATTR_PARTIAL]
+            for t in trials
+            if t.state == TrialState.PRUNED and t.user_attrs.get(_ATTR_PARTIAL) is not None
+        ]
+        means = np.concatenate([means, np.asarray(partial, dtype=np.float64)])
         spec = self.ctx.targets[target]
         deflated = deflated_skill(matrix[:, position], means, n_run, horizon_bars=spec.horizon_bars)
         pbo = backtest_overfitting(matrix)
@@ -502,3 +512,9 @@ class ModelSearch:
             pbo.pbo,
         )
         return unit
+
+
+def _series_mean(series: list[pd.Series]) -> float | None:
+    """Mean per-timestamp skill of the folds run so far (None when undefined)."""
+    value = float(np.nanmean(pd.concat(series).groupby(level=0).mean().to_numpy()))
+    return value if np.isfinite(value) else None
