@@ -48,6 +48,13 @@ def _stage_cv(n_splits: int | None, embargo: Any, default_n_splits: int, *, spli
     return _cv(default_n_splits if n_splits is None else n_splits, embargo or 0)
 
 
+def _study_path(cfg: PipelineConfig) -> Any:
+    """``<output_dir>/tuning/study.db``: the Optuna studies of the model search."""
+    from pathlib import Path
+
+    return Path(cfg.runtime.output_dir).expanduser().resolve() / "tuning" / "study.db"
+
+
 def build_pipeline(
     cfg: PipelineConfig,
     *,
@@ -116,6 +123,11 @@ def build_pipeline(
         sample_weight=sample_weight,
         verbose=verbose,
     )
+    tuning = tn.tuning.settings() if tn.tuning is not None else None
+    if tuning is not None:
+        from intelligent_training.training._tuning import import_optuna
+
+        import_optuna()  # a missing optuna fails now, not after the ranking
     trainer = _make(
         ModelTrainer,
         families=tn.families,
@@ -130,6 +142,9 @@ def build_pipeline(
         default_horizon=default_horizon,
         sample_weight=sample_weight,
         verbose=verbose,
+        tuning=tuning,
+        # the studies survive the run (and a killed run) beside runs/ and cache/
+        tuning_storage=None if tuning is None else str(_study_path(cfg)),
     )
     return IntelligentPipeline(
         ranker,

@@ -53,7 +53,7 @@ def _results_config(cfg: PipelineConfig) -> dict[str, Any]:
     data.pop("cache")
     data.pop("report")  # read when the report is written, after the (cached) fit
     data["data"].pop("data_dir")
-    for key in ("output_dir", "verbose"):
+    for key in ("output_dir", "verbose", "mlflow_uri"):
         data["runtime"].pop(key)
     return data
 
@@ -289,6 +289,10 @@ def run_job(cfg: PipelineConfig) -> JobResult:
     from intelligent_training.data import load_xy
 
     check_config(cfg)
+    if cfg.runtime.mlflow_uri is not None:
+        from intelligent_training.app._tracking import import_mlflow
+
+        import_mlflow()  # a missing mlflow fails now, not after the fit
     output_dir = Path(cfg.runtime.output_dir).resolve()
     location = None
     if cfg.cache.enabled:
@@ -382,6 +386,18 @@ def run_job(cfg: PipelineConfig) -> JobResult:
             facts["error"] = str(error)
         manifest = _publish_run(output_dir, cfg, pipe, facts, log, lock, memory)
         _mirror(memory, pipe, facts)
+        if cfg.runtime.mlflow_uri is not None and error is None:
+            from intelligent_training.app._publish import resolve_run
+            from intelligent_training.app._tracking import log_to_mlflow
+
+            config = cfg.model_dump(mode="json")
+            run_dir = resolve_run(output_dir)
+            manifest["mlflow_run_id"] = log_to_mlflow(
+                cfg.runtime.mlflow_uri, config, pipe, run_dir, manifest
+            )
+            logger.info(
+                "logged to MLflow at %s (run %s)", cfg.runtime.mlflow_uri, manifest["mlflow_run_id"]
+            )
     if error is not None:
         raise error
     return JobResult(output_dir=output_dir, manifest=manifest)

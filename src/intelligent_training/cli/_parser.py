@@ -53,6 +53,18 @@ def _fdr(value: str) -> float | str:
     return number
 
 
+def _duration(value: str) -> float:
+    """``--time-budget``: seconds, or a duration such as ``90s``, ``10min``, ``1h``."""
+    from intelligent_training.training._search_space import parse_seconds
+
+    try:
+        seconds = parse_seconds(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    assert seconds is not None
+    return seconds
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``intelligent-train`` argument parser."""
     p = argparse.ArgumentParser(prog="intelligent-train", description=_DESCRIPTION)
@@ -133,6 +145,22 @@ def build_parser() -> argparse.ArgumentParser:
         "family; multi_task, one model with a head per target; cascade, later targets get "
         "earlier targets' out-of-fold predictions as features",
     )
+    steps.add_argument(
+        "--tune-trials",
+        type=_positive_int,
+        metavar="N",
+        help="search each trained family's parameters with N Optuna trials per target over "
+        "the same purged folds, pruned fold by fold, before training (training.tuning."
+        "n_trials; needs the 'tune' extra); the study is kept in <output-dir>/tuning",
+    )
+    steps.add_argument(
+        "--time-budget",
+        type=_duration,
+        metavar="DURATION",
+        help="time budget of the parameter search, e.g. 90s, 10min, 1h: no trial starts "
+        "that would end after it (training.tuning.timeout; alone, it turns the search "
+        "on with 20 trials per target and family)",
+    )
 
     run = p.add_argument_group("run")
     run.add_argument("--output-dir", help="output directory (default: intelligent_output)")
@@ -155,6 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="run every stage's cells on this Dask scheduler (tcp://host:8786), or on "
         "'local' / 'local:N' worker processes started for the run",
+    )
+    run.add_argument(
+        "--mlflow-uri",
+        metavar="URI",
+        help="log the run's parameters, per-target metrics, report and artefacts to this "
+        "MLflow tracking URI (file:///path or http://host:5000; needs the 'mlflow' extra)",
     )
     run.add_argument(
         "--demo",
@@ -193,12 +227,20 @@ def overrides_from_args(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
         "cpu_only": ("runtime", "cpu_only"),
         "seed": ("runtime", "random_state"),
         "dask_scheduler": ("runtime", "dask_scheduler"),
+        "mlflow_uri": ("runtime", "mlflow_uri"),
     }
     out: dict[str, dict[str, Any]] = {}
     for attr, (section, key) in mapping.items():
         value = getattr(args, attr, None)
         if value is not None:
             out.setdefault(section, {})[key] = value
+    tuning = {
+        key: getattr(args, attr)
+        for attr, key in (("tune_trials", "n_trials"), ("time_budget", "timeout"))
+        if getattr(args, attr, None) is not None
+    }
+    if tuning:  # merged into training.tuning of the config files (key by key)
+        out.setdefault("training", {})["tuning"] = {"enabled": True, **tuning}
     if args.force_refresh:
         out.setdefault("cache", {})["force_refresh"] = True
     if args.no_cache:

@@ -34,6 +34,8 @@ __all__ = [
 PACKAGED_DEFAULTS = ("pipeline.yaml", "target_ranking.yaml", "multi_model.yaml")
 
 _SECTIONS = set(PipelineConfig.model_fields)
+#: Sub-sections merged key by key too (``--tune-trials`` keeps the file's search spaces).
+_SUBSECTIONS = {"tuning"}
 
 PathLike = str | os.PathLike[str]
 
@@ -242,11 +244,11 @@ def _section_layer(data: dict, section_model: type[BaseModel], sections: set[str
     return {name: data}
 
 
-def _deep_merge(base: dict, top: Mapping[str, Any]) -> dict:
+def _deep_merge(base: dict, top: Mapping[str, Any], sections: set[str] = _SECTIONS) -> dict:
     out = copy.deepcopy(base)
     for key, value in top.items():
-        if isinstance(value, Mapping) and isinstance(out.get(key), dict) and key in _SECTIONS:
-            out[key] = _deep_merge(out[key], value)
+        if isinstance(value, Mapping) and isinstance(out.get(key), dict) and key in sections:
+            out[key] = _deep_merge(out[key], value, _SUBSECTIONS)
         else:
             out[key] = copy.deepcopy(value)
     return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "RuntimeConfig",
     "TargetRankingConfig",
     "TrainingConfig",
+    "TuningConfig",
 ]
 
 #: ``families=`` everywhere: registry names, ``{name: {param: value}}`` or ``None`` (defaults).
@@ -140,6 +141,44 @@ class FeatureSelectionConfig(_FamiliesSection):
     max_samples_per_symbol: int | None = Field(default=None, ge=1)
 
 
+class TuningConfig(_Section):
+    """Model search of the training families (``ModelTrainer(tuning=...)``).
+
+    A ``None`` field means the default of
+    :class:`~intelligent_training.training.TuningSettings`; the values are checked by
+    it (one owner of the rules), so a bad search space fails when the file is read.
+    """
+
+    enabled: bool = True
+    n_trials: int | None = Field(default=None, ge=1)
+    #: Seconds, or a duration such as "10min" (the whole search, every target).
+    timeout: float | str | None = None
+    #: A YAML file, or {family: {parameter: {type: int|float|log-float|categorical, ...}}}.
+    search_spaces: str | dict[str, Any] | None = None
+    families: list[str] | None = None
+    pruner: Literal["median", "successive_halving", "none"] | None = None
+    n_startup_trials: int | None = Field(default=None, ge=0)
+    pruner_startup_trials: int | None = Field(default=None, ge=0)
+
+    def settings(self) -> dict[str, Any] | None:
+        """The trainer's ``tuning`` argument (``None`` when disabled)."""
+        if not self.enabled:
+            return None
+        fields = self.model_dump(exclude={"enabled"})
+        return {k: v for k, v in fields.items() if v is not None}
+
+    @model_validator(mode="after")
+    def _valid(self) -> TuningConfig:
+        from intelligent_training.exceptions import ConfigError
+        from intelligent_training.training._search_space import resolve_tuning
+
+        try:
+            resolve_tuning(self.settings(), "training.tuning")
+        except ConfigError as exc:
+            raise PydanticCustomError("tuning", "{message}", {"message": str(exc)}) from None
+        return self
+
+
 class TrainingConfig(_FamiliesSection):
     """Final training of the model families on the selected targets and features.
 
@@ -151,6 +190,8 @@ class TrainingConfig(_FamiliesSection):
     strategy: Literal["single_task", "multi_task", "cascade"] | None = None
     n_splits: int | None = Field(default=None, ge=2)
     max_rows_train: int | None = Field(default=None, ge=1)
+    #: Model search before training (``null``: none); see docs/training.md.
+    tuning: TuningConfig | None = None
 
 
 class CacheConfig(_Section):
@@ -173,6 +214,9 @@ class RuntimeConfig(_Section):
     verbose: int = Field(default=1, ge=0)
     dask_scheduler: str | None = None
     threads_per_task: int | None = Field(default=None, ge=1)
+    #: Log the run (parameters, per-target metrics, report, artefacts) to this MLflow
+    #: tracking URI (``file:///path``, ``http://host:5000``); needs the ``mlflow`` extra.
+    mlflow_uri: str | None = None
 
 
 class ReportConfig(_Section):

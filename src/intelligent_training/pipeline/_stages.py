@@ -11,6 +11,7 @@ setting wrong for every target is raised) and the cache key of each fit.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 JOINT = "__joint__"
 _JOINT_STRATEGIES = ("multi_task", "cascade")
 # Parameters that never change what an estimator learns: left out of cache keys.
-_NOT_IN_KEY = ("memory", "verbose", "n_jobs")
+_NOT_IN_KEY = ("memory", "verbose", "n_jobs", "tuning_storage")
 
 
 def _params_key(estimator: Any) -> dict[str, Any]:
@@ -329,12 +330,19 @@ class StageSteps:
             groups = {JOINT: (list(targets), [str(c) for c in X.columns if str(c) in wanted])}
         else:
             groups = {t: ([t], self.selected_features_[t]) for t in targets}
-        for key, (group_targets, feats) in progress(
-            groups.items(), total=len(groups), desc="training", verbose=self.verbose
+        tuning = template.get_params(deep=False).get("tuning")
+        started = time.monotonic()
+        for i, (key, (group_targets, feats)) in enumerate(
+            progress(groups.items(), total=len(groups), desc="training", verbose=self.verbose)
         ):
             y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])
             trainer = self._configure(clone(template), memory)
+            if tuning is not None:  # one search budget for the run, shared by the targets
+                from intelligent_training.training._search_space import share_budget
+
+                spent = time.monotonic() - started
+                trainer.set_params(tuning=share_budget(tuning, spent, i, len(groups)))
             try:
                 # every row (the trainer leaves unlabelled ones out of its folds); no copy of X
                 # when every feature is used

@@ -363,7 +363,40 @@ def _training(inputs: ReportInputs, tasks: dict[str, str]) -> dict[str, Any]:
     position = {t: i for i, t in enumerate(targets)}
     rows.sort(key=lambda r: (position.get(r["target"], len(position)), r["family"] == "ensemble"))
     metric_of = {t: metric_name(tasks.get(t, "regression")) for t in targets}
-    return {"families": families, "targets": targets, "metric": metric_of, "rows": rows}
+    return {
+        "families": families,
+        "targets": targets,
+        "metric": metric_of,
+        "rows": rows,
+        "tuning": _tuning(inputs.cv_metrics),
+    }
+
+
+#: The model search's columns of ``cv_metrics_`` (``training/_tuning.py``), raw and deflated.
+_TUNING_METRICS = (
+    "n_trials",
+    "skill",
+    "oof_skill",
+    "oof_skill_expected_max",
+    "oof_skill_deflated",
+    "deflated_pvalue",
+    "pbo",
+)
+
+
+def _tuning(cv: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """One row per searched target x family: the best trial raw and deflated."""
+    if cv is None or "n_trials" not in cv.columns or "fold" not in cv.columns:
+        return []
+    rows = cv[(cv["fold"].astype(str) == "mean") & cv["n_trials"].notna()]
+    return [
+        {
+            "target": str(r["target"]),
+            "family": str(r["family"]),
+            **{m: _num(r.get(m)) for m in _TUNING_METRICS},
+        }
+        for r in rows.to_dict("records")
+    ]
 
 
 # ----------------------------------------------------------------------- run

@@ -94,6 +94,8 @@ class Context:
     cpu_only: bool = False
     memory: Any = None
     verbose: bool | int | None = None
+    #: (target, family) -> parameters found by the model search (else the family's)
+    unit_params: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass
@@ -205,6 +207,7 @@ def _unit_cells(
     fill_columns: tuple[int, ...] = (),
 ) -> list[Cell] | UnitResult:
     _, tasks, params = ctx.families[family]
+    params = ctx.unit_params.get((target, family), params)
     spec = ctx.targets[target]
     if spec.task not in tasks:
         return _skipped(

@@ -26,6 +26,7 @@ from intelligent_training.evaluation import (
 from intelligent_training.exceptions import DataError
 from intelligent_training.training._predict import TASKS, TrainerPredictions
 from intelligent_training.training._results import collect_results
+from intelligent_training.training._search_space import TuningSettings, resolve_tuning
 from intelligent_training.training._strategies import (
     STRATEGIES,
     Context,
@@ -127,6 +128,21 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         uniqueness of its label span over its symbol (López de Prado, ch. 4; overlapping
         labels count as the independent information they carry), for every family
         that takes sample weights; ``None``: unweighted. See ``docs/ranking.md``.
+    tuning : None, dict or TuningSettings, default=None
+        Search each family's parameters before training (needs ``optuna``, the
+        ``tune`` extra): per target x family an Optuna study (TPE, seeded from
+        ``random_state``) over the family's search space, every trial evaluated on the
+        same purged folds and cells as training and pruned after each fold; the final
+        models use the best trial's parameters. Keys (see
+        :class:`~intelligent_training.training.TuningSettings`): ``n_trials`` (20),
+        ``timeout`` (seconds or ``"10min"``, the whole search), ``search_spaces`` (a
+        YAML path or a dict over the packaged spaces), ``families``, ``pruner``
+        (``"median"``, ``"successive_halving"``, ``"none"``), ``n_startup_trials``,
+        ``seed``. ``None``: no search.
+    tuning_storage : str, path or None, default=None
+        Where the studies are kept: a SQLite file path or a database URL. ``None``:
+        ``<memory location>/tuning/study.db`` with a ``memory``, else in memory. A
+        stored study resumes where it stopped.
 
     Attributes
     ----------
@@ -172,6 +188,20 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         Number of input features.
     feature_names_in_ : ndarray of str
         Input feature names, when ``X`` had string column names.
+    best_params_ : dict
+        ``(target, family)`` -> the best trial's parameters (with ``tuning``; the
+        searched ones only; the models use them over the family's own).
+    tuning_results_ : DataFrame
+        One row per searched target x family: trials run (complete, pruned, failed,
+        resumed), the best trial, its value, its out-of-fold per-timestamp skill raw
+        (``oof_skill``) and deflated for the number of trials
+        (``oof_skill_expected_max``, ``oof_skill_deflated``, ``deflated_tstat``,
+        ``deflated_pvalue``), the probability of backtest overfitting (``pbo``), and
+        why the search stopped early (``stopped``). The ``fold="mean"`` rows of
+        ``cv_metrics_`` repeat ``n_trials``, ``oof_skill``, ``oof_skill_expected_max``,
+        ``oof_skill_deflated``, ``deflated_pvalue`` and ``pbo`` beside ``skill``.
+    tuning_trials_ : DataFrame
+        One row per trial: state, value, folds run, seconds, parameters.
 
     Notes
     -----
@@ -222,6 +252,8 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         threads=[POSITIVE_INT, None],
         max_rows_train=[POSITIVE_INT, None],
         task=[StrOptions(set(TASKS))],
+        tuning=[dict, TuningSettings, None],
+        tuning_storage=[str, os.PathLike, None],
     )
 
     def __init__(
@@ -240,6 +272,8 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         memory: Any = None,
         task: str = "auto",
         sample_weight: str | None = None,
+        tuning: Any = None,
+        tuning_storage: str | os.PathLike[str] | None = None,
     ) -> None:
         self.families = families
         self.strategy = strategy
@@ -255,6 +289,8 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         self.memory = memory
         self.task = task
         self.sample_weight = sample_weight
+        self.tuning = tuning
+        self.tuning_storage = tuning_storage
 
     # ------------------------------------------------------------------ sklearn tags
     def __sklearn_tags__(self) -> Any:
@@ -275,6 +311,8 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
     def __setstate__(self, state: dict[str, Any]) -> None:
         # A trainer saved before ``task`` existed inferred its tasks: "auto".
         state.setdefault("task", "auto")
+        state.setdefault("tuning", None)
+        state.setdefault("tuning_storage", None)
         super().__setstate__(state)
 
     def _resolve_families(self) -> dict[str, tuple[str, tuple[str, ...], dict[str, Any]]]:
@@ -315,6 +353,7 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
             Every family failed for some target (the message gives each reason).
         """
         self._validate_params()
+        tuning = resolve_tuning(self.tuning, _OWNER)
         self._estimator_kind = "regressor"
         X_fit = validate_features(self, X, reset=True)
         frame, is_frame, named = validate_targets(Y, X_fit.shape[0])
@@ -335,8 +374,13 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
             memory=resolve_memory(self.memory, _OWNER),
             verbose=self.verbose,
         )
+        for stale in ("best_params_", "tuning_results_", "tuning_trials_"):
+            self.__dict__.pop(stale, None)  # from an earlier fit with tuning
+        search = self._tune(tuning, ctx) if tuning is not None else None
         output = run_strategy(self.strategy, ctx)
         self._collect(output.results, targets, families, X_fit)
+        if search is not None:
+            self.cv_metrics_ = _with_tuning_columns(self.cv_metrics_, self.tuning_results_)
         self.cascade_columns_ = output.extra_columns
         self._fitted_on_frame = is_frame
         self._input_is_frame = isinstance(X, pd.DataFrame)
@@ -389,6 +433,25 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         self._classes = {n: s.classes for n, s in targets.specs.items()}
         return targets
 
+    # ------------------------------------------------------------------ tuning
+    def _tune(self, settings: TuningSettings, ctx: Context) -> dict[tuple[str, str], Any]:
+        """Search the families' parameters (``training/_tuning.py``); the strategy then
+        trains every (target, family) with its best trial's parameters."""
+        from intelligent_training.training._tuning import FoldMemo, ModelSearch, study_storage
+
+        storage = study_storage(self.tuning_storage, ctx.memory)
+        if ctx.memory is None:  # the best trial's folds serve the strategy's CV
+            ctx.memory = FoldMemo()
+        search = ModelSearch(settings, ctx, storage).run()
+        ctx.unit_params = {key: unit.params for key, unit in search.items()}
+        self.best_params_ = {key: unit.best_params for key, unit in search.items()}
+        self.tuning_results_ = pd.DataFrame([unit.summary for unit in search.values()])
+        self.tuning_trials_ = pd.DataFrame(
+            [row for unit in search.values() for row in unit.trials],
+            columns=["target", "family", "trial", "state", "value", "n_folds", "seconds", "params"],
+        )
+        return search
+
     # ------------------------------------------------------------------ results
     def _collect(
         self,
@@ -431,3 +494,24 @@ class ModelTrainer(ValidatedParamsMixin, TrainerPredictions, BaseEstimator):
         from intelligent_training.training._persistence import load_trainer
 
         return load_trainer(path)
+
+
+def _with_tuning_columns(cv_metrics: pd.DataFrame, results: pd.DataFrame) -> pd.DataFrame:
+    """``cv_metrics_`` with the search's raw and deflated figures beside ``skill``
+    (on the ``fold == "mean"`` rows of the searched target x family; NaN elsewhere)."""
+    from intelligent_training.training._tuning import TUNING_COLUMNS
+
+    frame = cv_metrics.copy()
+    for column in TUNING_COLUMNS:
+        frame[column] = np.nan
+    if len(results):
+        mean = frame["fold"].astype(str) == "mean"
+        for row in results.to_dict("records"):
+            where = mean & (frame["target"] == row["target"]) & (frame["family"] == row["family"])
+            for column in TUNING_COLUMNS:
+                value = row.get(column)
+                if value is not None and not (isinstance(value, float) and np.isnan(value)):
+                    frame.loc[where, column] = value
+    order = list(frame.columns.drop(list(TUNING_COLUMNS)))
+    at = order.index("skill") + 1
+    return frame[order[:at] + list(TUNING_COLUMNS) + order[at:]]
