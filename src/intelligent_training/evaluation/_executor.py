@@ -218,7 +218,11 @@ def run_cells(
 
     # BLAS (linear families, torch on CPU) gets the cells' thread count, like the boosters.
     with threadpool_limits(limits=threads, user_api="blas"):
-        for cell, result in progress(results, total=len(cells), desc=desc, verbose=verbose):
+        # no bar (stderr is not a terminal): a count of the finished cells every 30 s
+        lines = progress(
+            results, total=len(cells), desc=desc, verbose=verbose, unit="cell", interval=30.0
+        )
+        for cell, result in lines:
             if result.error is not None:
                 logger.warning("%s failed: %s", cell.name, result.error)
             if log is not None:

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
+from intelligent_training._progress import ProgressLog
 from intelligent_training.cache import as_memory, fingerprint
 from intelligent_training.data._memory import release_memory
 from intelligent_training.exceptions import DataError
@@ -265,10 +266,12 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         self.data_fingerprint_ = fingerprint(x_key, sorted(y_keys.items()))
         self.timings_["fingerprint"] = time.perf_counter() - start
 
+        stages = ProgressLog("pipeline", 3, unit="stage")  # a log line per finished stage
         start = time.perf_counter()
         targets = self._rank(X, Y, cached_fit, memory, x_key)
         self.timings_["ranking"] = time.perf_counter() - start
         release_memory()  # the stage's bins and copies go back to the system
+        stages.done("ranking")
 
         targets = self._usable(Y, targets)
 
@@ -276,11 +279,13 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         self._select(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["selection"] = time.perf_counter() - start
         release_memory()  # the stage's bins and copies go back to the system
+        stages.done("selection")
 
         start = time.perf_counter()
         self._train(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["training"] = time.perf_counter() - start
         release_memory()
+        stages.done("training")
         self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
         return self
 
