@@ -117,6 +117,11 @@ def _exclusive(cell: Cell) -> Any:
     return _TORCH_LOCK if uses_torch else contextlib.nullcontext()
 
 
+def exclusive(cell: Cell) -> bool:
+    """Whether ``cell`` runs one at a time per process (see :func:`_exclusive`)."""
+    return _exclusive(cell) is _TORCH_LOCK
+
+
 def run_cell(cell: Cell, data: EvalData) -> CellResult:
     """Fit ``cell`` and compute its :class:`Measure` on its test rows.
 
