@@ -88,6 +88,7 @@ def bench(session: nox.Session) -> None:
         "bench_families.py",
         "bench_rank.py",
         "bench_select.py",
+        "bench_peer_workload.py",
         "bench_memory.py",
     ):
         session.run("python", f"benchmarks/{script}", *session.posargs)

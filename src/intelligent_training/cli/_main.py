@@ -153,9 +153,9 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
 
 def _run(args: argparse.Namespace, cfg) -> int:  # type: ignore[no-untyped-def]
     from intelligent_training.app import run_job
-    from intelligent_training.data._memory import return_freed_blocks
+    from intelligent_training.data._memory import bound_freed_blocks
 
-    return_freed_blocks()  # the process is the job's: freed buffers leave it at once
+    bound_freed_blocks()  # the process is the job's: large freed buffers leave it at once
 
     if not cfg.cache.enabled and (Path(cfg.runtime.output_dir) / "cache").exists():
         logger.info("caching is off: the existing cache directory is neither read nor written")

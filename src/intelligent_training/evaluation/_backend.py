@@ -22,7 +22,7 @@ from numbers import Integral
 from typing import TYPE_CHECKING, Any
 
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
-from intelligent_training.evaluation._run import cached_cell, execute
+from intelligent_training.evaluation._run import cached_cell, describe_error, execute
 
 if TYPE_CHECKING:
     from intelligent_training.evaluation._dask import DaskRuntime
@@ -189,11 +189,67 @@ def stream(
         for cell, key in zip(cells, keys):
             yield cell, execute(run, key, cell, data)
         return
-    from joblib import Parallel, delayed
+    yield from _threads(run, cells, keys, data, workers)
 
-    def task(i: int) -> tuple[int, CellResult]:
-        return i, execute(run, keys[i], cells[i], data)
 
-    parallel = Parallel(n_jobs=workers, backend="threading", return_as="generator_unordered")
-    for i, result in parallel(delayed(task)(i) for i in range(len(cells))):
-        yield cells[i], result
+def _threads(
+    run: Run, cells: Sequence[Cell], keys: Sequence[str], data: EvalData, workers: int
+) -> Iterator[tuple[Cell, CellResult]]:
+    """``workers`` threads take the cells in order, with one rule: a cell that runs
+    exclusively (one at a time per process: ``_run.exclusive``, e.g. torch's) is taken
+    as soon as no other such cell runs, and a thread never waits for one.
+
+    The exclusive cells thus run one after another from the start, beside the others,
+    instead of a thread waiting on their lock while other cells are left (and the
+    chain of exclusive cells ending the grid alone). Results are the cells' own, so
+    they do not depend on this order.
+    """
+    import queue
+    import threading
+    from collections import deque
+
+    from intelligent_training.evaluation._run import exclusive
+
+    solo = deque(i for i, cell in enumerate(cells) if exclusive(cell))
+    free = deque(i for i, cell in enumerate(cells) if not exclusive(cell))
+    guard = threading.Lock()
+    state = {"solo_running": False, "stop": False}
+    finished: queue.SimpleQueue[tuple[int, CellResult]] = queue.SimpleQueue()
+
+    def take() -> tuple[int, bool] | None:
+        with guard:
+            if state["stop"]:
+                return None
+            if solo and not state["solo_running"]:
+                state["solo_running"] = True
+                return solo.popleft(), True
+            if free:
+                return free.popleft(), False
+            # only exclusive cells are left and one runs: its thread goes on with them
+            return None
+
+    def work() -> None:
+        while (taken := take()) is not None:
+            i, is_solo = taken
+            try:
+                result = execute(run, keys[i], cells[i], data)
+            except BaseException as exc:  # never leave the consumer waiting for it
+                result = CellResult(error=describe_error(exc))
+            finally:
+                if is_solo:
+                    with guard:
+                        state["solo_running"] = False
+            finished.put((i, result))
+
+    pool = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for thread in pool:
+        thread.start()
+    try:
+        for _ in range(len(cells)):
+            i, result = finished.get()
+            yield cells[i], result
+    finally:
+        with guard:
+            state["stop"] = True  # a consumer that left early: start no other cell
+    for thread in pool:
+        thread.join()

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from intelligent_training._progress import progress
+from intelligent_training.data._memory import trim_freed
 from intelligent_training.evaluation._backend import active_runtime, stream
 from intelligent_training.evaluation._cells import Cell, CellResult, EvalData
 
@@ -220,7 +221,12 @@ def run_cells(
 
     # BLAS (linear families, torch on CPU) gets the cells' thread count, like the boosters.
     with threadpool_limits(limits=threads, user_api="blas"):
-        for cell, result in progress(results, total=len(cells), desc=desc, verbose=verbose):
+        # no bar (stderr is not a terminal): a count of the finished cells every 30 s
+        lines = progress(
+            results, total=len(cells), desc=desc, verbose=verbose, unit="cell", interval=30.0
+        )
+        for cell, result in lines:
+            trim_freed()  # a finished cell's freed buffers, once the arenas hold many
             if result.error is not None:
                 logger.warning("%s failed: %s", cell.name, result.error)
             if log is not None:

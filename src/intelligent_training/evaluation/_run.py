@@ -126,6 +126,11 @@ def _exclusive(cell: Cell) -> Any:
         return _RESOURCE_LOCKS.setdefault(resource, threading.Lock())
 
 
+def exclusive(cell: Cell) -> bool:
+    """Whether ``cell`` runs one at a time per process (see :func:`_exclusive`)."""
+    return not isinstance(_exclusive(cell), contextlib.nullcontext)
+
+
 def run_cell(cell: Cell, data: EvalData) -> CellResult:
     """Fit ``cell`` and compute its :class:`Measure` on its test rows.
 

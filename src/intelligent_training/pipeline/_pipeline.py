@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_is_fitted
 
+from intelligent_training._progress import ProgressLog
 from intelligent_training.cache import as_memory, fingerprint, memoize
 from intelligent_training.data._memory import release_memory
 from intelligent_training.evaluation import check_same_rows
@@ -304,10 +305,12 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         }
         self.timings_["fingerprint"] = time.perf_counter() - start
 
+        stages = ProgressLog("pipeline", 3, unit="stage")  # a log line per finished stage
         start = time.perf_counter()
         targets = self._rank(X, Y, cached_fit, memory, x_key)
         self.timings_["ranking"] = time.perf_counter() - start
         release_memory()  # the stage's bins and copies go back to the system
+        stages.done("ranking")
 
         targets = self._usable(Y, targets)
 
@@ -315,6 +318,7 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         self._select(X, Y, targets, cached_fit, x_key, y_keys, memory)
         self.timings_["selection"] = time.perf_counter() - start
         release_memory()  # the stage's bins and copies go back to the system
+        stages.done("selection")
 
         start = time.perf_counter()
         self._train(X, Y, targets, cached_fit, x_key, y_keys, memory)
@@ -324,6 +328,7 @@ class IntelligentPipeline(StageSteps, ValidatedParamsMixin, BaseEstimator):
         self.feature_profile_ = FeatureProfile.from_frame(
             X, [str(c) for c in X.columns if str(c) in used]
         )
+        stages.done("training")
         self.skill_by_timestamp_ = _skill_by_timestamp(self, Y)  # the report's skill over time
         self.signal_evidence_ = _signal_evidence(self, Y)  # the report's signal tearsheet
         return self

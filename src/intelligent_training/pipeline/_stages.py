@@ -272,7 +272,9 @@ class StageSteps:
         limit = self._screening_limit("selection")
         # the most recent rows (max_samples_per_symbol): one subset for every target
         X_recent = None if recent is None else X.loc[recent]
-        for target in progress(targets, total=len(targets), desc="selection", verbose=self.verbose):
+        for target in progress(
+            targets, total=len(targets), desc="selection", verbose=self.verbose, label=str
+        ):
             manual = self._features_for(target, X)
             if manual is not None:
                 self.selectors_[target] = None
@@ -333,7 +335,13 @@ class StageSteps:
         tuning = template.get_params(deep=False).get("tuning")
         started = time.monotonic()
         for i, (key, (group_targets, feats)) in enumerate(
-            progress(groups.items(), total=len(groups), desc="training", verbose=self.verbose)
+            progress(
+                groups.items(),
+                total=len(groups),
+                desc="training",
+                verbose=self.verbose,
+                label=lambda item: item[0],
+            )
         ):
             y = Y[group_targets[0]] if key != JOINT else Y[group_targets]
             data_key = fingerprint(x_key, feats, [y_keys[t] for t in group_targets])

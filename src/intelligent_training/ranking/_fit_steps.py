@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from intelligent_training._progress import ProgressLog, progress_enabled
 from intelligent_training.evaluation import (
     Cell,
     CellPlanner,
@@ -222,6 +223,10 @@ def run_grid(
     stopped: set[str] = set()
     assert data.index is not None
 
+    finished = ProgressLog(
+        "ranking", len(targets.eligible), enabled=not progress_enabled(ranker.verbose)
+    )
+
     def summarise(t: str) -> None:
         assert data.index is not None
         frame = summarise_target(
@@ -233,6 +238,7 @@ def run_grid(
         )
         if frame is not None:
             oof[t] = frame
+        finished.done(t)  # a log line per finished target where no bar is drawn
 
     waves = _waves(ranker, cells)
     n_folds = max((ev.n_folds for ev in evidence.values()), default=0)
