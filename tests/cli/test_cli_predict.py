@@ -177,7 +177,7 @@ def test_predict_equals_the_out_of_fold_predictions_of_a_test_fold(demo, tmp_pat
     _train(fold_data, fold_run, demo["config"], target)
     refit = IntelligentPipeline.load(fold_run)
     summary = refit.trainers_[target].cv_metrics_.query("fold == 'mean'")
-    assert set(summary["n_train"]) == {fold["n_train"]}  # the fold's training rows, exactly
+    assert set(summary["n_final"]) == {fold["n_train"]}  # the fold's training rows, exactly
 
     n_until = int((ts <= fold["test_end"]).sum()) // 3
     new = _split(demo["head"], tmp_path / "until_test_end", slice(0, n_until))
