@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -193,9 +194,16 @@ def test_predict_equals_the_out_of_fold_predictions_of_a_test_fold(demo, tmp_pat
     oof = oof[in_test]
     assert len(scored) == fold["n_test"] == len(oof)
     for family in FAMILIES:
-        np.testing.assert_array_equal(scored[family].to_numpy(), oof[family].to_numpy())
+        # the same model on the same rows; pandas 3 hands the block over in another memory
+        # layout than pandas 2 did, so a float32 product may round in its last bit
+        np.testing.assert_allclose(
+            scored[family].to_numpy(), oof[family].to_numpy(), rtol=1e-5, atol=1e-6
+        )
     np.testing.assert_allclose(
-        scored["ensemble"].to_numpy(), oof[list(FAMILIES)].mean(axis=1).to_numpy(), rtol=1e-12
+        scored["ensemble"].to_numpy(),
+        oof[list(FAMILIES)].mean(axis=1).to_numpy(),
+        rtol=1e-5,
+        atol=1e-6,
     )
 
 
@@ -231,7 +239,9 @@ def test_a_non_numeric_feature_is_named(demo, tmp_path, capsys):
 
     new = _tail(demo, tmp_path, as_text)
     msg = _fails(demo, capsys, new, tmp_path)
-    assert "'f02' is string" in msg and "SYM001" in msg and "(trained as float32)" in msg
+    # the Arrow type of the file's column: string, or large_string from pandas 3
+    assert re.search(r"'f02' is (large_)?string", msg), msg
+    assert "SYM001" in msg and "(trained as float32)" in msg
 
 
 def test_an_extra_column_is_named_and_targets_are_ignored(demo, tmp_path, capsys):

@@ -59,7 +59,8 @@ def test_one_error_names_missing_extra_and_non_numeric_columns(fitted):
         pipe.predict(bad)
     msg = str(info.value)
     assert "lacks the features ['f3']" in msg
-    assert "'f1' is object (trained as float32)" in msg
+    # the strings' dtype as pandas names it: object (pandas 2) or str (pandas 3)
+    assert f"'f1' is {bad['f1'].dtype} (trained as float32)" in msg
     assert "not trained on ['spread']" in msg
     assert "\n" not in msg
 
