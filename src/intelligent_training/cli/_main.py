@@ -118,21 +118,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("error: interrupted; nothing was published\n")
         return 130
     except Exception as exc:
-        from intelligent_training.exceptions import IntelligentTrainingError
-
         if args.debug:
             raise
-        message = str(exc).strip().replace("\n", " ") or type(exc).__name__
-        if isinstance(exc, IntelligentTrainingError):
-            sys.stderr.write(f"error: {message}\n")
-        else:
-            sys.stderr.write(
-                f"error: unexpected {type(exc).__name__}: {message} "
-                "(rerun with --debug for the traceback)\n"
-            )
-        return 1
+        return report_error(exc)
     finally:
         _teardown_logging(handler, shower)
+
+
+def report_error(exc: BaseException, *, os_error: str | None = None) -> int:
+    """Write ``exc`` as one ``error:`` line on stderr and return the exit status 1.
+
+    The library's own errors are written as they are; an ``OSError`` as ``os_error``
+    (``"cannot write FILE"``) when given; anything else as unexpected, with a pointer to
+    ``--debug``. The one policy of every subcommand.
+    """
+    from intelligent_training.exceptions import IntelligentTrainingError
+
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, IntelligentTrainingError):
+        sys.stderr.write(f"error: {message}\n")
+    elif os_error is not None and isinstance(exc, OSError):
+        sys.stderr.write(f"error: {os_error}: {message}\n")
+    else:
+        sys.stderr.write(
+            f"error: unexpected {type(exc).__name__}: {message} "
+            "(rerun with --debug for the traceback)\n"
+        )
+    return 1
 
 
 def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]

@@ -108,8 +108,8 @@ def predict_main(argv: Sequence[str]) -> int:
     except SystemExit as exc:  # --help (0) and usage errors (2)
         return int(exc.code or 0)
     from intelligent_training.app._predict import predictions_format
-    from intelligent_training.cli._main import _setup_logging, _teardown_logging
-    from intelligent_training.exceptions import ConfigError, IntelligentTrainingError
+    from intelligent_training.cli._main import _setup_logging, _teardown_logging, report_error
+    from intelligent_training.exceptions import ConfigError
 
     try:
         predictions_format(args.out)
@@ -129,17 +129,7 @@ def predict_main(argv: Sequence[str]) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        message = " ".join(str(exc).split()) or type(exc).__name__
-        if isinstance(exc, IntelligentTrainingError):
-            sys.stderr.write(f"error: {message}\n")
-        elif isinstance(exc, OSError):
-            sys.stderr.write(f"error: cannot write {args.out}: {message}\n")
-        else:
-            sys.stderr.write(
-                f"error: unexpected {type(exc).__name__}: {message} "
-                "(rerun with --debug for the traceback)\n"
-            )
-        return 1
+        return report_error(exc, os_error=f"cannot write {args.out}")
     finally:
         _teardown_logging(handler, shower)
 
